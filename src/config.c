@@ -1,0 +1,520 @@
+/*
+ * The configuration file: "key = value" lines, "#" comments.
+ *
+ * Every key, its default and its range live in config_keys[] below and
+ * nowhere else: the defaults are parsed by the same code as the file, and
+ * the dump (-T) prints from the same table.
+ */
+#include "config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+
+#include "hellod.h"
+
+#define CONFIG_LINE_MAX		4096
+#define CONFIG_MESSAGE_MAX	1024
+
+enum config_kind {
+	CK_INT,		/* int */
+	CK_UINT,	/* unsigned */
+	CK_SIZE,	/* size_t, takes k and m suffixes */
+	CK_SECONDS,	/* unsigned, seconds */
+	CK_BIND,
+	CK_MESSAGE,
+	CK_LEVEL,
+	CK_PATH,
+	CK_USER,
+};
+
+struct config_key {
+	const char		*name;
+	enum config_kind	 kind;
+	size_t			 offset;
+	long long		 min;
+	long long		 max;
+	const char		*def;		/* NULL: unset */
+};
+
+#define OFF(f)	offsetof(struct config, f)
+static const struct config_key config_keys[] = {
+	{ "port",		CK_INT,		OFF(port),	0, 65535, "5000" },
+	{ "bind",		CK_BIND,	0,		0, 0,	"*" },
+	{ "message",		CK_MESSAGE,	0,		1, CONFIG_MESSAGE_MAX,
+	    "Hello World" },
+	{ "max_connections",	CK_UINT,	OFF(max_connections),
+	    1, 1000000,	"1024" },
+	{ "idle_timeout",	CK_SECONDS,	OFF(idle_timeout),
+	    0, 7 * 86400, "300" },
+	{ "max_line_length",	CK_SIZE,	OFF(max_line_length),
+	    1, 16 << 20, "8192" },
+	{ "max_output",		CK_SIZE,	OFF(max_output),
+	    1024, 256 << 20, "64k" },
+	{ "shutdown_timeout",	CK_SECONDS,	OFF(shutdown_timeout),
+	    0, 3600,	"10" },
+	{ "log_level",		CK_LEVEL,	0,		0, 0,	"info" },
+	{ "pidfile",		CK_PATH,	OFF(pidfile),	0, 0,
+	    "/run/hellod.pid" },
+	{ "user",		CK_USER,	OFF(user),	0, 0,	NULL },
+};
+#define NKEYS	(sizeof(config_keys) / sizeof(config_keys[0]))
+
+static const char *const config_levels[] = {
+	[LOG_ERR] = "error",
+	[LOG_WARNING] = "warning",
+	[LOG_NOTICE] = "notice",
+	[LOG_INFO] = "info",
+	[LOG_DEBUG] = "debug",
+};
+
+const char *
+config_level_name(int level)
+{
+	if (level < LOG_ERR || level > LOG_DEBUG)
+		return "?";
+	return config_levels[level];
+}
+
+int
+config_level_parse(const char *s)
+{
+	int	 i;
+
+	for (i = LOG_ERR; i <= LOG_DEBUG; i++) {
+		if (strcmp(config_levels[i], s) == 0)
+			return i;
+	}
+	return -1;
+}
+
+/* A decimal number, optionally with a k or m suffix (powers of 1024). */
+static int
+config_number(const struct config_key *key, const char *s, long long *out,
+    char *err, size_t errlen)
+{
+	char		*end;
+	long long	 v, mult = 1;
+
+	errno = 0;
+	if (!isdigit((unsigned char)s[0]))
+		goto bad;
+	v = strtoll(s, &end, 10);
+	if (errno == ERANGE)
+		goto range;
+	if (key->kind == CK_SIZE && (*end == 'k' || *end == 'K'))
+		mult = 1024, end++;
+	else if (key->kind == CK_SIZE && (*end == 'm' || *end == 'M'))
+		mult = 1024 * 1024, end++;
+	if (*end != '\0')
+		goto bad;
+	if (v > LLONG_MAX / mult)
+		goto range;
+	v *= mult;
+	if (v < key->min || v > key->max)
+		goto range;
+	*out = v;
+	return 0;
+
+bad:
+	snprintf(err, errlen, "%s: '%s' is not a %s", key->name, s,
+	    key->kind == CK_SIZE ? "size (a number, optionally with k or m)" :
+	    "number");
+	return -1;
+range:
+	snprintf(err, errlen, "%s: %s is out of range (%lld to %lld)",
+	    key->name, s, key->min, key->max);
+	return -1;
+}
+
+static int
+config_set(struct config *conf, const struct config_key *key,
+    const char *value, char *err, size_t errlen)
+{
+	char		*p = (char *)conf + key->offset;
+	char		 aerr[256];
+	const char	*c;
+	long long	 n;
+	int		 level;
+	size_t		 len;
+
+	switch (key->kind) {
+	case CK_INT:
+	case CK_UINT:
+	case CK_SIZE:
+	case CK_SECONDS:
+		if (config_number(key, value, &n, err, errlen) == -1)
+			return -1;
+		if (key->kind == CK_INT)
+			*(int *)p = n;
+		else if (key->kind == CK_SIZE)
+			*(size_t *)p = n;
+		else
+			*(unsigned *)p = n;
+		return 0;
+	case CK_BIND:
+		if (addr_parse(value, conf->binds, ADDR_MAX, &conf->nbinds,
+		    aerr, sizeof(aerr)) == -1) {
+			snprintf(err, errlen, "bind: %s", aerr);
+			return -1;
+		}
+		free(conf->bind_text);
+		if ((conf->bind_text = strdup(value)) == NULL)
+			goto nomem;
+		return 0;
+	case CK_MESSAGE:
+		len = strlen(value);
+		if (len < (size_t)key->min || len > (size_t)key->max) {
+			snprintf(err, errlen, "message: length %zu is out of "
+			    "range (%lld to %lld bytes)", len, key->min,
+			    key->max);
+			return -1;
+		}
+		for (c = value; *c != '\0'; c++) {
+			if ((unsigned char)*c < 0x20 || *c == 0x7f) {
+				snprintf(err, errlen, "message: control "
+				    "character 0x%02x at offset %zu is not "
+				    "allowed", (unsigned char)*c,
+				    (size_t)(c - value));
+				return -1;
+			}
+		}
+		free(conf->message);
+		free(conf->reply);
+		conf->message = strdup(value);
+		conf->reply = malloc(len + 1);
+		if (conf->message == NULL || conf->reply == NULL)
+			goto nomem;
+		memcpy(conf->reply, value, len);
+		conf->reply[len] = '\n';
+		conf->reply_len = len + 1;
+		return 0;
+	case CK_LEVEL:
+		if ((level = config_level_parse(value)) == -1) {
+			snprintf(err, errlen, "log_level: '%s' is not one of "
+			    "error, warning, notice, info, debug", value);
+			return -1;
+		}
+		conf->log_level = level;
+		return 0;
+	case CK_PATH:
+		if (value[0] != '/') {
+			snprintf(err, errlen, "%s: '%s' is not an absolute "
+			    "path", key->name, value);
+			return -1;
+		}
+		break;
+	case CK_USER:
+		if (getpwnam(value) == NULL) {
+			snprintf(err, errlen, "user: no such user '%s'", value);
+			return -1;
+		}
+		break;
+	}
+	/* The string kinds. */
+	free(*(char **)p);
+	if ((*(char **)p = strdup(value)) == NULL)
+		goto nomem;
+	return 0;
+
+nomem:
+	snprintf(err, errlen, "out of memory");
+	return -1;
+}
+
+static const struct config_key *
+config_find(const char *name)
+{
+	size_t	 i;
+
+	for (i = 0; i < NKEYS; i++) {
+		if (strcmp(config_keys[i].name, name) == 0)
+			return &config_keys[i];
+	}
+	return NULL;
+}
+
+struct config *
+config_default(void)
+{
+	struct config	*conf;
+	char		 err[256];
+	size_t		 i;
+
+	if ((conf = calloc(1, sizeof(*conf))) == NULL)
+		return NULL;
+	for (i = 0; i < NKEYS; i++) {
+		if (config_keys[i].def == NULL)
+			continue;
+		if (config_set(conf, &config_keys[i], config_keys[i].def, err,
+		    sizeof(err)) == -1) {
+			config_free(conf);
+			return NULL;
+		}
+	}
+	return conf;
+}
+
+void
+config_free(struct config *conf)
+{
+	if (conf == NULL)
+		return;
+	free(conf->path);
+	free(conf->bind_text);
+	free(conf->message);
+	free(conf->reply);
+	free(conf->pidfile);
+	free(conf->user);
+	free(conf);
+}
+
+static char *
+config_trim(char *s)
+{
+	char	*e;
+
+	while (isspace((unsigned char)*s))
+		s++;
+	e = s + strlen(s);
+	while (e > s && isspace((unsigned char)e[-1]))
+		*--e = '\0';
+	return s;
+}
+
+/*
+ * Split one line into key and value.  Returns 0 for a blank or comment line,
+ * 1 for a setting, -1 with err set for a malformed line.  A '#' outside
+ * double quotes starts a comment; a value in double quotes keeps its blanks.
+ */
+static int
+config_split(char *line, char **key, char **value, char *err, size_t errlen)
+{
+	char	*p, *eq, *v;
+	int	 quoted = 0;
+
+	for (p = line; *p != '\0'; p++) {
+		if (*p == '"')
+			quoted = !quoted;
+		else if (*p == '#' && !quoted) {
+			*p = '\0';
+			break;
+		}
+	}
+	line = config_trim(line);
+	if (*line == '\0')
+		return 0;
+	if ((eq = strchr(line, '=')) == NULL) {
+		snprintf(err, errlen, "expected 'key = value'");
+		return -1;
+	}
+	*eq = '\0';
+	*key = config_trim(line);
+	v = config_trim(eq + 1);
+	if (**key == '\0') {
+		snprintf(err, errlen, "missing key before '='");
+		return -1;
+	}
+	if (*v == '"') {
+		p = v + strlen(v) - 1;
+		if (p == v || *p != '"') {
+			snprintf(err, errlen, "%s: unterminated quote", *key);
+			return -1;
+		}
+		*p = '\0';
+		v++;
+	} else if (*v == '\0') {
+		snprintf(err, errlen, "%s: missing value", *key);
+		return -1;
+	}
+	*value = v;
+	return 1;
+}
+
+static void
+config_known_keys(char *buf, size_t len)
+{
+	size_t	 i, off = 0;
+
+	buf[0] = '\0';
+	for (i = 0; i < NKEYS && off < len; i++)
+		off += snprintf(buf + off, len - off, "%s%s", i ? ", " : "",
+		    config_keys[i].name);
+}
+
+/*
+ * Parse a whole file.  Every error is reported, as "name:line: message" lines
+ * in *errors (the caller frees it); then NULL is returned and nothing is
+ * changed.
+ */
+struct config *
+config_parse(FILE *fp, const char *name, char **errors)
+{
+	struct config		*conf;
+	const struct config_key	*k;
+	FILE			*ef;
+	char			*line = NULL, *key, *value, err[512];
+	char			 known[512];
+	size_t			 cap = 0, errlen = 0, lineno = 0;
+	size_t			 seen[NKEYS] = { 0 };
+	ssize_t			 n;
+	int			 nerr = 0, r;
+
+	*errors = NULL;
+	if ((ef = open_memstream(errors, &errlen)) == NULL)
+		return NULL;
+	if ((conf = config_default()) == NULL) {
+		fprintf(ef, "%s: out of memory\n", name);
+		nerr++;
+		goto done;
+	}
+	while ((n = getline(&line, &cap, fp)) != -1) {
+		lineno++;
+		if ((size_t)n > CONFIG_LINE_MAX) {
+			fprintf(ef, "%s:%zu: line longer than %d bytes\n",
+			    name, lineno, CONFIG_LINE_MAX);
+			nerr++;
+			continue;
+		}
+		if (strlen(line) != (size_t)n) {
+			fprintf(ef, "%s:%zu: NUL byte in line\n", name, lineno);
+			nerr++;
+			continue;
+		}
+		r = config_split(line, &key, &value, err, sizeof(err));
+		if (r == 0)
+			continue;
+		if (r == -1) {
+			fprintf(ef, "%s:%zu: %s\n", name, lineno, err);
+			nerr++;
+			continue;
+		}
+		if ((k = config_find(key)) == NULL) {
+			config_known_keys(known, sizeof(known));
+			fprintf(ef, "%s:%zu: unknown key '%s' (known keys: "
+			    "%s)\n", name, lineno, key, known);
+			nerr++;
+			continue;
+		}
+		if (seen[k - config_keys] != 0) {
+			fprintf(ef, "%s:%zu: duplicate key '%s' (first set on "
+			    "line %zu)\n", name, lineno, key,
+			    seen[k - config_keys]);
+			nerr++;
+			continue;
+		}
+		seen[k - config_keys] = lineno;
+		if (config_set(conf, k, value, err, sizeof(err)) == -1) {
+			fprintf(ef, "%s:%zu: %s\n", name, lineno, err);
+			nerr++;
+		}
+	}
+	if (ferror(fp)) {
+		fprintf(ef, "%s: read error: %s\n", name, strerror(errno));
+		nerr++;
+	}
+	if (nerr == 0 && (conf->path = strdup(name)) == NULL) {
+		fprintf(ef, "%s: out of memory\n", name);
+		nerr++;
+	}
+done:
+	free(line);
+	fclose(ef);
+	if (nerr != 0) {
+		config_free(conf);
+		return NULL;
+	}
+	free(*errors);
+	*errors = NULL;
+	return conf;
+}
+
+/*
+ * Load a file.  A missing file is an error only when must_exist is set;
+ * otherwise the built-in defaults are returned, with path NULL.
+ */
+struct config *
+config_load(const char *path, int must_exist, char **errors)
+{
+	struct config	*conf;
+	FILE		*fp;
+
+	*errors = NULL;
+	if ((fp = fopen(path, "r")) == NULL) {
+		if (errno == ENOENT && !must_exist)
+			return config_default();
+		if (asprintf(errors, "%s: %s\n", path, strerror(errno)) == -1)
+			*errors = NULL;
+		return NULL;
+	}
+	conf = config_parse(fp, path, errors);
+	fclose(fp);
+	return conf;
+}
+
+/* The effective configuration, in the file's own syntax. */
+void
+config_dump(const struct config *conf, FILE *fp)
+{
+	const struct config_key	*k;
+	const char		*p;
+	size_t			 i;
+
+	fprintf(fp, "# hellod effective configuration (%s)\n",
+	    conf->path != NULL ? conf->path : "built-in defaults");
+	for (i = 0; i < NKEYS; i++) {
+		k = &config_keys[i];
+		p = (const char *)conf + k->offset;
+		switch (k->kind) {
+		case CK_INT:
+			fprintf(fp, "%s = %d\n", k->name, *(const int *)p);
+			break;
+		case CK_UINT:
+		case CK_SECONDS:
+			fprintf(fp, "%s = %u\n", k->name,
+			    *(const unsigned *)p);
+			break;
+		case CK_SIZE:
+			fprintf(fp, "%s = %zu\n", k->name, *(const size_t *)p);
+			break;
+		case CK_BIND:
+			fprintf(fp, "%s = %s\n", k->name, conf->bind_text);
+			break;
+		case CK_MESSAGE:
+			fprintf(fp, "%s = \"%s\"\n", k->name, conf->message);
+			break;
+		case CK_LEVEL:
+			fprintf(fp, "%s = %s\n", k->name,
+			    config_level_name(conf->log_level));
+			break;
+		case CK_PATH:
+		case CK_USER:
+			if (*(char *const *)p == NULL)
+				fprintf(fp, "#%s =\n", k->name);
+			else
+				fprintf(fp, "%s = %s\n", k->name,
+				    *(char *const *)p);
+			break;
+		}
+	}
+}
+
+int
+config_same_listen(const struct config *a, const struct config *b)
+{
+	size_t	 i;
+
+	if (a->port != b->port || a->nbinds != b->nbinds)
+		return 0;
+	for (i = 0; i < a->nbinds; i++) {
+		if (!addr_equal(&a->binds[i], &b->binds[i]) ||
+		    a->binds[i].optional != b->binds[i].optional)
+			return 0;
+	}
+	return 1;
+}

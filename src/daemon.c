@@ -1,0 +1,163 @@
+/*
+ * Process matters: detaching, the pidfile, privileges, descriptor limits.
+ */
+#include "config.h"
+
+#include <sys/resource.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "hellod.h"
+
+/*
+ * Fork into the background.  The parent stays until the child says it
+ * listens (one byte on a pipe), so "hellod -d" fails visibly, with the
+ * child's errors on the terminal, when the daemon cannot start.  Returns the
+ * pipe for daemon_ready() in the child.
+ */
+int
+daemon_start(void)
+{
+	int	 p[2], status;
+	char	 c;
+	pid_t	 pid;
+	ssize_t	 n;
+
+	if (pipe2(p, O_CLOEXEC) == -1)
+		fatal("pipe");
+	switch ((pid = fork())) {
+	case -1:
+		fatal("fork");
+	case 0:
+		close(p[0]);
+		if (setsid() == -1)
+			fatal("setsid");
+		return p[1];
+	default:
+		close(p[1]);
+		do
+			n = read(p[0], &c, 1);
+		while (n == -1 && errno == EINTR);
+		if (n == 1)
+			_exit(HELLOD_EXIT_OK);
+		/* The child died before it was ready: pass on its status. */
+		if (waitpid(pid, &status, 0) == -1 || !WIFEXITED(status))
+			_exit(HELLOD_EXIT_FAILURE);
+		_exit(WEXITSTATUS(status) != 0 ? WEXITSTATUS(status) :
+		    HELLOD_EXIT_FAILURE);
+	}
+}
+
+/* The child listens: let the parent go, leave the terminal for syslog. */
+void
+daemon_ready(int fd)
+{
+	int	 null;
+
+	log_init(LOG_TO_SYSLOG, log_getlevel(), NULL);
+	if (chdir("/") == -1)
+		log_warn("chdir /");
+	if ((null = open("/dev/null", O_RDWR)) != -1) {
+		dup2(null, STDIN_FILENO);
+		dup2(null, STDOUT_FILENO);
+		dup2(null, STDERR_FILENO);
+		if (null > STDERR_FILENO)
+			close(null);
+	}
+	if (write(fd, "", 1) != 1)
+		log_warn("readiness pipe");
+	close(fd);
+}
+
+/* After binding: become user, or refuse to go on as root. */
+int
+daemon_drop_privileges(const char *user)
+{
+	struct passwd	*pw;
+
+	if (user == NULL)
+		return 0;
+	if (geteuid() != 0) {
+		log_info("not started as root, user \"%s\" not used", user);
+		return 0;
+	}
+	if ((pw = getpwnam(user)) == NULL) {
+		log_warnx("user \"%s\" does not exist", user);
+		return -1;
+	}
+	if (setgroups(1, &pw->pw_gid) == -1 ||
+	    initgroups(pw->pw_name, pw->pw_gid) == -1 ||
+	    setresgid(pw->pw_gid, pw->pw_gid, pw->pw_gid) == -1 ||
+	    setresuid(pw->pw_uid, pw->pw_uid, pw->pw_uid) == -1) {
+		log_warn("cannot drop privileges to \"%s\"", user);
+		return -1;
+	}
+	if (pw->pw_uid != 0 && (setuid(0) != -1 || seteuid(0) != -1)) {
+		log_warnx("could regain root after dropping privileges");
+		return -1;
+	}
+	log_info("running as user \"%s\"", user);
+	return 0;
+}
+
+/* Raise the soft descriptor limit as far as max_connections wants. */
+void
+daemon_fd_limit(unsigned max_connections)
+{
+	struct rlimit	 rl;
+	rlim_t		 want = (rlim_t)max_connections + DAEMON_FD_SPARE;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == -1) {
+		log_warn("getrlimit");
+		return;
+	}
+	if (rl.rlim_cur < want) {
+		rl.rlim_cur = rl.rlim_max == RLIM_INFINITY || rl.rlim_max > want
+		    ? want : rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl) == -1)
+			log_warn("setrlimit");
+		getrlimit(RLIMIT_NOFILE, &rl);
+	}
+	if (rl.rlim_cur < want)
+		log_warnx("the descriptor limit (%llu) is too low for "
+		    "max_connections %u; new connections will wait when it is "
+		    "reached", (unsigned long long)rl.rlim_cur,
+		    max_connections);
+}
+
+int
+daemon_pidfile_write(const char *path)
+{
+	FILE	*fp;
+	int	 fd;
+
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd == -1 || (fp = fdopen(fd, "w")) == NULL) {
+		log_warn("pidfile %s", path);
+		if (fd != -1)
+			close(fd);
+		return -1;
+	}
+	fprintf(fp, "%ld\n", (long)getpid());
+	if (fclose(fp) == EOF) {
+		log_warn("pidfile %s", path);
+		return -1;
+	}
+	return 0;
+}
+
+void
+daemon_pidfile_remove(const char *path)
+{
+	if (unlink(path) == -1 && errno != ENOENT)
+		log_warn("cannot remove pidfile %s", path);
+}

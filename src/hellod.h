@@ -1,0 +1,273 @@
+/*
+ * hellod: answers every line with a configured message.
+ *
+ * This header reads as the table of contents of the daemon: one section per
+ * source file, public names prefixed with that file's name.
+ */
+#ifndef HELLOD_H
+#define HELLOD_H
+
+#include <sys/types.h>
+#include <sys/queue.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <syslog.h>
+#include <time.h>
+
+struct event_base;
+struct event;
+struct evconnlistener;
+struct bufferevent;
+
+#ifndef TAILQ_FOREACH_SAFE	/* not in glibc's sys/queue.h */
+#define TAILQ_FOREACH_SAFE(var, head, field, tvar)			\
+	for ((var) = TAILQ_FIRST(head);					\
+	    (var) != NULL && ((tvar) = TAILQ_NEXT(var, field), 1);	\
+	    (var) = (tvar))
+#endif
+
+#ifndef __dead
+#define __dead __attribute__((__noreturn__))
+#endif
+#define HELLOD_PRINTF(f, a) __attribute__((__format__(__printf__, f, a)))
+
+/* Exit codes, documented in hellod(8). */
+#define HELLOD_EXIT_OK		0
+#define HELLOD_EXIT_FAILURE	1	/* runtime error: cannot listen, ... */
+#define HELLOD_EXIT_USAGE	2	/* bad command line */
+#define HELLOD_EXIT_CONFIG	3	/* configuration file invalid */
+
+/* addr.c */
+struct listen_addr {
+	struct sockaddr_storage	ss;
+	socklen_t		len;
+	int			optional;	/* "*" IPv6 half: skip if no IPv6 */
+};
+int	 addr_parse(const char *, struct listen_addr *, size_t, size_t *,
+	     char *, size_t);
+void	 addr_set_port(struct listen_addr *, int);
+int	 addr_get_port(const struct sockaddr *);
+const char *addr_fmt(const struct sockaddr *, char *, size_t);
+int	 addr_equal(const struct listen_addr *, const struct listen_addr *);
+#define ADDR_STRLEN	(INET6_ADDRSTRLEN + 8)	/* "[addr]:port" */
+#define ADDR_MAX	16	/* addresses in one "bind" value */
+
+/* config.c */
+struct config {
+	char			*path;		/* file it came from, or NULL */
+	int			 port;
+	struct listen_addr	 binds[ADDR_MAX];
+	size_t			 nbinds;
+	char			*bind_text;	/* as written, for the dump */
+	char			*message;
+	char			*reply;		/* message + "\n" */
+	size_t			 reply_len;
+	unsigned		 max_connections;
+	unsigned		 idle_timeout;	/* seconds, 0 = never */
+	size_t			 max_line_length;
+	size_t			 max_output;	/* queued reply bytes per client */
+	unsigned		 shutdown_timeout; /* seconds */
+	int			 log_level;	/* LOG_ERR .. LOG_DEBUG */
+	char			*pidfile;
+	char			*user;
+	unsigned		 workers;	/* 0 = one per CPU */
+};
+struct config	*config_default(void);
+struct config	*config_load(const char *, int, char **);
+struct config	*config_parse(FILE *, const char *, char **);
+void		 config_free(struct config *);
+void		 config_dump(const struct config *, FILE *);
+int		 config_same_listen(const struct config *,
+		     const struct config *);
+const char	*config_level_name(int);
+int		 config_level_parse(const char *);
+
+/* frame.c: counts lines; the reply never depends on a line's content */
+enum frame_status {
+	FRAME_OK,
+	FRAME_TOO_LONG,
+};
+struct frame {
+	size_t		partial;	/* bytes of the unfinished line */
+	int		last_cr;	/* unfinished line ends in CR */
+};
+enum frame_status frame_feed(struct frame *, const char *, size_t, size_t,
+		    size_t *, size_t *);
+int		 frame_eof(struct frame *);
+
+/* log.c */
+enum log_target {
+	LOG_TO_STDERR,
+	LOG_TO_SYSLOG,
+};
+void	log_init(enum log_target, int, const char *);
+void	log_set_journal(int);
+void	log_setlevel(int);
+int	log_getlevel(void);
+void	log_reopen(void);
+void	log_warn(const char *, ...) HELLOD_PRINTF(1, 2);
+void	log_warnx(const char *, ...) HELLOD_PRINTF(1, 2);
+void	log_notice(const char *, ...) HELLOD_PRINTF(1, 2);
+void	log_info(const char *, ...) HELLOD_PRINTF(1, 2);
+void	log_debug(const char *, ...) HELLOD_PRINTF(1, 2);
+void	log_errorx(const char *, ...) HELLOD_PRINTF(1, 2);
+void	vlog(int, const char *, va_list) HELLOD_PRINTF(2, 0);
+__dead void fatal(const char *, ...) HELLOD_PRINTF(1, 2);
+__dead void fatalx(const char *, ...) HELLOD_PRINTF(1, 2);
+/* At most one line per interval; the rest are counted and summarised. */
+struct log_ratelimit {
+	time_t		last;
+	unsigned long	suppressed;
+};
+int	log_ratelimit(struct log_ratelimit *, time_t);
+#define LOG_RATELIMIT_INTERVAL	1	/* seconds */
+
+/* stats.c */
+struct stats {
+	uint64_t	conns_accepted;
+	uint64_t	conns_current;
+	uint64_t	conns_rejected;		/* over max_connections */
+	uint64_t	requests;
+	uint64_t	closed_idle;
+	uint64_t	closed_line_too_long;
+	uint64_t	output_paused;		/* times reading was paused */
+	uint64_t	accept_paused;		/* EMFILE/ENFILE pauses */
+	uint64_t	reloads;
+	uint64_t	reloads_failed;
+};
+void	stats_format(const struct stats *, char *, size_t);
+
+/* listener.c */
+struct server;
+struct listener {
+	TAILQ_ENTRY(listener)	 entry;
+	struct evconnlistener	*lev;
+	struct listen_addr	 conf_addr;	/* as configured */
+	int			 conf_port;
+	char			 name[ADDR_STRLEN];	/* real address */
+	struct listener		*from;		/* reload: running one reused */
+};
+TAILQ_HEAD(listener_list, listener);
+int	listener_open_config(struct server *, const struct config *,
+	    struct listener_list *);
+int	listener_open_fd(struct server *, int, struct listener_list *);
+void	listener_commit(struct server *, struct listener_list *);
+void	listener_close_all(struct listener_list *);
+void	listener_pause(struct server *);
+void	listener_resume(struct server *);
+
+/* conn.c */
+enum conn_state {
+	CONN_OPEN,
+	CONN_FLUSHING,		/* replies owed are written, then FIN */
+	CONN_LINGERING,		/* FIN sent; input discarded until EOF */
+};
+struct conn {
+	TAILQ_ENTRY(conn)	 entry;
+	struct server		*srv;
+	struct bufferevent	*bev;
+	struct event		*timer;		/* idle, then linger */
+	struct timeval		 last_request;
+	struct frame		 frame;
+	enum conn_state		 state;
+	int			 paused;	/* output over max_output */
+	int			 peer_eof;	/* client sent FIN */
+	const char		*reason;	/* why it is closing */
+	uint64_t		 id;
+	union {
+		struct sockaddr		sa;
+		struct sockaddr_in	sin;
+		struct sockaddr_in6	sin6;
+	}			 peer;
+};
+void	conn_accept(struct server *, int, const struct sockaddr *, socklen_t);
+void	conn_finish(struct conn *, const char *);
+void	conn_close(struct conn *, const char *);
+void	conn_reconfigure(struct conn *);
+#define CONN_LINGER_SECS	2	/* discard input after our FIN */
+#define CONN_REJECT_LINE	"ERROR too many connections\n"
+#define CONN_NOFD_LINE		"ERROR out of file descriptors\n"
+
+/* server.c */
+TAILQ_HEAD(conn_list, conn);
+struct server {
+	struct event_base	*base;
+	struct config		*conf;
+	const char		*conf_path;
+	int			 conf_explicit;
+	struct listener_list	 listeners;
+	struct conn_list	 conns;
+	struct stats		 stats;
+	struct event		*ev_sigterm;
+	struct event		*ev_sigint;
+	struct event		*ev_sighup;
+	struct event		*ev_sigusr1;
+	struct event		*ev_accept_retry;
+	struct event		*ev_shutdown;
+	const struct timeval	*idle_tv;	/* libevent common timeout */
+	int			 reserve_fd;	/* released on EMFILE */
+	int			 accept_paused;
+	int			 stopping;
+	int			 socket_activated;
+	int			 verbose;	/* -v count, added to log_level */
+	uint64_t		 next_conn_id;
+	struct log_ratelimit	 rl_reject;
+	struct log_ratelimit	 rl_accept;
+};
+struct server	*server_new(struct config *, const char *, int);
+int		 server_listen(struct server *);
+int		 server_run(struct server *);
+void		 server_free(struct server *);
+int		 server_reload(struct server *);
+void		 server_stop(struct server *);
+void		 server_conn_closed(struct server *);
+#define SERVER_ACCEPT_RETRY_MS	100	/* pause after EMFILE/ENFILE */
+
+/* daemon.c */
+int	daemon_start(void);
+void	daemon_ready(int);
+int	daemon_drop_privileges(const char *);
+void	daemon_fd_limit(unsigned);
+int	daemon_pidfile_write(const char *);
+void	daemon_pidfile_remove(const char *);
+#define DAEMON_FD_SPARE	32	/* descriptors besides connections */
+
+/* systemd.c: sd_notify, socket activation, watchdog, journald; no libsystemd */
+struct sockaddr_un;
+enum systemd_state {
+	SYSTEMD_READY,		/* READY=1 */
+	SYSTEMD_RELOADING,	/* RELOADING=1 + MONOTONIC_USEC= */
+	SYSTEMD_STOPPING,	/* STOPPING=1 */
+	SYSTEMD_WATCHDOG,	/* WATCHDOG=1 */
+	SYSTEMD_STATUS,		/* STATUS= alone */
+};
+#define SYSTEMD_LISTEN_FDS_START 3	/* first passed fd, sd_listen_fds(3) */
+#define SYSTEMD_LISTEN_FDS_MAX	1024	/* more than any .socket unit has */
+#define SYSTEMD_FDNAME_MAX	255	/* one LISTEN_FDNAMES name */
+#define SYSTEMD_STATUS_MAX	512	/* STATUS= text */
+#define SYSTEMD_MSG_MAX		(SYSTEMD_STATUS_MAX + 64)
+int	systemd_format(char *, size_t, enum systemd_state, uint64_t,
+	    const char *);
+int	systemd_notify_addr(const char *, struct sockaddr_un *, socklen_t *,
+	    char **);
+int	systemd_listen_parse(const char *, const char *, const char *, pid_t,
+	    char **);
+int	systemd_watchdog_parse(const char *, const char *, pid_t, uint64_t *,
+	    char **);
+int	systemd_journal_match(const char *, dev_t, ino_t);
+void	systemd_status(const struct server *, char *, size_t);
+int	systemd_notify_send(const char *, size_t, char **);
+void	systemd_notify(enum systemd_state, const char *);
+void	systemd_notify_ready(const struct server *);
+int	systemd_listen_fds(char **);
+int	systemd_listen_open(struct server *, struct listener_list *);
+int	systemd_journal_stderr(void);
+void	systemd_watchdog_start(struct server *);
+void	systemd_watchdog_stop(void);
+
+#endif /* HELLOD_H */

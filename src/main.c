@@ -1,0 +1,120 @@
+/*
+ * hellod: answers every line a client sends with a configured message.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "hellod.h"
+
+#ifndef HELLOD_CONF
+#define HELLOD_CONF	"/etc/hellod.conf"
+#endif
+
+static __dead void
+usage(void)
+{
+	fprintf(stderr, "usage: hellod [-dhtTvV] [-c file]\n"
+	    "  -c file  configuration file (default %s)\n"
+	    "  -d       detach and run in the background\n"
+	    "  -t       test the configuration and exit\n"
+	    "  -T       test the configuration and print it\n"
+	    "  -v       more verbose logging (repeatable)\n"
+	    "  -V       print the version and exit\n"
+	    "  -h       this help\n", HELLOD_CONF);
+	exit(HELLOD_EXIT_USAGE);
+}
+
+static int
+level_with(int level, int verbose)
+{
+	level += verbose;
+	return level > LOG_DEBUG ? LOG_DEBUG : level;
+}
+
+int
+main(int argc, char *argv[])
+{
+	struct config	*conf;
+	struct server	*srv;
+	const char	*path = HELLOD_CONF;
+	char		*errors;
+	int		 ch, detach = 0, test = 0, dump = 0, verbose = 0;
+	int		 explicit = 0, ready_fd = -1, rc;
+
+	while ((ch = getopt(argc, argv, "c:dhtTvV")) != -1) {
+		switch (ch) {
+		case 'c':
+			path = optarg;
+			explicit = 1;
+			break;
+		case 'd':
+			detach = 1;
+			break;
+		case 't':
+			test = 1;
+			break;
+		case 'T':
+			test = dump = 1;
+			break;
+		case 'v':
+			verbose++;
+			break;
+		case 'V':
+			printf("hellod %s\n", PACKAGE_VERSION);
+			return HELLOD_EXIT_OK;
+		default:
+			usage();
+		}
+	}
+	if (optind != argc)
+		usage();
+
+	log_init(LOG_TO_STDERR, LOG_INFO, "hellod");
+	if ((conf = config_load(path, explicit, &errors)) == NULL) {
+		fputs(errors != NULL ? errors : "out of memory\n", stderr);
+		free(errors);
+		if (test)
+			fprintf(stderr, "configuration test failed\n");
+		return HELLOD_EXIT_CONFIG;
+	}
+	if (test) {
+		if (dump)
+			config_dump(conf, stdout);
+		fprintf(stderr, "configuration OK\n");
+		config_free(conf);
+		return HELLOD_EXIT_OK;
+	}
+	log_setlevel(level_with(conf->log_level, verbose));
+	if (conf->path == NULL)
+		log_notice("%s not found, using the built-in defaults", path);
+
+	if (detach)
+		ready_fd = daemon_start();
+	daemon_fd_limit(conf->max_connections);
+	srv = server_new(conf, path, explicit);
+	srv->verbose = verbose;
+	if (server_listen(srv) == -1) {
+		log_errorx("cannot listen, exiting");
+		return HELLOD_EXIT_FAILURE;
+	}
+	if (daemon_drop_privileges(conf->user) == -1) {
+		log_errorx("refusing to run as root");
+		return HELLOD_EXIT_FAILURE;
+	}
+	if (detach) {
+		if (daemon_pidfile_write(conf->pidfile) == -1)
+			return HELLOD_EXIT_FAILURE;
+		daemon_ready(ready_fd);
+	}
+
+	rc = server_run(srv) == 0 ? HELLOD_EXIT_OK : HELLOD_EXIT_FAILURE;
+	if (detach)
+		daemon_pidfile_remove(srv->conf->pidfile);
+	log_notice("stopped");
+	server_free(srv);
+	return rc;
+}
