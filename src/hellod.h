@@ -147,9 +147,8 @@ struct server;
 struct listener {
 	TAILQ_ENTRY(listener)	 entry;
 	struct evconnlistener	*lev;
-	struct listen_addr	 conf_addr;	/* as configured */
-	int			 conf_port;
-	char			 name[ADDR_STRLEN];	/* real address */
+	struct listen_addr	 addr;		/* bound to, real port */
+	char			 name[ADDR_STRLEN];
 	struct listener		*from;		/* reload: running one reused */
 };
 TAILQ_HEAD(listener_list, listener);

@@ -66,14 +66,13 @@ listener_error_cb(struct evconnlistener *lev, void *arg)
 static int
 listener_add(struct server *srv, int fd, struct listener *l)
 {
-	struct sockaddr_storage	 ss;
-	socklen_t		 len = sizeof(ss);
-
-	if (getsockname(fd, (struct sockaddr *)&ss, &len) == -1) {
+	l->addr.len = sizeof(l->addr.ss);
+	if (getsockname(fd, (struct sockaddr *)&l->addr.ss, &l->addr.len) ==
+	    -1) {
 		log_warn("getsockname");
 		return -1;
 	}
-	addr_fmt((struct sockaddr *)&ss, l->name, sizeof(l->name));
+	addr_fmt((struct sockaddr *)&l->addr.ss, l->name, sizeof(l->name));
 	/* Backlog 0: the socket listens already. */
 	l->lev = evconnlistener_new(srv->base, listener_accept_cb, srv,
 	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 0, fd);
@@ -138,15 +137,19 @@ skip:
 	return -2;
 }
 
+/* A running listener bound to exactly this address and port. */
 static struct listener *
 listener_find(struct listener_list *list, const struct listen_addr *la,
     int port)
 {
-	struct listener	*l;
+	struct listener		*l;
+	struct listen_addr	 want = *la;
 
+	if (port == 0)
+		return NULL;
+	addr_set_port(&want, port);
 	TAILQ_FOREACH(l, list, entry) {
-		if (l->conf_port == port && port != 0 &&
-		    addr_equal(&l->conf_addr, la))
+		if (l->lev != NULL && addr_equal(&l->addr, &want))
 			return l;
 	}
 	return NULL;
@@ -172,12 +175,11 @@ listener_open_config(struct server *srv, const struct config *conf,
 			log_warn("calloc");
 			goto fail;
 		}
-		l->conf_addr = conf->binds[i];
-		l->conf_port = conf->port;
 		TAILQ_INSERT_TAIL(out, l, entry);
 		l->from = listener_find(&srv->listeners, &conf->binds[i],
 		    conf->port);
 		if (l->from != NULL) {
+			l->addr = l->from->addr;
 			snprintf(l->name, sizeof(l->name), "%s",
 			    l->from->name);
 			continue;

@@ -41,7 +41,7 @@ main(int argc, char *argv[])
 	struct config	*conf;
 	struct server	*srv;
 	const char	*path = HELLOD_CONF;
-	char		*errors;
+	char		*errors, *pidfile = NULL;
 	int		 ch, detach = 0, test = 0, dump = 0, verbose = 0;
 	int		 explicit = 0, ready_fd = -1, rc;
 
@@ -106,14 +106,17 @@ main(int argc, char *argv[])
 		return HELLOD_EXIT_FAILURE;
 	}
 	if (detach) {
-		if (daemon_pidfile_write(conf->pidfile) == -1)
+		/* A reload may name another pidfile; remove the one written. */
+		if ((pidfile = strdup(conf->pidfile)) == NULL ||
+		    daemon_pidfile_write(pidfile) == -1)
 			return HELLOD_EXIT_FAILURE;
 		daemon_ready(ready_fd);
 	}
 
 	rc = server_run(srv) == 0 ? HELLOD_EXIT_OK : HELLOD_EXIT_FAILURE;
-	if (detach)
-		daemon_pidfile_remove(srv->conf->pidfile);
+	if (pidfile != NULL)
+		daemon_pidfile_remove(pidfile);
+	free(pidfile);
 	log_notice("stopped");
 	server_free(srv);
 	return rc;

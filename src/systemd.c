@@ -438,7 +438,7 @@ void
 systemd_notify(enum systemd_state state, const char *status)
 {
 	char		 msg[SYSTEMD_MSG_MAX];
-	char		*cause;
+	char		*cause, *p;
 	struct timespec	 ts;
 	uint64_t	 usec = 0;
 	int		 len;
@@ -462,7 +462,10 @@ systemd_notify(enum systemd_state state, const char *status)
 		free(cause);
 		return;
 	}
-	log_debug("%s: sent %.*s", __func__, len - 1, msg);
+	msg[len - 1] = '\0';
+	for (p = msg; (p = strchr(p, '\n')) != NULL; p++)
+		*p = ' ';
+	log_debug("%s: sent %s", __func__, msg);
 }
 
 void
@@ -558,8 +561,9 @@ systemd_listen_fds(char **cause)
 /*
  * Socket activation, as server_listen() uses it: when the manager passed
  * sockets, listen on every one of them and on nothing else.  Returns the
- * number of listeners opened, 0 when not socket-activated (the caller then
- * opens the configured ones), -1 on error (logged).
+ * number of listeners opened (and sets server->socket_activated), 0 when
+ * not socket-activated (the caller then opens the configured ones), -1 on
+ * error (logged).
  */
 int
 systemd_listen_open(struct server *server, struct listener_list *list)
@@ -574,6 +578,7 @@ systemd_listen_open(struct server *server, struct listener_list *list)
 	}
 	if (n == 0)
 		return (0);
+	server->socket_activated = 1;
 	for (i = 0; i < n; i++) {
 		if (listener_open_fd(server, SYSTEMD_LISTEN_FDS_START + i,
 		    list) == -1)

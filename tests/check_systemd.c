@@ -21,7 +21,6 @@
 #include <check.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,6 +30,8 @@
 #include "hellod.h"
 
 #define PID	4242	/* "this process" for the pure parsers */
+
+Suite	*systemd_suite(void);
 
 /* Format, and check the exact bytes that would be sent. */
 static void
@@ -375,19 +376,42 @@ START_TEST(test_status)
 }
 END_TEST
 
+/* Room for a socket path, as sun_path has. */
+#define SUN_PATH_MAX	sizeof(((struct sockaddr_un *)0)->sun_path)
+
+/* A path "notify" in a fresh directory, for a test's own socket. */
+static void
+temp_socket_path(char *path, size_t size)
+{
+	char	dir[] = "/tmp/check_systemd.XXXXXX";
+
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	ck_assert_int_lt(snprintf(path, size, "%s/notify", dir), (int)size);
+}
+
+/* Remove the socket and its directory. */
+static void
+temp_socket_remove(const char *path)
+{
+	char	dir[SUN_PATH_MAX];
+
+	unlink(path);
+	snprintf(dir, sizeof dir, "%s", path);
+	*strrchr(dir, '/') = '\0';
+	rmdir(dir);
+}
+
 /* A datagram socket bound in a fresh directory, as systemd's would be. */
 static int
 notify_receiver(char *path, size_t size)
 {
 	struct sockaddr_un	sun;
-	char			dir[] = "/tmp/check_systemd.XXXXXX";
 	int			fd;
 
-	ck_assert_ptr_nonnull(mkdtemp(dir));
-	snprintf(path, size, "%s/notify", dir);
+	temp_socket_path(path, size);
 	memset(&sun, 0, sizeof sun);
 	sun.sun_family = AF_UNIX;
-	snprintf(sun.sun_path, sizeof sun.sun_path, "%s", path);
+	memcpy(sun.sun_path, path, strlen(path) + 1);
 	fd = socket(AF_UNIX, SOCK_DGRAM, 0);
 	ck_assert_int_ge(fd, 0);
 	ck_assert_int_eq(bind(fd, (struct sockaddr *)&sun, sizeof sun), 0);
@@ -397,19 +421,14 @@ notify_receiver(char *path, size_t size)
 static void
 notify_cleanup(int fd, const char *path)
 {
-	char	dir[PATH_MAX];
-
 	close(fd);
-	unlink(path);
-	snprintf(dir, sizeof dir, "%s", path);
-	*strrchr(dir, '/') = '\0';
-	rmdir(dir);
+	temp_socket_remove(path);
 	unsetenv("NOTIFY_SOCKET");
 }
 
 START_TEST(test_notify_send)
 {
-	char	 path[PATH_MAX], buf[SYSTEMD_MSG_MAX], *cause;
+	char	 path[SUN_PATH_MAX], buf[SYSTEMD_MSG_MAX], *cause;
 	int	 fd;
 	ssize_t	 n;
 
@@ -538,7 +557,7 @@ END_TEST
 START_TEST(test_listen_fds_bad)
 {
 	struct sockaddr_un	 sun;
-	char			*cause, path[PATH_MAX];
+	char			*cause, path[SUN_PATH_MAX];
 	int			 fd, p[2], fdflags, flflags;
 
 	fd = tcp_socket(SOCK_STREAM, 0);
@@ -568,12 +587,11 @@ START_TEST(test_listen_fds_bad)
 	ck_assert_ptr_nonnull(strstr(cause, "fd 3"));
 	free(cause);
 
-	fd = notify_receiver(path, sizeof path);	/* for a fresh dir */
-	notify_cleanup(fd, path);
+	temp_socket_path(path, sizeof path);
 	fd = socket(AF_UNIX, SOCK_STREAM, 0);
 	memset(&sun, 0, sizeof sun);
 	sun.sun_family = AF_UNIX;
-	snprintf(sun.sun_path, sizeof sun.sun_path, "%s", path);
+	memcpy(sun.sun_path, path, strlen(path) + 1);
 	ck_assert_int_eq(bind(fd, (struct sockaddr *)&sun, sizeof sun), 0);
 	ck_assert_int_eq(listen(fd, 1), 0);
 	ck_assert_int_eq(listen_fds_at_3(fd, 1, &cause, &fdflags, &flflags),
@@ -581,9 +599,7 @@ START_TEST(test_listen_fds_bad)
 	ck_assert_ptr_nonnull(strstr(cause, "IPv4 or IPv6"));
 	free(cause);
 	close(fd);
-	unlink(path);
-	*strrchr(path, '/') = '\0';
-	rmdir(path);
+	temp_socket_remove(path);
 
 	/* Two announced, the second (fd 4) not what it should be. */
 	fd = tcp_socket(SOCK_STREAM, 1);

@@ -1,0 +1,272 @@
+"""Harness for hellod's integration tests: start the real binary on
+127.0.0.1 with an ephemeral port, wait on its log lines (never on sleeps),
+talk to it, stop it by PID.
+
+Environment:
+  HELLOD          the binary (make check sets it)
+  HELLOD_WRAPPER  a command to run it under, e.g. "valgrind -q --error-exitcode=99"
+  HELLOD_TIMEOUT  seconds any single wait may take (default 20)
+"""
+
+import os
+import re
+import resource
+import select
+import shlex
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import traceback
+
+HELLOD = os.environ.get("HELLOD") or os.path.join(
+    os.path.dirname(os.path.abspath(__file__)), "..", "src", "hellod")
+WRAPPER = shlex.split(os.environ.get("HELLOD_WRAPPER", ""))
+TIMEOUT = float(os.environ.get("HELLOD_TIMEOUT", "20"))
+if WRAPPER:
+    TIMEOUT *= 3
+SKIP = 77
+REPLY = b"Hello World\n"
+
+
+class Skip(Exception):
+    pass
+
+
+class Daemon:
+    """A hellod process with a config file of its own in a temp dir."""
+
+    def __init__(self, conf="", args=(), base="port = 0\nbind = 127.0.0.1\n",
+                 ready=True, nofile=None, env=None):
+        self.dir = tempfile.mkdtemp(prefix="hellod-test-")
+        self.conf = os.path.join(self.dir, "hellod.conf")
+        self.write_conf(base + conf)
+        self.lines = []
+        self.cond = threading.Condition()
+        self.eof = False
+
+        def limits():
+            if nofile is not None:
+                resource.setrlimit(resource.RLIMIT_NOFILE, (nofile, nofile))
+
+        self.proc = subprocess.Popen(
+            WRAPPER + [HELLOD, "-c", self.conf] + list(args),
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE, preexec_fn=limits,
+            env=env if env is not None else os.environ)
+        self.pid = self.proc.pid
+        self.reader = threading.Thread(target=self._read, daemon=True)
+        self.reader.start()
+        self.port = None
+        if ready:
+            m = self.wait_log(r"listening on 127\.0\.0\.1:(\d+)")
+            self.port = int(m.group(1))
+            self.wait_log(r"started, pid")
+
+    def _read(self):
+        for raw in self.proc.stderr:
+            line = raw.decode("utf-8", "replace").rstrip("\n")
+            if os.environ.get("HELLOD_TEST_VERBOSE"):
+                sys.stderr.write("  hellod| %s\n" % line)
+            with self.cond:
+                self.lines.append(line)
+                self.cond.notify_all()
+        with self.cond:
+            self.eof = True
+            self.cond.notify_all()
+
+    def write_conf(self, text):
+        tmp = self.conf + ".tmp"
+        with open(tmp, "w") as f:
+            f.write(text)
+        os.rename(tmp, self.conf)
+
+    def mark(self):
+        """Where the log is now, to wait for lines that come after it."""
+        with self.cond:
+            return len(self.lines)
+
+    def wait_log(self, pattern, start=0, timeout=None):
+        """Wait for a log line matching pattern at or after index start."""
+        rx = re.compile(pattern)
+        deadline = time.monotonic() + (timeout or TIMEOUT)
+        with self.cond:
+            i = start
+            while True:
+                while i < len(self.lines):
+                    m = rx.search(self.lines[i])
+                    i += 1
+                    if m:
+                        return m
+                if self.eof:
+                    raise AssertionError(
+                        "hellod exited (%s) before logging %r; log:\n%s" %
+                        (self.proc.poll(), pattern, self.log_text()))
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise AssertionError(
+                        "no log line %r within %ss; log:\n%s" %
+                        (pattern, timeout or TIMEOUT, self.log_text()))
+                self.cond.wait(left)
+
+    def log_text(self):
+        return "\n".join("    " + l for l in self.lines[-60:])
+
+    def kill(self, sig):
+        os.kill(self.pid, sig)
+
+    def reload(self, text=None):
+        """Rewrite the config (if given), send HUP, wait for the outcome."""
+        if text is not None:
+            self.write_conf(text)
+        m = self.mark()
+        self.kill(signal.SIGHUP)
+        r = self.wait_log(r"reloaded configuration|reload failed", start=m)
+        return r.group(0) == "reloaded configuration"
+
+    def stats(self):
+        m = self.mark()
+        self.kill(signal.SIGUSR1)
+        line = self.wait_log(r"stats: (.*)", start=m).group(1)
+        return {k: int(v) for k, v in
+                (kv.split("=") for kv in line.split())}
+
+    def wait_stat(self, name, pred, what="", tries=200):
+        """Ask for the counters until pred(value) holds (bounded)."""
+        for _ in range(tries):
+            st = self.stats()
+            if pred(st[name]):
+                return st
+            time.sleep(0.05)   # pacing between polls, not synchronisation
+        raise AssertionError("counter %s never became %s: %r" %
+                             (name, what, st))
+
+    def connect(self, port=None, host="127.0.0.1"):
+        return socket.create_connection((host, port or self.port),
+                                        timeout=TIMEOUT)
+
+    def rss_kib(self):
+        with open("/proc/%d/status" % self.pid) as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1])
+        raise AssertionError("no VmRSS")
+
+    def cpu_seconds(self):
+        with open("/proc/%d/stat" % self.pid) as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    def stop(self, sig=signal.SIGTERM, timeout=None):
+        """Stop it and return its exit status."""
+        if self.proc.poll() is None:
+            self.kill(sig)
+        try:
+            rc = self.proc.wait(timeout or TIMEOUT)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+            raise AssertionError("hellod did not exit after signal %d;"
+                                 " log:\n%s" % (sig, self.log_text()))
+        self.reader.join(TIMEOUT)
+        return rc
+
+    def close(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+        self.reader.join(TIMEOUT)
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+def recv_exact(sock, n, timeout=None):
+    """Read exactly n bytes or fail."""
+    sock.settimeout(timeout or TIMEOUT)
+    buf = b""
+    while len(buf) < n:
+        chunk = sock.recv(min(65536, n - len(buf)))
+        if not chunk:
+            raise AssertionError("EOF after %d of %d bytes" % (len(buf), n))
+        buf += chunk
+    return buf
+
+
+def recv_all(sock, timeout=None, limit=64 << 20):
+    """Read until EOF (bounded in time and size)."""
+    sock.settimeout(timeout or TIMEOUT)
+    buf = b""
+    while len(buf) < limit:
+        chunk = sock.recv(65536)
+        if not chunk:
+            return buf
+        buf += chunk
+    raise AssertionError("more than %d bytes before EOF" % limit)
+
+
+def ask(sock, line=b"hello\n", reply=REPLY):
+    sock.sendall(line)
+    got = recv_exact(sock, len(reply))
+    assert got == reply, "expected %r, got %r" % (reply, got)
+
+
+def free_port():
+    """A port nothing listens on right now (for tests that need a fixed one)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def ipv6_loopback():
+    try:
+        with socket.socket(socket.AF_INET6) as s:
+            s.bind(("::1", 0))
+        return True
+    except OSError:
+        return False
+
+
+def check(cond, msg=""):
+    if not cond:
+        raise AssertionError(msg)
+
+
+def main(namespace):
+    """Run every test_* function of the calling script; print a summary."""
+    limit = int(TIMEOUT * 30)
+    signal.signal(signal.SIGALRM, lambda *a: (_ for _ in ()).throw(
+        AssertionError("test file took longer than %ds" % limit)))
+    signal.alarm(limit)
+    names = sorted(n for n in namespace if n.startswith("test_") and
+                   callable(namespace[n]))
+    only = os.environ.get("HELLOD_TEST_ONLY")
+    passed = failed = skipped = 0
+    for name in names:
+        if only and only not in name:
+            continue
+        try:
+            namespace[name]()
+        except Skip as e:
+            skipped += 1
+            print("SKIP: %s: %s" % (name, e))
+        except Exception:
+            failed += 1
+            print("FAIL: %s" % name)
+            traceback.print_exc(file=sys.stdout)
+        else:
+            passed += 1
+            print("PASS: %s" % name)
+        sys.stdout.flush()
+    print("%d passed, %d failed, %d skipped" % (passed, failed, skipped))
+    if failed:
+        sys.exit(1)
+    sys.exit(SKIP if passed == 0 else 0)

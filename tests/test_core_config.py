@@ -1,0 +1,125 @@
+#!/usr/bin/env python3
+"""The command line and the config file: -t, -T, errors, defaults."""
+
+import os
+import re
+import subprocess
+import sys
+import tempfile
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from hellodtest import HELLOD, TIMEOUT, WRAPPER, Daemon, check, main
+
+
+def run(*args):
+    p = subprocess.run(WRAPPER + [HELLOD] + list(args), capture_output=True,
+                       timeout=TIMEOUT, stdin=subprocess.DEVNULL)
+    return p.returncode, p.stdout.decode(), p.stderr.decode()
+
+
+def conf_file(text):
+    fd, path = tempfile.mkstemp(prefix="hellod-test-", suffix=".conf")
+    with os.fdopen(fd, "w") as f:
+        f.write(text)
+    return path
+
+
+def test_t_good():
+    path = conf_file("# comment\n\nport = 6001\nmessage = Hi\n")
+    try:
+        rc, out, err = run("-t", "-c", path)
+        check(rc == 0, (rc, err))
+        check("configuration OK" in err, err)
+    finally:
+        os.unlink(path)
+
+
+def test_t_reports_every_error_with_file_and_line():
+    text = ("port = 5000\n"
+            "prot = 1\n"                # unknown key
+            "max_connections = lots\n"  # bad number
+            "# fine\n"
+            "port = 6000\n"             # duplicate
+            "bind = 300.1.2.3\n"        # bad address
+            "idle_timeout = 99999999\n"  # out of range
+            "message = \"a\tb\"\n")     # control character
+    path = conf_file(text)
+    try:
+        rc, out, err = run("-t", "-c", path)
+        check(rc == 3, (rc, err))
+        for line, what in ((2, "unknown key 'prot'.*known keys: port"),
+                           (3, "max_connections: 'lots' is not a number"),
+                           (5, "duplicate key 'port' .*line 1"),
+                           (6, "bind: '300.1.2.3' is not a numeric"),
+                           (7, "idle_timeout: 99999999 is out of range"),
+                           (8, "message: control character")):
+            check(re.search(r"^%s:%d: %s" % (re.escape(path), line, what),
+                            err, re.M), "line %d (%s) missing in:\n%s" %
+                  (line, what, err))
+        check("configuration test failed" in err, err)
+    finally:
+        os.unlink(path)
+
+
+def test_T_prints_effective_config():
+    path = conf_file("port = 6002\nmax_line_length = 1k\n")
+    try:
+        rc, out, err = run("-T", "-c", path)
+        check(rc == 0, err)
+        check(re.search(r"^port = 6002$", out, re.M), out)
+        check(re.search(r"^max_line_length = 1024$", out, re.M), out)
+        check(re.search(r'^message = "Hello World"$', out, re.M), out)
+        # What -T prints is itself a valid config with the same meaning.
+        again = conf_file(out)
+        try:
+            rc2, out2, _ = run("-T", "-c", again)
+            check(rc2 == 0)
+            check(out2.split("\n", 1)[1] == out.split("\n", 1)[1],
+                  (out, out2))
+        finally:
+            os.unlink(again)
+    finally:
+        os.unlink(path)
+
+
+def test_explicit_missing_file_is_an_error():
+    rc, out, err = run("-t", "-c", "/nonexistent/hellod.conf")
+    check(rc == 3, rc)
+    check("/nonexistent/hellod.conf: No such file or directory" in err, err)
+
+
+def test_default_file_missing_means_defaults():
+    rc, out, err = run("-h")
+    default = re.search(r"default (\S+)\)", err).group(1)
+    if os.path.exists(default):
+        from hellodtest import Skip
+        raise Skip("%s exists on this machine" % default)
+    rc, out, err = run("-T")
+    check(rc == 0, err)
+    check(re.search(r"^port = 5000$", out, re.M), out)
+    check("built-in defaults" in out, out)
+
+
+def test_bad_config_at_start_exits_3_without_listening():
+    with Daemon("port = 99999\n", base="", ready=False) as d:
+        rc = d.proc.wait(TIMEOUT)
+        d.reader.join(TIMEOUT)
+        check(rc == 3, rc)
+        check(any("port: 99999 is out of range" in l for l in d.lines),
+              d.lines)
+        check(not any("listening" in l for l in d.lines), d.lines)
+
+
+def test_usage_and_version():
+    rc, out, err = run("-V")
+    check(rc == 0 and re.match(r"hellod \d+\.\d+", out), (rc, out))
+    rc, out, err = run("-h")
+    check(rc == 2 and "usage: hellod" in err, (rc, err))
+    rc, out, err = run("-x")
+    check(rc == 2 and "usage: hellod" in err, (rc, err))
+    rc, out, err = run("extra-argument")
+    check(rc == 2, rc)
+
+
+if __name__ == "__main__":
+    main(globals())

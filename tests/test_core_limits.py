@@ -1,0 +1,155 @@
+#!/usr/bin/env python3
+"""Limits: max_connections, idle_timeout, max_line_length, max_output,
+and running out of descriptors (EMFILE) without a busy loop."""
+
+import os
+import select
+import socket
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from hellodtest import (REPLY, TIMEOUT, WRAPPER, Daemon, Skip, ask, check,
+                        main, recv_all, recv_exact)
+
+REJECT = b"ERROR too many connections\n"
+
+
+def test_max_connections():
+    with Daemon("max_connections = 3\nlog_level = debug\n") as d:
+        socks = [d.connect() for _ in range(3)]
+        for s in socks:
+            ask(s)
+        with d.connect() as extra:
+            check(recv_all(extra) == REJECT)
+        d.wait_log("max_connections \\(3\\) reached")
+        for s in socks:             # the others are unaffected
+            ask(s)
+        m = d.mark()
+        socks.pop().close()
+        d.wait_log(r"connection \d+ from .*: client closed", start=m)
+        with d.connect() as again:  # a free slot is usable at once
+            ask(again)
+        st = d.stats()
+        check(st["conns_rejected"] == 1 and st["conns_accepted"] == 4, st)
+        for s in socks:
+            s.close()
+
+
+def test_idle_timeout_closes_silent_and_trickling_clients():
+    with Daemon("idle_timeout = 1\n") as d:
+        with d.connect() as silent, d.connect() as trickle, \
+                d.connect() as busy:
+            busy_gone = False
+            t0 = time.monotonic()
+            # The trickler sends a byte now and then but never a whole
+            # line; the busy client completes a line every 0.1 s.
+            while time.monotonic() - t0 < TIMEOUT:
+                trickle.sendall(b"z")
+                busy.sendall(b"ok\n")
+                check(recv_exact(busy, len(REPLY)) == REPLY)
+                r, _, _ = select.select([silent], [], [], 0.1)
+                if r:
+                    break
+            check(silent.recv(1) == b"", "silent client not closed")
+            trickle.settimeout(TIMEOUT)
+            check(recv_all(trickle) == b"", "trickling client got data")
+            ask(busy)
+        st = d.stats()
+        check(st["closed_idle"] == 2, st)
+
+
+def test_max_line_length():
+    with Daemon("max_line_length = 10\n") as d:
+        with d.connect() as s:
+            ask(s, b"0123456789\n")     # exactly the limit
+            ask(s, b"0123456789\r\n")   # CR not counted
+            s.sendall(b"a\nb\n" + b"x" * 11 + b"\nc\n")
+            check(recv_all(s) == REPLY * 2)   # owed replies, then close
+        with d.connect() as s:
+            s.sendall(b"y" * 100000)          # no newline at all
+            check(recv_all(s) == b"")
+        check(d.stats()["closed_line_too_long"] == 2)
+
+
+def test_output_bound_for_a_client_that_never_reads():
+    with Daemon("max_output = 64k\n") as d:
+        rss0 = d.rss_kib()
+        hog = d.connect()
+        hog.setblocking(False)
+        line = b"\n"
+        sent = 0
+        total = 4000000                    # 4 MB of lines = 48 MB of replies
+        deadline = time.monotonic() + TIMEOUT
+        # Send until the daemon stops reading and the kernel buffers fill.
+        while sent < total and time.monotonic() < deadline:
+            _, w, _ = select.select([], [hog], [], 0.5)
+            if not w:
+                break
+            try:
+                sent += hog.send(line * min(65536, total - sent))
+            except BlockingIOError:
+                pass
+        check(sent < total, "the daemon read everything: no back-pressure")
+        d.wait_stat("output_paused", lambda v: v >= 1, ">= 1")
+        grew = d.rss_kib() - rss0
+        check(grew < 16 * 1024, "RSS grew by %d KiB" % grew)
+        with d.connect() as other:         # others are unaffected
+            ask(other)
+        # Now read: every line sent gets its reply, in order, none lost.
+        got = 0
+        deadline = time.monotonic() + 4 * TIMEOUT
+        while got < total * len(REPLY):
+            check(time.monotonic() < deadline, "only %d bytes" % got)
+            r, w, _ = select.select([hog], [hog] if sent < total else [], [],
+                                    TIMEOUT)
+            check(r or w, "stalled after %d bytes" % got)
+            if w:
+                try:
+                    sent += hog.send(line * min(65536, total - sent))
+                except BlockingIOError:
+                    pass
+            if r:
+                chunk = hog.recv(1 << 20)
+                check(chunk, "EOF after %d bytes" % got)
+                off = got % len(REPLY)
+                want = (REPLY * (len(chunk) // len(REPLY) + 2))[
+                    off:off + len(chunk)]
+                check(chunk == want, "reply stream corrupt at %d" % got)
+                got += len(chunk)
+        check(got == total * len(REPLY), (got, total))
+        hog.close()
+
+
+def test_emfile_pauses_accept_without_spinning():
+    if WRAPPER:
+        raise Skip("a descriptor limit this low starves the wrapper")
+    n = 40
+    with Daemon("log_level = notice\n", nofile=24) as d:
+        d.wait_log("descriptor limit \\(24\\) is too low")
+        clients = []
+        try:
+            for _ in range(n):           # the backlog holds the rest
+                c = d.connect()
+                c.sendall(b"hi\n")
+                clients.append(c)
+            d.wait_log(r"accept: Too many open files; pausing")
+            # Refused for lack of descriptors, the daemon must idle, not
+            # spin: a busy loop would use a whole core.
+            cpu0, t0 = d.cpu_seconds(), time.monotonic()
+            time.sleep(1.0)              # the measuring window
+            cpu = (d.cpu_seconds() - cpu0) / (time.monotonic() - t0)
+            check(cpu < 0.5, "daemon used %.0f%% of a core" % (cpu * 100))
+            # As descriptors free up, every waiting client is served.
+            for c in clients:
+                check(recv_exact(c, len(REPLY)) == REPLY)
+                c.close()
+        finally:
+            for c in clients:
+                c.close()
+        st = d.stats()
+        check(st["accept_paused"] >= 1 and st["conns_accepted"] == n, st)
+
+
+if __name__ == "__main__":
+    main(globals())

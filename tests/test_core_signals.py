@@ -1,0 +1,132 @@
+#!/usr/bin/env python3
+"""Signals: HUP reload (good, bad, port change), TERM flush, USR1."""
+
+import os
+import signal
+import socket
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from hellodtest import (REPLY, Daemon, ask, check, free_port, main, recv_all,
+                        recv_exact)
+
+BASE = "bind = 127.0.0.1\n"
+
+
+def test_reload_changes_port():
+    with Daemon() as d:
+        old = d.port
+        new = free_port()
+        m = d.mark()
+        check(d.reload(BASE + "port = %d\n" % new))
+        d.wait_log(r"listening on 127\.0\.0\.1:%d" % new, start=m)
+        with d.connect(new) as s:
+            ask(s)
+        try:
+            socket.create_connection(("127.0.0.1", old), 5).close()
+            raise AssertionError("old port %d still answers" % old)
+        except ConnectionRefusedError:
+            pass
+        check(d.stats()["reloads"] == 1)
+        check(d.stop() == 0)
+
+
+def test_reload_applies_message_to_open_connections():
+    with Daemon() as d, d.connect() as s:
+        ask(s)
+        check(d.reload(BASE + "port = %d\nmessage = Bonjour\n" % d.port))
+        ask(s, b"again\n", b"Bonjour\n")
+
+
+def test_bad_reload_keeps_running_config():
+    with Daemon('message = "first"\n') as d, d.connect() as s:
+        ask(s, reply=b"first\n")
+        m = d.mark()
+        check(not d.reload("port = %d\nmessage = second\nbogus = 1\n"
+                           "max_line_length = -1\n" % d.port))
+        d.wait_log(r"hellod\.conf:3: unknown key 'bogus'", start=m)
+        d.wait_log(r"hellod\.conf:4: max_line_length: '-1'", start=m)
+        ask(s, reply=b"first\n")
+        with d.connect() as s2:
+            ask(s2, reply=b"first\n")
+        st = d.stats()
+        check(st["reloads_failed"] == 1 and st["reloads"] == 0, st)
+
+
+def test_reload_that_cannot_bind_keeps_old_listeners():
+    with Daemon() as d, socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen(1)
+        busy = taken.getsockname()[1]
+        m = d.mark()
+        check(not d.reload(BASE + "port = %d\nmessage = new\n" % busy))
+        d.wait_log(r"127\.0\.0\.1:%d: bind: Address already in use" % busy,
+                   start=m)
+        with d.connect() as s:
+            ask(s)    # old port, old message
+
+
+def test_term_flushes_owed_replies_and_exits_0():
+    n = 20000
+    with Daemon() as d, d.connect() as s:
+        s.sendall(b"x\n" * n)
+        # Wait until the daemon has read every line, then stop it while the
+        # replies are still queued for a client that has not read any yet.
+        d.wait_stat("requests", lambda v: v == n, "%d" % n)
+        m = d.mark()
+        d.kill(signal.SIGTERM)
+        d.wait_log(r"stopping: 1 connection", start=m)
+        got = recv_all(s)
+        check(got == REPLY * n, "got %d of %d replies" %
+              (len(got) // len(REPLY), n))
+        check(d.stop() == 0)
+
+
+def test_second_term_exits_at_once():
+    with Daemon("shutdown_timeout = 3600\nmax_output = 1k\n") as d, \
+            d.connect() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        s.sendall(b"x\n" * 200000)     # replies it never reads
+        d.wait_stat("output_paused", lambda v: v >= 1, ">= 1")
+        m = d.mark()
+        d.kill(signal.SIGTERM)
+        d.wait_log("stopping", start=m)
+        check(d.proc.poll() is None, "exited on the first TERM")
+        check(d.stop() == 0)
+        check(any("second stop signal" in l for l in d.lines), d.lines)
+
+
+def test_shutdown_timeout_bounds_the_stop():
+    with Daemon("shutdown_timeout = 1\nmax_output = 1k\n") as d, \
+            d.connect() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        s.sendall(b"x\n" * 200000)
+        d.wait_stat("output_paused", lambda v: v >= 1, ">= 1")
+        d.kill(signal.SIGTERM)
+        d.wait_log("shutdown_timeout: dropping 1 connection")
+        check(d.proc.wait(30) == 0)
+
+
+def test_int_stops_too():
+    with Daemon() as d:
+        check(d.stop(signal.SIGINT) == 0)
+
+
+def test_usr1_logs_counters_and_pipe_is_ignored():
+    with Daemon() as d:
+        with d.connect() as s:
+            ask(s)
+            ask(s)
+        d.kill(signal.SIGPIPE)
+        st = d.stats()
+        for key in ("conns_current", "conns_accepted", "conns_rejected",
+                    "requests", "closed_idle", "closed_line_too_long",
+                    "output_paused", "accept_paused", "reloads",
+                    "reloads_failed"):
+            check(key in st, (key, st))
+        check(st["requests"] == 2 and st["conns_accepted"] == 1, st)
+        check(d.stop() == 0)
+
+
+if __name__ == "__main__":
+    main(globals())
