@@ -7,6 +7,7 @@
 #include <sys/socket.h>
 
 #include <errno.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -125,53 +126,80 @@ conn_reply(struct conn *c, size_t n)
 	return evbuffer_commit_space(out, &v, 1);
 }
 
-static void
-conn_read_cb(struct bufferevent *bev, void *arg)
+/*
+ * Answer the complete lines in the input.  While the replies queued would
+ * pass max_output, stop: the rest of the input waits in its buffer and
+ * reading pauses until the client takes its replies.  Each pass feeds the
+ * framer at most as many bytes as replies still fit, and a line is at least
+ * one byte, so the output never passes max_output by more than one reply.
+ * With bounded 0 (stopping), every line already read is answered.
+ * Returns -1 when the connection is gone.
+ */
+static int
+conn_process(struct conn *c, int bounded)
 {
-	struct conn		*c = arg;
 	struct server		*srv = c->srv;
-	struct evbuffer		*in = bufferevent_get_input(bev);
+	const struct config	*conf = srv->conf;
+	struct evbuffer		*in = bufferevent_get_input(c->bev);
+	struct evbuffer		*out = bufferevent_get_output(c->bev);
 	struct evbuffer_iovec	 v[CONN_IOV];
 	enum frame_status	 st = FRAME_OK;
-	size_t			 lines, used, consumed, total = 0;
+	size_t			 lines, used, fed, queued, budget, total = 0;
 	int			 i, n;
 
 	while (st == FRAME_OK && evbuffer_get_length(in) > 0) {
+		queued = evbuffer_get_length(out);
+		if (!bounded)
+			budget = SIZE_MAX;
+		else if (queued >= conf->max_output)
+			break;
+		else
+			budget = (conf->max_output - queued) / conf->reply_len
+			    + 1;
 		n = evbuffer_peek(in, -1, NULL, v, CONN_IOV);
 		if (n > CONN_IOV)
 			n = CONN_IOV;
-		consumed = 0;
-		for (i = 0; i < n && st == FRAME_OK; i++) {
+		lines = fed = 0;
+		for (i = 0; i < n && st == FRAME_OK && fed < budget; i++) {
+			if (v[i].iov_len > budget - fed)
+				v[i].iov_len = budget - fed;
 			st = frame_feed(&c->frame, v[i].iov_base,
-			    v[i].iov_len, srv->conf->max_line_length,
-			    &lines, &used);
+			    v[i].iov_len, conf->max_line_length, &lines,
+			    &used);
 			total += lines;
-			consumed += used;
+			fed += used;
+			if (lines > 0 && conn_reply(c, lines) == -1) {
+				conn_close(c, "out of memory for replies");
+				return -1;
+			}
 		}
-		evbuffer_drain(in, consumed);
+		evbuffer_drain(in, fed);
 	}
 	if (total > 0) {
 		srv->stats.requests += total;
 		event_base_gettimeofday_cached(srv->base, &c->last_request);
-		if (conn_reply(c, total) == -1) {
-			conn_close(c, "out of memory for replies");
-			return;
-		}
 	}
 	if (st == FRAME_TOO_LONG) {
 		evbuffer_drain(in, evbuffer_get_length(in));
 		srv->stats.closed_line_too_long++;
 		conn_finish(c, "line longer than max_line_length");
-		return;
+		return 0;
 	}
-	if (evbuffer_get_length(bufferevent_get_output(bev)) >
-	    srv->conf->max_output) {
+	if (evbuffer_get_length(in) > 0 && !c->paused) {
 		/* The client does not read: stop reading it until it does. */
-		bufferevent_disable(bev, EV_READ);
+		bufferevent_disable(c->bev, EV_READ);
 		c->paused = 1;
 		srv->stats.output_paused++;
 		conn_log(c, "output full, reading paused");
 	}
+	return 0;
+}
+
+static void
+conn_read_cb(struct bufferevent *bev, void *arg)
+{
+	(void)bev;
+	(void)conn_process(arg, 1);
 }
 
 static void
@@ -188,8 +216,12 @@ conn_write_cb(struct bufferevent *bev, void *arg)
 	if (c->paused && c->state == CONN_OPEN &&
 	    left <= c->srv->conf->max_output / 2) {
 		c->paused = 0;
-		bufferevent_enable(bev, EV_READ);
-		conn_log(c, "output drained, reading resumed");
+		if (conn_process(c, 1) == -1)
+			return;
+		if (c->state == CONN_OPEN && !c->paused) {
+			bufferevent_enable(bev, EV_READ);
+			conn_log(c, "output drained, reading resumed");
+		}
 	}
 }
 
@@ -271,6 +303,12 @@ conn_finish(struct conn *c, const char *reason)
 {
 	if (c->state != CONN_OPEN)
 		return;
+	if (c->srv->stopping && evbuffer_get_length(
+	    bufferevent_get_input(c->bev)) > 0) {
+		/* Lines read but held back by max_output are owed too. */
+		if (conn_process(c, 0) == -1 || c->state != CONN_OPEN)
+			return;
+	}
 	c->reason = reason;
 	c->state = CONN_FLUSHING;
 	c->paused = 0;

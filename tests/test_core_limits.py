@@ -121,6 +121,28 @@ def test_output_bound_for_a_client_that_never_reads():
         hog.close()
 
 
+def test_output_bound_holds_for_long_replies_to_short_lines():
+    """One byte in, a kilobyte out: the bound is on replies, not on reads."""
+    msg = "M" * 1000
+    with Daemon('max_output = 64k\nmessage = "%s"\n' % msg) as d, \
+            d.connect() as s:
+        rss0 = d.rss_kib()
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        s.setblocking(False)
+        sent = 0
+        while sent < 1 << 20:
+            _, w, _ = select.select([], [s], [], 1.0)
+            if not w:
+                break
+            try:
+                sent += s.send(b"\n" * 65536)
+            except BlockingIOError:
+                pass
+        d.wait_stat("output_paused", lambda v: v >= 1, ">= 1")
+        grew = d.rss_kib() - rss0
+        check(grew < 2 * 1024, "RSS grew by %d KiB" % grew)
+
+
 def test_emfile_pauses_accept_without_spinning():
     if WRAPPER:
         raise Skip("a descriptor limit this low starves the wrapper")
