@@ -59,7 +59,7 @@ addr_parse(const char *text, struct listen_addr *out, size_t max, size_t *n,
     char *err, size_t errlen)
 {
 	char	 copy[1024], *tok, *last;
-	size_t	 i, count = 0;
+	size_t	 i, j, count = 0;
 
 	if (strlen(text) >= sizeof(copy)) {
 		snprintf(err, errlen, "address list too long");
@@ -84,8 +84,11 @@ addr_parse(const char *text, struct listen_addr *out, size_t max, size_t *n,
 			}
 			count++;
 		}
+		/* Every pair: "*" adds two, either may be the repeat. */
 		for (i = 0; i + 1 < count; i++) {
-			if (addr_equal(&out[i], &out[count - 1])) {
+			for (j = i + 1; j < count; j++) {
+				if (!addr_equal(&out[i], &out[j]))
+					continue;
 				snprintf(err, errlen, "'%s' is listed twice",
 				    tok);
 				return -1;

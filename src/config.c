@@ -289,46 +289,55 @@ config_trim(char *s)
 
 /*
  * Split one line into key and value.  Returns 0 for a blank or comment line,
- * 1 for a setting, -1 with err set for a malformed line.  A '#' outside
- * double quotes starts a comment; a value in double quotes keeps its blanks.
+ * 1 for a setting, -1 with err set for a malformed line.  An unquoted value
+ * ends at '#'; a value in double quotes runs to the last quote on the line,
+ * so it may hold blanks, '#' and quotes, and only a comment may follow it.
  */
 static int
 config_split(char *line, char **key, char **value, char *err, size_t errlen)
 {
-	char	*p, *eq, *v;
-	int	 quoted = 0;
+	char	*eq, *hash, *v, *q;
 
-	for (p = line; *p != '\0'; p++) {
-		if (*p == '"')
-			quoted = !quoted;
-		else if (*p == '#' && !quoted) {
-			*p = '\0';
-			break;
-		}
-	}
+	hash = strchr(line, '#');
+	eq = strchr(line, '=');
+	if (hash != NULL && (eq == NULL || hash < eq))
+		*hash = '\0';
 	line = config_trim(line);
 	if (*line == '\0')
 		return 0;
-	if ((eq = strchr(line, '=')) == NULL) {
+	if (eq == NULL) {
 		snprintf(err, errlen, "expected 'key = value'");
 		return -1;
 	}
 	*eq = '\0';
 	*key = config_trim(line);
-	v = config_trim(eq + 1);
 	if (**key == '\0') {
 		snprintf(err, errlen, "missing key before '='");
 		return -1;
 	}
+	v = eq + 1;
+	while (isspace((unsigned char)*v))
+		v++;
 	if (*v == '"') {
-		p = v + strlen(v) - 1;
-		if (p == v || *p != '"') {
+		if ((q = strrchr(v + 1, '"')) == NULL) {
 			snprintf(err, errlen, "%s: unterminated quote", *key);
 			return -1;
 		}
-		*p = '\0';
-		v++;
-	} else if (*v == '\0') {
+		*q++ = '\0';
+		while (isspace((unsigned char)*q))
+			q++;
+		if (*q != '\0' && *q != '#') {
+			snprintf(err, errlen, "%s: text after the closing "
+			    "quote", *key);
+			return -1;
+		}
+		*value = v + 1;
+		return 1;
+	}
+	if ((hash = strchr(v, '#')) != NULL)
+		*hash = '\0';
+	v = config_trim(v);
+	if (*v == '\0') {
 		snprintf(err, errlen, "%s: missing value", *key);
 		return -1;
 	}
@@ -360,7 +369,7 @@ config_parse(FILE *fp, const char *name, char **errors)
 	FILE			*ef;
 	char			*line = NULL, *key, *value, err[512];
 	char			 known[512];
-	size_t			 cap = 0, errlen = 0, lineno = 0;
+	size_t			 cap = 0, errlen = 0, lineno = 0, len;
 	size_t			 seen[NKEYS] = { 0 };
 	ssize_t			 n;
 	int			 nerr = 0, r;
@@ -375,7 +384,12 @@ config_parse(FILE *fp, const char *name, char **errors)
 	}
 	while ((n = getline(&line, &cap, fp)) != -1) {
 		lineno++;
-		if ((size_t)n > CONFIG_LINE_MAX) {
+		len = n;
+		if (len > 0 && line[len - 1] == '\n')
+			len--;
+		if (len > 0 && line[len - 1] == '\r')
+			len--;
+		if (len > CONFIG_LINE_MAX) {
 			fprintf(ef, "%s:%zu: line longer than %d bytes\n",
 			    name, lineno, CONFIG_LINE_MAX);
 			nerr++;
@@ -497,7 +511,7 @@ config_dump(const struct config *conf, FILE *fp)
 			if (*(char *const *)p == NULL)
 				fprintf(fp, "#%s =\n", k->name);
 			else
-				fprintf(fp, "%s = %s\n", k->name,
+				fprintf(fp, "%s = \"%s\"\n", k->name,
 				    *(char *const *)p);
 			break;
 		}

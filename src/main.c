@@ -74,6 +74,7 @@ main(int argc, char *argv[])
 		usage();
 
 	log_init(LOG_TO_STDERR, LOG_INFO, "hellod");
+	log_set_journal(systemd_journal_stderr());
 	if ((conf = config_load(path, explicit, &errors)) == NULL) {
 		fputs(errors != NULL ? errors : "out of memory\n", stderr);
 		free(errors);

@@ -93,7 +93,10 @@ server_listen(struct server *srv)
 {
 	struct listener_list	 next = TAILQ_HEAD_INITIALIZER(next);
 
-	if (listener_open_config(srv, srv->conf, &next) == -1)
+	if (systemd_listen_open(srv, &next) == -1)
+		return -1;
+	if (!srv->socket_activated &&
+	    listener_open_config(srv, srv->conf, &next) == -1)
 		return -1;
 	listener_commit(srv, &next);
 	return 0;
@@ -104,6 +107,8 @@ server_run(struct server *srv)
 {
 	log_notice("hellod %s started, pid %ld", PACKAGE_VERSION,
 	    (long)getpid());
+	systemd_notify_ready(srv);
+	systemd_watchdog_start(srv);
 	if (event_base_dispatch(srv->base) == -1) {
 		log_warnx("event loop failed");
 		return -1;
@@ -125,6 +130,7 @@ server_free(struct server *srv)
 	event_free(srv->ev_sigusr1);
 	event_free(srv->ev_accept_retry);
 	event_free(srv->ev_shutdown);
+	systemd_watchdog_stop();
 	event_base_free(srv->base);
 	if (srv->reserve_fd != -1)
 		close(srv->reserve_fd);
@@ -200,6 +206,7 @@ server_stop(struct server *srv)
 		return;
 	}
 	srv->stopping = 1;
+	systemd_notify(SYSTEMD_STOPPING, NULL);
 	log_notice("stopping: %llu connection(s) to finish",
 	    (unsigned long long)srv->stats.conns_current);
 	listener_close_all(&srv->listeners);
@@ -256,8 +263,10 @@ server_signal_cb(evutil_socket_t sig, short what, void *arg)
 		server_stop(srv);
 		break;
 	case SIGHUP:
+		systemd_notify(SYSTEMD_RELOADING, NULL);
 		log_info("SIGHUP: reloading %s", srv->conf_path);
 		server_reload(srv);
+		systemd_notify_ready(srv);
 		break;
 	case SIGUSR1:
 		stats_format(&srv->stats, buf, sizeof(buf));

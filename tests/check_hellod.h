@@ -6,5 +6,6 @@
 Suite	*addr_suite(void);
 Suite	*config_suite(void);
 Suite	*frame_suite(void);
+Suite	*systemd_suite(void);
 
 #endif
