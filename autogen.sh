@@ -5,7 +5,7 @@ set -e
 
 DEPS="build-essential autoconf automake libtool pkg-config libevent-dev \
 check libsystemd-dev python3 telnet socat valgrind clang cppcheck clang-tidy \
-mandoc man-db"
+mandoc man-db systemd-container debootstrap"
 
 if [ "$1" = "--deps" ]; then
 	shift

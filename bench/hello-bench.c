@@ -51,6 +51,7 @@
 #define MAX_ERROR_LOGS	10		/* detailed error lines before silence */
 #define DRAIN_TIMEOUT	(2 * NSEC_PER_SEC) /* wait for owed replies at end */
 #define STALL_TIMEOUT	(5 * NSEC_PER_SEC) /* no reply at all: give up */
+#define STEP_TIMEOUT	(10 * NSEC_PER_SEC) /* idle: one window's answers */
 #define MAX_SOURCES	254		/* 127.0.0.1 .. 127.0.0.254 */
 #define MAX_ERRORS	1000		/* enough to know the run failed */
 
@@ -618,22 +619,18 @@ conn_flush(struct conn *c)
 	return 0;
 }
 
-/* Send n request lines (n <= depth) and expect n replies. */
+/*
+ * Send n request lines (n <= depth) and expect n replies; only called
+ * once the previous batch is fully written.
+ */
 static int
 conn_send(struct conn *c, unsigned int n)
 {
-	int	was_partial = c->outoff < c->outlen;
-
 	c->outoff = 0;
 	c->outlen = reqlen * n;
 	c->owed += n;
 	c->sent_ns = now_ns();
-	if (conn_flush(c) == -1)
-		return -1;
-	/* A finished write after a short one: stop asking for EPOLLOUT. */
-	if (was_partial && c->outoff == c->outlen)
-		return conn_watch(c, EPOLLIN);
-	return 0;
+	return conn_flush(c);
 }
 
 /* The connect finished (EPOLLOUT): did it succeed? */
@@ -870,7 +867,8 @@ run_pingpong(void)
 				conn_close(c, CONN_DEAD);
 		}
 	}
-	if (elapsed == 0)
+	/* Stopped early: measure up to now, or nothing if still warming. */
+	if (elapsed == 0 && phase == PHASE_MEASURE)
 		elapsed = now_ns() - t_measure;
 	/* Connections that died before the end lost their share. */
 	for (i = 0; i < opt.conns; i++)
@@ -1008,7 +1006,8 @@ run_connrate(void)
 				(void)conn_connect(c, 0, 1);
 		}
 	}
-	if (elapsed == 0)
+	/* Stopped early: measure up to now, or nothing if still warming. */
+	if (elapsed == 0 && phase == PHASE_MEASURE)
 		elapsed = now_ns() - t_measure;
 	conns_free(conns, opt.conns);
 
@@ -1113,6 +1112,15 @@ idle_wait(uint64_t deadline, int *pending)
 	return answered;
 }
 
+/* A silent server should fail the run in seconds, not at the deadline. */
+static uint64_t
+step_deadline(uint64_t deadline)
+{
+	uint64_t	step = now_ns() + STEP_TIMEOUT;
+
+	return step < deadline ? step : deadline;
+}
+
 static int
 run_idle(void)
 {
@@ -1141,7 +1149,7 @@ run_idle(void)
 		    i++)
 			if (conn_connect(&conns[i], 0, 1) == 0)
 				pending++;
-		verified += idle_wait(deadline, &pending);
+		verified += idle_wait(step_deadline(deadline), &pending);
 		if (pending > 0) {
 			bench_error("%d connections not answered while "
 			    "opening", pending);
@@ -1179,7 +1187,7 @@ run_idle(void)
 				conn_close(&conns[i], CONN_DEAD);
 			else
 				pending++;
-		rechecked = idle_wait(deadline, &pending);
+		rechecked = idle_wait(step_deadline(deadline), &pending);
 		if (rechecked != opt.conns)
 			bench_error("only %d of %d idle connections answered "
 			    "again", rechecked, opt.conns);

@@ -80,7 +80,7 @@ systemd_quote(const char *s, char *buf, size_t size)
 		i += 3;
 	}
 	buf[i] = '\0';
-	return (buf);
+	return buf;
 }
 #define SYSTEMD_QUOTE_MAX	40
 
@@ -98,17 +98,17 @@ systemd_number(const char *s, char term, uint64_t max, uint64_t *out,
 	char			*end;
 
 	if (s[0] < '0' || s[0] > '9')
-		return (-1);
+		return -1;
 	errno = 0;
 	v = strtoull(s, &end, 10);
 	if (*end != term)
-		return (-1);
+		return -1;
 	if (errno == ERANGE || v > max)
-		return (-2);
+		return -2;
 	*out = v;
 	if (endp != NULL)
 		*endp = end;
-	return (0);
+	return 0;
 }
 
 /* Parse a $VAR that must be a number in [min, max]; cause names it. */
@@ -124,12 +124,12 @@ systemd_env_number(const char *var, const char *s, uint64_t min,
 		r = -2;
 	if (r == -1)
 		systemd_cause(cause, "%s=\"%s\" is not a decimal number", var,
-		    systemd_quote(s, q, sizeof q));
+		    systemd_quote(s, q, sizeof(q)));
 	else if (r == -2)
 		systemd_cause(cause, "%s=\"%s\" is out of range (%" PRIu64
-		    "-%" PRIu64 ")", var, systemd_quote(s, q, sizeof q), min,
+		    "-%" PRIu64 ")", var, systemd_quote(s, q, sizeof(q)), min,
 		    max);
-	return (r == 0 ? 0 : -1);
+	return r == 0 ? 0 : -1;
 }
 
 /*
@@ -161,25 +161,25 @@ systemd_format(char *buf, size_t size, enum systemd_state state,
 		break;
 	case SYSTEMD_STATUS:
 		if (status == NULL || size == 0)
-			return (-1);
+			return -1;
 		n = 0;
 		break;
 	default:
-		return (-1);
+		return -1;
 	}
 	if (n < 0 || (size_t)n >= size)
-		return (-1);
+		return -1;
 	if (status == NULL)
-		return (n);
+		return n;
 
 	for (p = status; *p != '\0'; p++) {
 		if ((unsigned char)*p < 0x20 || *p == 0x7f)
-			return (-1);
+			return -1;
 	}
 	m = snprintf(buf + n, size - n, "STATUS=%s\n", status);
 	if (m < 0 || (size_t)m >= size - n)
-		return (-1);
-	return (n + m);
+		return -1;
+	return n + m;
 }
 
 /*
@@ -194,19 +194,19 @@ systemd_notify_addr(const char *path, struct sockaddr_un *sun,
 	char	q[SYSTEMD_QUOTE_MAX];
 	size_t	plen;
 
-	memset(sun, 0, sizeof *sun);
+	memset(sun, 0, sizeof(*sun));
 	sun->sun_family = AF_UNIX;
 	plen = strlen(path);
 	if ((path[0] != '/' && path[0] != '@') || plen < 2) {
 		systemd_cause(cause, "NOTIFY_SOCKET=\"%s\" is neither an "
 		    "absolute path nor an @abstract name",
-		    systemd_quote(path, q, sizeof q));
-		return (-1);
+		    systemd_quote(path, q, sizeof(q)));
+		return -1;
 	}
-	if (plen >= sizeof sun->sun_path) {
+	if (plen >= sizeof(sun->sun_path)) {
 		systemd_cause(cause, "NOTIFY_SOCKET=\"%s\" is too long",
-		    systemd_quote(path, q, sizeof q));
-		return (-1);
+		    systemd_quote(path, q, sizeof(q)));
+		return -1;
 	}
 	memcpy(sun->sun_path, path, plen);
 	if (path[0] == '@') {
@@ -214,7 +214,7 @@ systemd_notify_addr(const char *path, struct sockaddr_un *sun,
 		*len = offsetof(struct sockaddr_un, sun_path) + plen;
 	} else
 		*len = offsetof(struct sockaddr_un, sun_path) + plen + 1;
-	return (0);
+	return 0;
 }
 
 /*
@@ -239,29 +239,29 @@ systemd_listen_parse(const char *pid, const char *fds, const char *names,
 	*cause = NULL;
 	if (fds == NULL) {
 		if (pid == NULL && names == NULL)
-			return (0);
+			return 0;
 		systemd_cause(cause, "%s is set but LISTEN_FDS is not",
 		    pid != NULL ? "LISTEN_PID" : "LISTEN_FDNAMES");
-		return (-1);
+		return -1;
 	}
 	if (pid == NULL) {
 		systemd_cause(cause, "LISTEN_FDS is set but LISTEN_PID is not");
-		return (-1);
+		return -1;
 	}
 	if (systemd_env_number("LISTEN_PID", pid, 1, INT32_MAX, &vpid,
 	    cause) == -1)
-		return (-1);
+		return -1;
 	if ((pid_t)vpid != self) {
 		systemd_cause(cause, "LISTEN_PID=%" PRIu64 " is not this "
 		    "process (%ld): the sockets are not meant for it", vpid,
 		    (long)self);
-		return (-1);
+		return -1;
 	}
 	if (systemd_env_number("LISTEN_FDS", fds, 1, SYSTEMD_LISTEN_FDS_MAX,
 	    &vfds, cause) == -1)
-		return (-1);
+		return -1;
 	if (names == NULL)
-		return ((int)vfds);
+		return (int)vfds;
 
 	/*
 	 * Names are separated by ':'; as systemd's fdname_is_valid() says,
@@ -279,23 +279,23 @@ systemd_listen_parse(const char *pid, const char *fds, const char *names,
 		if ((unsigned char)*p < 0x20 || (unsigned char)*p >= 0x7f) {
 			systemd_cause(cause, "LISTEN_FDNAMES=\"%s\" holds a "
 			    "control or non-ASCII character",
-			    systemd_quote(names, q, sizeof q));
-			return (-1);
+			    systemd_quote(names, q, sizeof(q)));
+			return -1;
 		}
 		if (++len > SYSTEMD_FDNAME_MAX) {
 			systemd_cause(cause, "LISTEN_FDNAMES=\"%s\" holds a "
 			    "name longer than %d bytes",
-			    systemd_quote(names, q, sizeof q),
+			    systemd_quote(names, q, sizeof(q)),
 			    SYSTEMD_FDNAME_MAX);
-			return (-1);
+			return -1;
 		}
 	}
 	if (count != vfds) {
 		systemd_cause(cause, "LISTEN_FDNAMES names %zu sockets but "
 		    "LISTEN_FDS=%" PRIu64, count, vfds);
-		return (-1);
+		return -1;
 	}
-	return ((int)vfds);
+	return (int)vfds;
 }
 
 /*
@@ -315,28 +315,28 @@ systemd_watchdog_parse(const char *usec, const char *pid, pid_t self,
 	*interval = 0;
 	if (usec == NULL) {
 		if (pid == NULL)
-			return (0);
+			return 0;
 		systemd_cause(cause, "WATCHDOG_PID is set but WATCHDOG_USEC "
 		    "is not");
-		return (-1);
+		return -1;
 	}
 	if (pid != NULL) {
 		if (systemd_env_number("WATCHDOG_PID", pid, 1, INT32_MAX,
 		    &vpid, cause) == -1)
-			return (-1);
+			return -1;
 		if ((pid_t)vpid != self) {
 			systemd_cause(cause, "WATCHDOG_PID=%" PRIu64 " is not "
 			    "this process (%ld)", vpid, (long)self);
-			return (-1);
+			return -1;
 		}
 	}
 	if (systemd_env_number("WATCHDOG_USEC", usec, 1, UINT64_MAX - 1,
 	    &vusec, cause) == -1)
-		return (-1);
+		return -1;
 	*interval = vusec / 2;
 	if (*interval == 0)
 		*interval = 1;
-	return (0);
+	return 0;
 }
 
 /*
@@ -351,12 +351,12 @@ systemd_journal_match(const char *stream, dev_t dev, ino_t ino)
 	const char	*p;
 
 	if (stream == NULL)
-		return (0);
+		return 0;
 	if (systemd_number(stream, ':', UINT64_MAX, &vdev, &p) != 0)
-		return (0);
+		return 0;
 	if (systemd_number(p + 1, '\0', UINT64_MAX, &vino, NULL) != 0)
-		return (0);
-	return (vdev == (uint64_t)dev && vino == (uint64_t)ino);
+		return 0;
+	return vdev == (uint64_t)dev && vino == (uint64_t)ino;
 }
 
 /*
@@ -373,8 +373,8 @@ systemd_status(const struct server *server, char *buf, size_t size)
 
 	if (size == 0)
 		return;
-	tlen = (size_t)snprintf(tail, sizeof tail, "; %" PRIu64 " connection%s",
-	    server->stats.conns_current,
+	tlen = (size_t)snprintf(tail, sizeof(tail), "; %" PRIu64
+	    " connection%s", server->stats.conns_current,
 	    server->stats.conns_current == 1 ? "" : "s");
 	len = (size_t)snprintf(buf, size, "listening on");
 	TAILQ_FOREACH(l, &server->listeners, entry) {
@@ -413,12 +413,12 @@ systemd_notify_send(const char *msg, size_t len, char **cause)
 
 	*cause = NULL;
 	if ((path = getenv("NOTIFY_SOCKET")) == NULL || *path == '\0')
-		return (0);
+		return 0;
 	if (systemd_notify_addr(path, &sun, &slen, cause) == -1)
-		return (-1);
+		return -1;
 	if ((fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0)) == -1) {
 		systemd_cause(cause, "socket: %s", strerror(errno));
-		return (-1);
+		return -1;
 	}
 	n = sendto(fd, msg, len, MSG_NOSIGNAL, (struct sockaddr *)&sun, slen);
 	if (n == -1)
@@ -426,7 +426,7 @@ systemd_notify_send(const char *msg, size_t len, char **cause)
 	else if ((size_t)n != len)
 		systemd_cause(cause, "send to %s: short write", path);
 	close(fd);
-	return (*cause == NULL ? 1 : -1);
+	return *cause == NULL ? 1 : -1;
 }
 
 /*
@@ -451,7 +451,7 @@ systemd_notify(enum systemd_state state, const char *status)
 		usec = (uint64_t)ts.tv_sec * 1000000 +
 		    (uint64_t)ts.tv_nsec / 1000;
 	}
-	if ((len = systemd_format(msg, sizeof msg, state, usec, status)) ==
+	if ((len = systemd_format(msg, sizeof(msg), state, usec, status)) ==
 	    -1) {
 		log_warnx("%s: cannot format the notification", __func__);
 		return;
@@ -473,7 +473,7 @@ systemd_notify_ready(const struct server *server)
 {
 	char	status[SYSTEMD_STATUS_MAX];
 
-	systemd_status(server, status, sizeof status);
+	systemd_status(server, status, sizeof(status));
 	systemd_notify(SYSTEMD_READY, status);
 }
 
@@ -491,47 +491,47 @@ systemd_listen_check(int fd, char **cause)
 
 	if ((flags = fcntl(fd, F_GETFD)) == -1) {
 		systemd_cause(cause, "passed fd %d: %s", fd, strerror(errno));
-		return (-1);
+		return -1;
 	}
-	len = sizeof type;
+	len = sizeof(type);
 	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) == -1) {
 		systemd_cause(cause, "passed fd %d: %s", fd, strerror(errno));
-		return (-1);
+		return -1;
 	}
 	if (type != SOCK_STREAM) {
 		systemd_cause(cause, "passed fd %d is not a stream socket "
 		    "(ListenStream= is needed)", fd);
-		return (-1);
+		return -1;
 	}
-	len = sizeof listening;
+	len = sizeof(listening);
 	if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening,
 	    &len) == -1) {
 		systemd_cause(cause, "passed fd %d: %s", fd, strerror(errno));
-		return (-1);
+		return -1;
 	}
 	if (!listening) {
 		systemd_cause(cause, "passed fd %d is not listening "
 		    "(Accept=yes is not supported)", fd);
-		return (-1);
+		return -1;
 	}
-	len = sizeof ss;
+	len = sizeof(ss);
 	if (getsockname(fd, (struct sockaddr *)&ss, &len) == -1) {
 		systemd_cause(cause, "passed fd %d: %s", fd, strerror(errno));
-		return (-1);
+		return -1;
 	}
 	if (ss.ss_family != AF_INET && ss.ss_family != AF_INET6) {
 		systemd_cause(cause, "passed fd %d is not an IPv4 or IPv6 "
 		    "socket", fd);
-		return (-1);
+		return -1;
 	}
 	if (fcntl(fd, F_SETFD, flags | FD_CLOEXEC) == -1 ||
 	    (flags = fcntl(fd, F_GETFL)) == -1 ||
 	    fcntl(fd, F_SETFL, flags | O_NONBLOCK) == -1) {
 		systemd_cause(cause, "passed fd %d: fcntl: %s", fd,
 		    strerror(errno));
-		return (-1);
+		return -1;
 	}
-	return (0);
+	return 0;
 }
 
 /*
@@ -553,9 +553,9 @@ systemd_listen_fds(char **cause)
 	for (fd = SYSTEMD_LISTEN_FDS_START;
 	    n > 0 && fd < SYSTEMD_LISTEN_FDS_START + n; fd++) {
 		if (systemd_listen_check(fd, cause) == -1)
-			return (-1);
+			return -1;
 	}
-	return (n);
+	return n;
 }
 
 /*
@@ -574,20 +574,20 @@ systemd_listen_open(struct server *server, struct listener_list *list)
 	if ((n = systemd_listen_fds(&cause)) == -1) {
 		log_warnx("socket activation: %s", cause);
 		free(cause);
-		return (-1);
+		return -1;
 	}
 	if (n == 0)
-		return (0);
+		return 0;
 	server->socket_activated = 1;
 	for (i = 0; i < n; i++) {
 		if (listener_open_fd(server, SYSTEMD_LISTEN_FDS_START + i,
 		    list) == -1)
-			return (-1);
+			return -1;
 	}
 	log_notice("socket activation: serving on %d socket%s passed by "
 	    "systemd; the port and bind settings are not used", n,
 	    n == 1 ? "" : "s");
-	return (n);
+	return n;
 }
 
 /* $JOURNAL_STREAM matches stderr: journald reads it. */
@@ -597,9 +597,9 @@ systemd_journal_stderr(void)
 	struct stat	st;
 
 	if (fstat(STDERR_FILENO, &st) == -1)
-		return (0);
-	return (systemd_journal_match(getenv("JOURNAL_STREAM"), st.st_dev,
-	    st.st_ino));
+		return 0;
+	return systemd_journal_match(getenv("JOURNAL_STREAM"), st.st_dev,
+	    st.st_ino);
 }
 
 static void
@@ -610,7 +610,7 @@ systemd_watchdog_cb(int fd, short events, void *arg)
 
 	(void)fd;
 	(void)events;
-	systemd_status(server, status, sizeof status);
+	systemd_status(server, status, sizeof(status));
 	systemd_notify(SYSTEMD_WATCHDOG, status);
 }
 

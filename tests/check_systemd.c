@@ -41,7 +41,7 @@ check_format(enum systemd_state state, uint64_t usec, const char *status,
 	char	buf[SYSTEMD_MSG_MAX];
 	int	n;
 
-	n = systemd_format(buf, sizeof buf, state, usec, status);
+	n = systemd_format(buf, sizeof(buf), state, usec, status);
 	ck_assert_int_eq(n, (int)strlen(want));
 	ck_assert_str_eq(buf, want);
 }
@@ -76,16 +76,16 @@ START_TEST(test_format_bad)
 	char	buf[SYSTEMD_MSG_MAX];
 
 	/* A control character in STATUS= would inject an assignment. */
-	ck_assert_int_eq(systemd_format(buf, sizeof buf, SYSTEMD_READY, 0,
+	ck_assert_int_eq(systemd_format(buf, sizeof(buf), SYSTEMD_READY, 0,
 	    "a\nWATCHDOG=1"), -1);
-	ck_assert_int_eq(systemd_format(buf, sizeof buf, SYSTEMD_READY, 0,
+	ck_assert_int_eq(systemd_format(buf, sizeof(buf), SYSTEMD_READY, 0,
 	    "tab\there"), -1);
-	ck_assert_int_eq(systemd_format(buf, sizeof buf, SYSTEMD_READY, 0,
+	ck_assert_int_eq(systemd_format(buf, sizeof(buf), SYSTEMD_READY, 0,
 	    "del\x7f"), -1);
 	/* STATUS alone needs a status. */
-	ck_assert_int_eq(systemd_format(buf, sizeof buf, SYSTEMD_STATUS, 0,
+	ck_assert_int_eq(systemd_format(buf, sizeof(buf), SYSTEMD_STATUS, 0,
 	    NULL), -1);
-	ck_assert_int_eq(systemd_format(buf, sizeof buf,
+	ck_assert_int_eq(systemd_format(buf, sizeof(buf),
 	    (enum systemd_state)99, 0, NULL), -1);
 }
 END_TEST
@@ -135,10 +135,10 @@ START_TEST(test_notify_addr_bad)
 	    "vsock:2:1234", " /run/notify" };
 	struct sockaddr_un	 sun;
 	socklen_t		 len;
-	char			*cause, path[sizeof sun.sun_path + 1];
+	char			*cause, path[sizeof(sun.sun_path) + 1];
 	size_t			 i;
 
-	for (i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+	for (i = 0; i < sizeof(bad) / sizeof(bad)[0]; i++) {
 		cause = NULL;
 		ck_assert_msg(systemd_notify_addr(bad[i], &sun, &len,
 		    &cause) == -1, "accepted \"%s\"", bad[i]);
@@ -147,12 +147,12 @@ START_TEST(test_notify_addr_bad)
 	}
 
 	/* sun_path holds 107 bytes and the NUL, no more. */
-	memset(path, 'a', sizeof path);
+	memset(path, 'a', sizeof(path));
 	path[0] = '/';
-	path[sizeof sun.sun_path] = '\0';
+	path[sizeof(sun.sun_path)] = '\0';
 	ck_assert_int_eq(systemd_notify_addr(path, &sun, &len, &cause), -1);
 	free(cause);
-	path[sizeof sun.sun_path - 1] = '\0';
+	path[sizeof(sun.sun_path) - 1] = '\0';
 	ck_assert_int_eq(systemd_notify_addr(path, &sun, &len, &cause), 0);
 }
 END_TEST
@@ -214,7 +214,7 @@ START_TEST(test_listen_pid)
 	    "99999999999999999999999999", "\t4242", "4242\n" };
 	size_t			 i;
 
-	for (i = 0; i < sizeof bad / sizeof bad[0]; i++)
+	for (i = 0; i < sizeof(bad) / sizeof(bad)[0]; i++)
 		check_listen(bad[i], "1", NULL, -1);
 }
 END_TEST
@@ -226,7 +226,7 @@ START_TEST(test_listen_fds)
 	    "4294967297", "18446744073709551617", "\n1" };
 	size_t			 i;
 
-	for (i = 0; i < sizeof bad / sizeof bad[0]; i++)
+	for (i = 0; i < sizeof(bad) / sizeof(bad)[0]; i++)
 		check_listen("4242", bad[i], NULL, -1);
 }
 END_TEST
@@ -242,7 +242,7 @@ START_TEST(test_listen_names)
 	check_listen("4242", "1", "caf\xc3\xa9", -1);	/* not ASCII */
 	check_listen("4242", "1", "del\x7f", -1);
 
-	memset(long_name, 'n', sizeof long_name);
+	memset(long_name, 'n', sizeof(long_name));
 	long_name[SYSTEMD_FDNAME_MAX] = '\0';
 	check_listen("4242", "1", long_name, 1);
 	long_name[SYSTEMD_FDNAME_MAX] = 'n';
@@ -293,9 +293,9 @@ START_TEST(test_watchdog_bad)
 	    " 4242", "4243", "2147483648", "18446744073709551616" };
 	size_t			 i;
 
-	for (i = 0; i < sizeof bad_usec / sizeof bad_usec[0]; i++)
+	for (i = 0; i < sizeof(bad_usec) / sizeof(bad_usec)[0]; i++)
 		check_watchdog(bad_usec[i], "4242", -1, 0);
-	for (i = 0; i < sizeof bad_pid / sizeof bad_pid[0]; i++)
+	for (i = 0; i < sizeof(bad_pid) / sizeof(bad_pid)[0]; i++)
 		check_watchdog("30000000", bad_pid[i], -1, 0);
 	check_watchdog(NULL, "4242", -1, 0);		/* PID without USEC */
 }
@@ -324,7 +324,7 @@ START_TEST(test_journal_bad)
 	size_t			 i;
 
 	ck_assert_int_eq(systemd_journal_match(NULL, 12, 34), 0);
-	for (i = 0; i < sizeof bad / sizeof bad[0]; i++)
+	for (i = 0; i < sizeof(bad) / sizeof(bad)[0]; i++)
 		ck_assert_msg(systemd_journal_match(bad[i], 12, 34) == 0,
 		    "matched \"%s\"", bad[i]);
 }
@@ -337,11 +337,11 @@ fake_server(struct server *server, struct listener *l, const char **names,
 {
 	size_t	i;
 
-	memset(server, 0, sizeof *server);
+	memset(server, 0, sizeof(*server));
 	TAILQ_INIT(&server->listeners);
 	for (i = 0; i < n; i++) {
-		memset(&l[i], 0, sizeof l[i]);
-		snprintf(l[i].name, sizeof l[i].name, "%s", names[i]);
+		memset(&l[i], 0, sizeof(l)[i]);
+		snprintf(l[i].name, sizeof(l)[i].name, "%s", names[i]);
 		TAILQ_INSERT_TAIL(&server->listeners, &l[i], entry);
 	}
 	server->stats.conns_current = conns;
@@ -355,16 +355,16 @@ START_TEST(test_status)
 	char			 buf[SYSTEMD_STATUS_MAX];
 
 	fake_server(&server, l, names, 2, 0);
-	systemd_status(&server, buf, sizeof buf);
+	systemd_status(&server, buf, sizeof(buf));
 	ck_assert_str_eq(buf,
 	    "listening on 127.0.0.1:5000, [::1]:5000; 0 connections");
 
 	fake_server(&server, l, names, 1, 1);
-	systemd_status(&server, buf, sizeof buf);
+	systemd_status(&server, buf, sizeof(buf));
 	ck_assert_str_eq(buf, "listening on 127.0.0.1:5000; 1 connection");
 
 	fake_server(&server, l, names, 0, 7);
-	systemd_status(&server, buf, sizeof buf);
+	systemd_status(&server, buf, sizeof(buf));
 	ck_assert_str_eq(buf, "listening on nothing; 7 connections");
 
 	/* Too small for both addresses: cut, but still whole and counted. */
@@ -396,7 +396,7 @@ temp_socket_remove(const char *path)
 	char	dir[SUN_PATH_MAX];
 
 	unlink(path);
-	snprintf(dir, sizeof dir, "%s", path);
+	snprintf(dir, sizeof(dir), "%s", path);
 	*strrchr(dir, '/') = '\0';
 	rmdir(dir);
 }
@@ -409,13 +409,13 @@ notify_receiver(char *path, size_t size)
 	int			fd;
 
 	temp_socket_path(path, size);
-	memset(&sun, 0, sizeof sun);
+	memset(&sun, 0, sizeof(sun));
 	sun.sun_family = AF_UNIX;
 	memcpy(sun.sun_path, path, strlen(path) + 1);
 	fd = socket(AF_UNIX, SOCK_DGRAM, 0);
 	ck_assert_int_ge(fd, 0);
-	ck_assert_int_eq(bind(fd, (struct sockaddr *)&sun, sizeof sun), 0);
-	return (fd);
+	ck_assert_int_eq(bind(fd, (struct sockaddr *)&sun, sizeof(sun)), 0);
+	return fd;
 }
 
 static void
@@ -436,17 +436,17 @@ START_TEST(test_notify_send)
 	ck_assert_int_eq(systemd_notify_send("READY=1\n", 8, &cause), 0);
 	ck_assert_ptr_null(cause);
 
-	fd = notify_receiver(path, sizeof path);
+	fd = notify_receiver(path, sizeof(path));
 	setenv("NOTIFY_SOCKET", path, 1);
 	ck_assert_int_eq(systemd_notify_send("READY=1\n", 8, &cause), 1);
-	n = recv(fd, buf, sizeof buf - 1, MSG_DONTWAIT);
+	n = recv(fd, buf, sizeof(buf) - 1, MSG_DONTWAIT);
 	ck_assert_int_eq(n, 8);
 	buf[n] = '\0';
 	ck_assert_str_eq(buf, "READY=1\n");
 
 	/* The wrapper formats and sends in one go. */
 	systemd_notify(SYSTEMD_RELOADING, NULL);
-	n = recv(fd, buf, sizeof buf - 1, MSG_DONTWAIT);
+	n = recv(fd, buf, sizeof(buf) - 1, MSG_DONTWAIT);
 	ck_assert_int_gt(n, 0);
 	buf[n] = '\0';
 	ck_assert_int_eq(strncmp(buf, "RELOADING=1\nMONOTONIC_USEC=", 27), 0);
@@ -470,14 +470,14 @@ START_TEST(test_notify_send_abstract)
 	int			fd;
 	ssize_t			n;
 
-	snprintf(name, sizeof name, "@hellod-check-%ld", (long)getpid());
+	snprintf(name, sizeof(name), "@hellod-check-%ld", (long)getpid());
 	ck_assert_int_eq(systemd_notify_addr(name, &sun, &len, &cause), 0);
 	fd = socket(AF_UNIX, SOCK_DGRAM, 0);
 	ck_assert_int_ge(fd, 0);
 	ck_assert_int_eq(bind(fd, (struct sockaddr *)&sun, len), 0);
 	setenv("NOTIFY_SOCKET", name, 1);
 	ck_assert_int_eq(systemd_notify_send("WATCHDOG=1\n", 11, &cause), 1);
-	n = recv(fd, buf, sizeof buf - 1, MSG_DONTWAIT);
+	n = recv(fd, buf, sizeof(buf) - 1, MSG_DONTWAIT);
 	ck_assert_int_eq(n, 11);
 	buf[n] = '\0';
 	ck_assert_str_eq(buf, "WATCHDOG=1\n");
@@ -498,8 +498,8 @@ listen_fds_at_3(int fd, int nfds, char **cause, int *fdflags, int *flflags)
 	char	pid[32], count[32];
 	int	saved, n;
 
-	snprintf(pid, sizeof pid, "%ld", (long)getpid());
-	snprintf(count, sizeof count, "%d", nfds);
+	snprintf(pid, sizeof(pid), "%ld", (long)getpid());
+	snprintf(count, sizeof(count), "%d", nfds);
 	setenv("LISTEN_PID", pid, 1);
 	setenv("LISTEN_FDS", count, 1);
 	saved = fcntl(3, F_DUPFD_CLOEXEC, 64);
@@ -515,7 +515,7 @@ listen_fds_at_3(int fd, int nfds, char **cause, int *fdflags, int *flflags)
 		close(saved);
 	} else
 		close(3);
-	return (n);
+	return n;
 }
 
 static int
@@ -526,13 +526,13 @@ tcp_socket(int type, int listening)
 
 	fd = socket(AF_INET, type, 0);
 	ck_assert_int_ge(fd, 0);
-	memset(&sin, 0, sizeof sin);
+	memset(&sin, 0, sizeof(sin));
 	sin.sin_family = AF_INET;
 	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	ck_assert_int_eq(bind(fd, (struct sockaddr *)&sin, sizeof sin), 0);
+	ck_assert_int_eq(bind(fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
 	if (listening)
 		ck_assert_int_eq(listen(fd, 1), 0);
-	return (fd);
+	return fd;
 }
 
 START_TEST(test_listen_fds_ok)
@@ -587,12 +587,12 @@ START_TEST(test_listen_fds_bad)
 	ck_assert_ptr_nonnull(strstr(cause, "fd 3"));
 	free(cause);
 
-	temp_socket_path(path, sizeof path);
+	temp_socket_path(path, sizeof(path));
 	fd = socket(AF_UNIX, SOCK_STREAM, 0);
-	memset(&sun, 0, sizeof sun);
+	memset(&sun, 0, sizeof(sun));
 	sun.sun_family = AF_UNIX;
 	memcpy(sun.sun_path, path, strlen(path) + 1);
-	ck_assert_int_eq(bind(fd, (struct sockaddr *)&sun, sizeof sun), 0);
+	ck_assert_int_eq(bind(fd, (struct sockaddr *)&sun, sizeof(sun)), 0);
 	ck_assert_int_eq(listen(fd, 1), 0);
 	ck_assert_int_eq(listen_fds_at_3(fd, 1, &cause, &fdflags, &flflags),
 	    -1);
@@ -619,11 +619,11 @@ START_TEST(test_journal_stderr)
 	char		buf[64];
 
 	ck_assert_int_eq(fstat(STDERR_FILENO, &st), 0);
-	snprintf(buf, sizeof buf, "%ju:%ju", (uintmax_t)st.st_dev,
+	snprintf(buf, sizeof(buf), "%ju:%ju", (uintmax_t)st.st_dev,
 	    (uintmax_t)st.st_ino);
 	setenv("JOURNAL_STREAM", buf, 1);
 	ck_assert_int_eq(systemd_journal_stderr(), 1);
-	snprintf(buf, sizeof buf, "%ju:%ju", (uintmax_t)st.st_dev,
+	snprintf(buf, sizeof(buf), "%ju:%ju", (uintmax_t)st.st_dev,
 	    (uintmax_t)st.st_ino + 1);
 	setenv("JOURNAL_STREAM", buf, 1);
 	ck_assert_int_eq(systemd_journal_stderr(), 0);
@@ -674,5 +674,5 @@ systemd_suite(void)
 	tcase_add_test(tc, test_journal_stderr);
 	suite_add_tcase(s, tc);
 
-	return (s);
+	return s;
 }

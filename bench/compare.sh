@@ -1,0 +1,215 @@
+#!/usr/bin/env bash
+#
+# compare.sh: benchmark hellod against the raw-epoll reference (epoll-ref),
+# redis-server (inline PING) and memcached -t 1 ("version"), all on
+# loopback, server pinned to one CPU and hello-bench to another. Prints the
+# median of several runs per scenario and each server's ratio to the
+# reference. Starts every server itself and stops each by PID on exit.
+#
+# Knobs (environment):
+#   RUNS=3            runs per scenario; the median is reported
+#   DURATION=3        measured seconds per ping-pong and connrate run
+#   WARMUP=1          warm-up seconds before each measured run
+#   IDLE_CONNS=10000  connections held open by the idle scenario
+#   IDLE_HOLD=2       seconds the idle connections are held
+#   CONNRATE_CONC=8   concurrent connects in the connrate scenario
+#   SERVERS="ref hellod redis memcached"
+#   SERVER_CPU=0 CLIENT_CPU=1
+#   HELLOD=../src/hellod (relative to this script)  HELLOD_WORKERS=1
+#   BENCH_BIN_DIR     where hello-bench and epoll-ref are (else found or
+#                     built)
+
+set -u
+here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=lib.sh
+. "$here/lib.sh"
+
+RUNS=${RUNS:-3}
+DURATION=${DURATION:-3}
+WARMUP=${WARMUP:-1}
+IDLE_HOLD=${IDLE_HOLD:-2}
+CONNRATE_CONC=${CONNRATE_CONC:-8}
+SERVERS=${SERVERS:-ref hellod redis memcached}
+
+check_int RUNS "$RUNS" 1 99
+check_number DURATION "$DURATION"
+check_number WARMUP "$WARMUP"
+check_number IDLE_HOLD "$IDLE_HOLD"
+check_int CONNRATE_CONC "$CONNRATE_CONC" 1 10000
+awk -v d="$DURATION" -v w="$WARMUP" -v h="$IDLE_HOLD" \
+    'BEGIN { exit !(d <= 600 && w <= 600 && h <= 600) }' ||
+	die "DURATION, WARMUP and IDLE_HOLD are capped at 600 s"
+
+lib_init
+
+# Scenario, hello-bench arguments, metric names taken from its RESULT line.
+scenarios=(idle pp1 pp16 connrate)
+declare -A scen_args=(
+	[pp1]="pingpong -c 50 -d 1 -t $DURATION -w $WARMUP"
+	[pp16]="pingpong -c 50 -d 16 -t $DURATION -w $WARMUP"
+	[connrate]="connrate -c $CONNRATE_CONC -t $DURATION -w $WARMUP"
+	[idle]="idle -c $IDLE_CONNS -H $IDLE_HOLD"
+)
+declare -A scen_metrics=(
+	[pp1]="rps p99_us"
+	[pp16]="rps p99_us"
+	[connrate]="cps"
+	[idle]="rss_per_conn"
+)
+
+servers=()
+for s in $SERVERS; do
+	server_available "$s" && servers+=("$s")
+done
+((${#servers[@]} > 0)) || die "no server to run"
+
+# Bound each hello-bench run even if it misbehaves.
+run_limit=$(awk -v d="$DURATION" -v w="$WARMUP" -v h="$IDLE_HOLD" \
+    'BEGIN { printf "%d", d + w + h + 90 }')
+
+mkdir -p "$tmp/results"
+
+# One hello-bench run; appends each metric (or "fail") to results files.
+run_bench() {
+	local server=$1 scen=$2 port=$3 pid=$4 out=$tmp/out rc m v line
+	local -a args
+	read -r -a args <<<"${scen_args[$scen]}"
+	server_args "$server"
+	[[ $scen == idle ]] && args+=(-p "$pid")
+	timeout -k 5 "$run_limit" taskset -c "$CLIENT_CPU" "$BENCH" \
+	    "${args[@]}" "${bench_args[@]}" -P "$port" >"$out" 2>&1
+	rc=$?
+	line=$(grep '^RESULT ' "$out" | tail -n 1)
+	for m in ${scen_metrics[$scen]}; do
+		v=$(sed -n "s/.* $m=\([^ ]*\).*/\1/p" <<<"$line")
+		if ((rc != 0)) || [[ -z $v ]]; then
+			v=fail
+		fi
+		echo "$v" >>"$tmp/results/$server.$scen.$m"
+	done
+	if ((rc != 0)); then
+		note "$server $scen failed (exit $rc):"
+		tail -n 8 "$out" >&2
+	fi
+	printf '  %-10s %-9s %s\n' "$server" "$scen" "${line#RESULT }"
+}
+
+median() {
+	grep -v '^fail$' "$1" 2>/dev/null | sort -g | awk '
+		{ v[NR] = $1 }
+		END {
+			if (NR == 0) { print "fail"; exit }
+			if (NR % 2) print v[(NR + 1) / 2]
+			else print (v[NR / 2] + v[NR / 2 + 1]) / 2
+		}'
+}
+
+echo "hello-bench comparison: ${servers[*]}"
+echo "  $RUNS runs; ping-pong/connrate ${DURATION}s after ${WARMUP}s" \
+    "warm-up; idle $IDLE_CONNS conns held ${IDLE_HOLD}s"
+echo "  server on CPU $SERVER_CPU, hello-bench on CPU $CLIENT_CPU;" \
+    "$(nproc) CPUs, $(uname -sr)"
+
+# Fresh servers every run, idle first so its RSS growth is measured on an
+# unused process; servers take turns within each scenario, in an order
+# that rotates, so that drift in the machine's state (TIME_WAIT, caches)
+# hits them all alike.
+declare -A pids ports
+steal0=$(steal_ticks)
+t0=$SECONDS
+for ((run = 1; run <= RUNS; run++)); do
+	echo "run $run of $RUNS"
+	for s in "${servers[@]}"; do
+		if start_server "$s"; then
+			pids[$s]=$SRV_PID
+			ports[$s]=$SRV_PORT
+		else
+			pids[$s]=
+		fi
+	done
+	# Who goes first rotates from run to run.
+	order=()
+	for ((i = 0; i < ${#servers[@]}; i++)); do
+		order+=("${servers[(i + run - 1) % ${#servers[@]}]}")
+	done
+	for scen in "${scenarios[@]}"; do
+		for s in "${order[@]}"; do
+			if [[ -z ${pids[$s]} ]]; then
+				for m in ${scen_metrics[$scen]}; do
+					echo fail >>"$tmp/results/$s.$scen.$m"
+				done
+				continue
+			fi
+			run_bench "$s" "$scen" "${ports[$s]}" "${pids[$s]}"
+		done
+	done
+	for s in "${servers[@]}"; do
+		[[ -n ${pids[$s]} ]] && stop_server "${pids[$s]}"
+	done
+done
+
+steal=$(($(steal_ticks) - steal0))
+elapsed=$((SECONDS - t0))
+
+# The table: one row per metric, one column per server, each figure with
+# its ratio to the reference.
+rows=(
+	"pp1 rps|ping-pong c50 d1   req/s"
+	"pp1 p99_us|ping-pong c50 d1   p99 us"
+	"pp16 rps|ping-pong c50 d16  req/s"
+	"pp16 p99_us|ping-pong c50 d16  p99 us"
+	"connrate cps|connrate c$CONNRATE_CONC        conn/s"
+	"idle rss_per_conn|idle $IDLE_CONNS RSS/conn B"
+)
+echo
+echo "Median of $RUNS runs; (x) = ratio to ref (rates: higher is better;"
+echo "p99 and RSS: lower is better). ${elapsed}s in all; CPU time stolen by"
+echo "the host meanwhile: $(awk -v s="$steal" -v t="$(getconf CLK_TCK)" \
+    'BEGIN { printf "%.1f", s / t }')s (noisy if it is not near 0)."
+printf '%-30s' ""
+for s in "${servers[@]}"; do
+	printf ' %18s' "$s"
+done
+echo
+for row in "${rows[@]}"; do
+	key=${row%%|*}
+	label=${row#*|}
+	scen=${key% *}
+	m=${key#* }
+	printf '%-30s' "$label"
+	refv=$(median "$tmp/results/ref.$scen.$m")
+	for s in "${servers[@]}"; do
+		v=$(median "$tmp/results/$s.$scen.$m")
+		if [[ $v == fail ]]; then
+			cell=fail
+		elif [[ $refv == fail ]] ||
+		    ! awk -v r="$refv" 'BEGIN { exit !(r > 0) }'; then
+			cell=$v
+		else
+			cell=$(awk -v v="$v" -v r="$refv" \
+			    'BEGIN { printf "%s (%.2f)", v, v / r }')
+		fi
+		printf ' %18s' "$cell"
+	done
+	echo
+done
+
+# The same medians, one machine-readable line per server.
+echo
+status=0
+for s in "${servers[@]}"; do
+	line="MEDIAN server=$s"
+	for row in "${rows[@]}"; do
+		key=${row%%|*}
+		v=$(median "$tmp/results/$s.${key% *}.${key#* }")
+		[[ $v == fail ]] && status=1
+		line="$line ${key% *}_${key#* }=$v"
+	done
+	if grep -qx fail "$tmp/results/$s".* 2>/dev/null; then
+		status=1
+		line="$line failed_runs=$(cat "$tmp/results/$s".* |
+		    grep -cx fail)"
+	fi
+	echo "$line"
+done
+exit "$status"

@@ -1,0 +1,258 @@
+#!/bin/bash
+# The checks run inside the container booted by tests/e2e/run.sh, as the
+# unit hellod-e2e.service, with the "make install" tree at /mnt/stage.
+# Prints TAP-like "ok N - ..." lines, then "PASS all"; exits non-zero on
+# the first failure that makes the rest meaningless, or at the end.
+#
+# Every wait is bounded: "timeout" around each command that could block,
+# wait_for (a deadline) around every condition that takes a moment.
+
+# Functions called through check/wait_for look unreachable to shellcheck;
+# the bash -c scripts are single-quoted on purpose.
+# shellcheck disable=SC2317,SC2016
+
+set -uo pipefail
+export SYSTEMD_PAGER='' SYSTEMD_COLORS=0 LC_ALL=C.UTF-8
+# shellcheck disable=SC1091
+. /mnt/results/paths		# HELLOD_BIN, HELLOD_CONF, HELLOD_SERVICE, ...
+
+n=0
+failed=0
+ok() { n=$((n + 1)); echo "ok $n - $*"; }
+not_ok() { n=$((n + 1)); echo "not ok $n - $*"; failed=1; }
+check() {
+	local what=$1
+	shift
+	if "$@"; then ok "$what"; else not_ok "$what"; fi
+}
+# A failure after which the later checks would only fail too.
+require() {
+	local what=$1
+	shift
+	if "$@"; then
+		ok "$what"
+	else
+		not_ok "$what"
+		echo "# journal of hellod:"
+		journalctl -u hellod -u hellod.socket --no-pager -n 40 |
+		    sed 's/^/#   /'
+		exit 1
+	fi
+}
+note() { echo "# $*"; }
+
+# Poll a condition until a deadline: wait_for SECONDS COMMAND...
+wait_for() {
+	local deadline=$((SECONDS + $1))
+	shift
+	until "$@"; do
+		[ "$SECONDS" -lt "$deadline" ] || return 1
+		sleep 0.1
+	done
+}
+
+# One client: connect, send a line, read the reply, all within 5 s.
+hello() {
+	timeout 5 bash -c 'exec 3<>"/dev/tcp/127.0.0.1/$1" &&
+	    printf "hi\n" >&3 && IFS= read -r line <&3 &&
+	    [ "$line" = "Hello World" ]' hello "$1" 2>/dev/null
+}
+refused() {
+	! timeout 5 bash -c 'exec 3<>"/dev/tcp/127.0.0.1/$1"' refused "$1" \
+	    2>/dev/null
+}
+
+# A real telnet session.  Its stdin is a FIFO held open until the reply has
+# been read: telnet quits at EOF on stdin, maybe before the reply arrives.
+telnet_hello() {
+	local dir rc pid
+	dir=$(mktemp -d)
+	mkfifo "$dir/in"
+	timeout 20 telnet 127.0.0.1 "$1" <"$dir/in" >"$dir/out" 2>&1 &
+	pid=$!
+	exec 4>"$dir/in"
+	printf 'hello\n' >&4
+	wait_for 10 grep -q '^Hello World' "$dir/out"
+	rc=$?
+	exec 4>&-
+	wait "$pid"
+	sed 's/^/#   telnet| /' "$dir/out"
+	rm -rf "$dir"
+	return "$rc"
+}
+
+prop() { systemctl show -P "$2" "$1"; }
+active() { [ "$(systemctl is-active "$1")" = active ]; }
+journal_has() {	# journal_has PRIORITY-RANGE REGEX
+	journalctl -u hellod --no-pager -o cat -p "$1" | grep -Eq "$2"
+}
+set_conf() { printf '%s\n' "$@" >"$HELLOD_CONF"; }
+
+note "hellod installed at $HELLOD_BIN, configuration $HELLOD_CONF"
+# As "make install" would have put it; /lib and friends are symlinks here.
+tar -C /mnt/stage -cf - . | tar -C / -xf - --keep-directory-symlink || exit 1
+systemctl daemon-reload
+require "hellod -V runs in the guest" timeout 5 "$HELLOD_BIN" -V
+
+# 1. Start, READY=1, telnet.
+require "systemctl start hellod succeeds" timeout 30 systemctl start hellod
+require "hellod is active" active hellod
+# No retry here: with Type=notify, start returns only after READY=1, and
+# hellod sends that only once every listener is live.
+check "port 5000 answers as soon as start returns (READY=1 after listen)" \
+    hello 5000
+check "Type=notify" [ "$(prop hellod Type)" = notify ]
+check "STATUS= says where it listens" \
+    grep -q 'listening on .*:5000' <<<"$(prop hellod StatusText)"
+check "a telnet session on port 5000 gets Hello World" telnet_hello 5000
+pid=$(prop hellod MainPID)
+
+# 2. Reload to another port.
+set_conf "port = 6000"
+check "systemctl reload hellod succeeds" timeout 30 systemctl reload hellod
+check "port 6000 answers after the reload" wait_for 10 hello 6000
+check "port 5000 no longer answers" refused 5000
+check "same process after the reload" [ "$(prop hellod MainPID)" = "$pid" ]
+
+# 3. A broken configuration never reaches the daemon.
+set_conf "port = 6000" "bogus = 1"
+check "systemctl reload with a broken configuration fails" \
+    eval '! timeout 30 systemctl reload hellod 2>/dev/null'
+check "journalctl -u hellod says why (file:line: message)" \
+    wait_for 10 journal_has debug "hellod\.conf:2: .*bogus"
+check "hellod is still active" active hellod
+check "port 6000 still answers" hello 6000
+check "same process after the failed reload" \
+    [ "$(prop hellod MainPID)" = "$pid" ]
+# A HUP that bypasses the check: the daemon's own transactional reload.
+systemctl kill -s HUP --kill-whom=main hellod
+check "a HUP with the broken file logs 'reload failed' at priority err" \
+    wait_for 10 journal_has err..err "reload failed, keeping the running"
+check "... and port 6000 still answers" hello 6000
+
+# 4. Journal priorities: "<N>" prefixes understood, none left in the text.
+check "'listening on' is logged at notice" \
+    journal_has notice..notice "^listening on .*:6000$"
+check "no 'listening on' line at info or debug" \
+    eval '! journal_has info..debug "listening on"'
+check "config errors are logged at err" journal_has err..err "bogus"
+check "no raw <N> prefix reaches the journal" \
+    eval '! journalctl -u hellod -o cat --no-pager | grep -q "^<[0-7]>"'
+
+# 5. Stop: inactive, not failed.
+set_conf "port = 6000"
+check "systemctl stop hellod succeeds" timeout 60 systemctl stop hellod
+check "hellod is inactive after stop" \
+    [ "$(systemctl is-active hellod)" = inactive ]
+stopped_cleanly() { [ "$(prop hellod Result)" = success ] &&
+    [ "$(prop hellod ExecMainStatus)" = 0 ]; }
+check "stop is a success (exit 0), not a failure" stopped_cleanly
+
+# 6. Socket activation.
+require "systemctl start hellod.socket succeeds" \
+    timeout 30 systemctl start hellod.socket
+check "hellod.service is not running before the first client" \
+    eval '! active hellod'
+check "the first client on 5000 starts hellod and gets Hello World" \
+    hello 5000
+check "hellod.service is active after the first client" \
+    wait_for 10 active hellod
+check "hellod logs that port/bind are not used" \
+    wait_for 10 journal_has debug "port and bind settings are not used"
+check "port 6000 from hellod.conf is not used" refused 6000
+
+# Restarts under a stream of clients: the socket stays open in systemd, so
+# no connection may be refused (clients wait in its backlog).
+stream_dir=$(mktemp -d)
+(
+	good=0 bad=0
+	while [ ! -e "$stream_dir/stop" ]; do
+		if hello 5000; then good=$((good + 1)); else bad=$((bad + 1)); fi
+		echo "$good $bad" >"$stream_dir/count.tmp"
+		mv "$stream_dir/count.tmp" "$stream_dir/count"
+	done
+) &
+stream_pid=$!
+served() { [ -e "$stream_dir/count" ] &&
+    [ "$(cut -d' ' -f1 "$stream_dir/count")" -ge "$1" ]; }
+wait_for 20 served 20
+restarts_ok=1
+for i in 1 2 3; do
+	timeout 60 systemctl restart hellod || restarts_ok=0
+	wait_for 20 served $((20 + 20 * i)) || restarts_ok=0
+done
+touch "$stream_dir/stop"
+wait "$stream_pid"
+read -r good bad <"$stream_dir/count"
+note "clients during 3 restarts: $good served, $bad failed"
+check "3 restarts under a stream of clients succeed" [ "$restarts_ok" = 1 ]
+check "no client failed during the restarts" [ "$bad" = 0 ]
+rm -rf "$stream_dir"
+timeout 60 systemctl stop hellod.socket hellod
+
+# 7. Watchdog: a frozen daemon is killed and restarted.  WatchdogSec
+# shortened by a drop-in so the test takes seconds, not the shipped 30 s.
+mkdir -p /run/systemd/system/hellod.service.d
+printf '[Service]\nWatchdogSec=2s\n' \
+    >/run/systemd/system/hellod.service.d/e2e-watchdog.conf
+systemctl daemon-reload
+require "hellod starts with WatchdogSec=2s" timeout 30 systemctl start hellod
+pid=$(prop hellod MainPID)
+check "port 6000 answers before the freeze" hello 6000
+# systemd stamps every WATCHDOG=1 it receives: two new stamps, two pings.
+stamp=$(prop hellod WatchdogTimestampMonotonic)
+new_ping() {
+	local now
+	now=$(prop hellod WatchdogTimestampMonotonic)
+	[ "$now" != "$stamp" ] && stamp=$now
+}
+check "hellod sends WATCHDOG=1 on its own (two pings seen)" \
+    eval 'wait_for 10 new_ping && wait_for 10 new_ping'
+kill -STOP "$pid"
+restarted() { active hellod && [ "$(prop hellod MainPID)" != "$pid" ] &&
+    [ "$(prop hellod MainPID)" != 0 ]; }
+check "SIGSTOP'd hellod is restarted by the watchdog" wait_for 30 restarted
+check "systemd logged the watchdog timeout" \
+    eval 'journalctl -u hellod -o cat --no-pager | grep -q "Watchdog timeout"'
+check "the restarted hellod answers" wait_for 10 hello 6000
+kill -CONT "$pid" 2>/dev/null
+rm -rf /run/systemd/system/hellod.service.d
+systemctl daemon-reload
+timeout 60 systemctl stop hellod
+
+# 8. A port below 1024: refused as shipped, fine with the documented
+# drop-in (hellod.service comments, hellod(8)).
+set_conf "port = 80"
+check "port 80 as shipped: start fails (no capability)" \
+    eval '! timeout 30 systemctl start hellod 2>/dev/null'
+check "... with 'Permission denied' in the journal" \
+    wait_for 10 journal_has debug "Permission denied"
+systemctl reset-failed hellod
+mkdir -p /run/systemd/system/hellod.service.d
+printf '[Service]\n%s\n%s\n%s\n' \
+    CapabilityBoundingSet=CAP_NET_BIND_SERVICE \
+    AmbientCapabilities=CAP_NET_BIND_SERVICE PrivateUsers=no \
+    >/run/systemd/system/hellod.service.d/e2e-port80.conf
+systemctl daemon-reload
+check "port 80 with the capability drop-in: start succeeds" \
+    timeout 30 systemctl start hellod
+check "port 80 answers" hello 80
+timeout 60 systemctl stop hellod
+rm -rf /run/systemd/system/hellod.service.d
+systemctl daemon-reload
+set_conf "port = 6000"
+
+# 9. Hardening score, as systemd computes it here.
+score=$(systemd-analyze security hellod.service --no-pager 2>/dev/null |
+    sed -n 's/.*Overall exposure level for hellod.service: \([0-9.]*\).*/\1/p')
+note "systemd-analyze security hellod: ${score:-?}"
+check "systemd-analyze security hellod <= 1.0" \
+    awk -v s="${score:-99}" 'BEGIN { exit !(s <= 1.0) }'
+
+check "nothing of hellod left running" \
+    eval '! active hellod && ! active hellod.socket'
+
+if [ "$failed" = 0 ]; then
+	echo "PASS all"
+fi
+exit "$failed"

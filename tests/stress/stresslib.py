@@ -1,0 +1,241 @@
+"""Shared pieces of the stress and fault suite (tests/stress/stress_*.py).
+
+Everything here drives the real binary from outside: sockets on loopback,
+the config file, signals, and /proc/PID for the daemon's descriptors, memory
+and CPU time.  Waits are on socket events, log lines and counters, each
+bounded in time; loops are bounded in count.
+
+Environment, besides hellodtest's (HELLOD, HELLOD_WRAPPER, HELLOD_TIMEOUT,
+HELLOD_TEST_ONLY):
+  HELLOD_SANITIZED=1    the daemon is built with AddressSanitizer: memory
+                        bounds are loosened (found by itself when the binary
+                        holds __asan_init; =0 forces the strict bounds)
+  HELLOD_STRESS_CONNS   connections for the concurrency scenario (10000)
+"""
+
+import errno
+import os
+import resource
+import selectors
+import socket
+import struct
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, ".."))
+
+import hellodtest                                   # noqa: E402
+from hellodtest import (HELLOD, REPLY, TIMEOUT, WRAPPER, Daemon, Skip,  # noqa
+                        ask, check, main, recv_all, recv_exact)
+
+REJECT = b"ERROR too many connections\n"
+
+
+def _asan_binary():
+    try:
+        with open(HELLOD, "rb") as f:
+            return b"__asan_init" in f.read()
+    except OSError:
+        return False
+
+
+_san = os.environ.get("HELLOD_SANITIZED")
+SANITIZED = _asan_binary() if _san in (None, "") else _san not in ("0", "no")
+# Under a wrapper (valgrind) RSS is the wrapper's: memory is reported only.
+MEASURE_RSS = not WRAPPER
+
+
+def daemon_env(quarantine=True):
+    """The daemon's environment.  quarantine=False turns ASan's quarantine
+    of freed memory off, for scenarios that measure RSS: with it on, every
+    free() holds memory back (up to 256 MB) and RSS measures the quarantine,
+    not the daemon.  Leak checking at exit stays on."""
+    env = dict(os.environ)
+    if not quarantine:
+        opts = env.get("ASAN_OPTIONS", "")
+        env["ASAN_OPTIONS"] = (opts + ":" if opts else "") + \
+            "quarantine_size_mb=0:thread_local_quarantine_size_kb=0"
+    return env
+
+
+def figure(name, value, unit=""):
+    if isinstance(value, float):
+        value = "%.3g" % value if abs(value) < 1000 else "%.0f" % value
+    print("FIGURE %s=%s %s" % (name, value, unit))
+    sys.stdout.flush()
+
+
+def raise_nofile(want):
+    """Raise this process's soft RLIMIT_NOFILE towards want (up to the hard
+    limit); the daemon inherits it.  Returns the new soft limit."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    new = want if hard == resource.RLIM_INFINITY else min(want, hard)
+    if new > soft:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (new, hard))
+        return new
+    return soft
+
+
+def fd_count(pid):
+    return len(os.listdir("/proc/%d/fd" % pid))
+
+
+class Deadline:
+    def __init__(self, seconds, what):
+        self.end = time.monotonic() + seconds
+        self.what = what
+
+    def left(self):
+        left = self.end - time.monotonic()
+        if left <= 0:
+            raise AssertionError("timed out: %s" % self.what)
+        return left
+
+
+def set_linger0(sock):
+    """close() will send RST instead of FIN."""
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
+                    struct.pack("ii", 1, 0))
+
+
+def connect_many(port, n, inflight=512, timeout=None, host="127.0.0.1"):
+    """Open n non-blocking connections, at most inflight handshakes at a
+    time (the listen backlog drops SYNs beyond it and the kernel would
+    retry only after a second).  Returns the connected sockets, in order."""
+    dl = Deadline(timeout or 3 * TIMEOUT, "connecting %d clients" % n)
+    sel = selectors.DefaultSelector()
+    done = []
+    started = pending = 0
+    try:
+        while len(done) < n:
+            while started < n and pending < inflight:
+                s = socket.socket()
+                s.setblocking(False)
+                err = s.connect_ex((host, port))
+                if err not in (0, errno.EINPROGRESS):
+                    s.close()
+                    raise AssertionError("connect %d: %s" %
+                                         (started, os.strerror(err)))
+                sel.register(s, selectors.EVENT_WRITE, started)
+                started += 1
+                pending += 1
+            for key, _ in sel.select(min(dl.left(), 1.0)):
+                s = key.fileobj
+                sel.unregister(s)
+                pending -= 1
+                err = s.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
+                if err:
+                    s.close()
+                    raise AssertionError("connect: %s" % os.strerror(err))
+                done.append((key.data, s))
+            dl.left()
+    except BaseException:
+        for s in [k.fileobj for k in sel.get_map().values()]:
+            s.close()
+        for _, s in done:
+            s.close()
+        raise
+    finally:
+        sel.close()
+    done.sort(key=lambda p: p[0])
+    return [s for _, s in done]
+
+
+def exchange(socks, payload, want, timeout=None, what="exchange"):
+    """On every socket at once: send payload (bytes, or a list with one per
+    socket) and read until want bytes (an int or a list) have come back.
+    Returns the bytes each received.  Sockets must be non-blocking."""
+    n = len(socks)
+    outs = payload if isinstance(payload, list) else [payload] * n
+    wants = want if isinstance(want, list) else [want] * n
+    got = [bytearray() for _ in range(n)]
+    sent = [0] * n
+    dl = Deadline(timeout or 3 * TIMEOUT, what)
+    sel = selectors.DefaultSelector()
+    left = 0
+    try:
+        for i, s in enumerate(socks):
+            if outs[i]:
+                sel.register(s, selectors.EVENT_WRITE, i)
+                left += 1
+            elif wants[i]:
+                sel.register(s, selectors.EVENT_READ, i)
+                left += 1
+        while left:
+            events = sel.select(min(dl.left(), 1.0))
+            for key, ev in events:
+                i, s = key.data, key.fileobj
+                if ev & selectors.EVENT_WRITE:
+                    try:
+                        sent[i] += s.send(outs[i][sent[i]:sent[i] + 65536])
+                    except BlockingIOError:
+                        continue
+                    if sent[i] == len(outs[i]):
+                        if wants[i]:
+                            sel.modify(s, selectors.EVENT_READ, i)
+                        else:
+                            sel.unregister(s)
+                            left -= 1
+                    continue
+                try:
+                    chunk = s.recv(65536)
+                except BlockingIOError:
+                    continue
+                if not chunk:
+                    raise AssertionError(
+                        "%s: client %d: EOF after %d of %d bytes: %r" %
+                        (what, i, len(got[i]), wants[i], bytes(got[i][-80:])))
+                got[i] += chunk
+                if len(got[i]) >= wants[i]:
+                    sel.unregister(s)
+                    left -= 1
+    finally:
+        sel.close()
+    return [bytes(g) for g in got]
+
+
+def wait_closed(socks, timeout=None, what="waiting for EOF"):
+    """Read every socket until EOF (or a reset); return the bytes each got
+    and whether each ended in a reset."""
+    n = len(socks)
+    got = [bytearray() for _ in range(n)]
+    reset = [False] * n
+    dl = Deadline(timeout or 3 * TIMEOUT, what)
+    sel = selectors.DefaultSelector()
+    try:
+        for i, s in enumerate(socks):
+            s.setblocking(False)
+            sel.register(s, selectors.EVENT_READ, i)
+        left = n
+        while left:
+            for key, _ in sel.select(min(dl.left(), 1.0)):
+                i, s = key.data, key.fileobj
+                try:
+                    chunk = s.recv(65536)
+                except BlockingIOError:
+                    continue
+                except ConnectionResetError:
+                    chunk, reset[i] = b"", True
+                if chunk:
+                    got[i] += chunk
+                    continue
+                sel.unregister(s)
+                left -= 1
+    finally:
+        sel.close()
+    return [bytes(g) for g in got], reset
+
+
+def close_all(socks):
+    for s in socks:
+        s.close()
+
+
+def cpu_share(d, seconds):
+    """The daemon's CPU use over a window of this many seconds, as a
+    fraction of one core.  The window is the measurement: the sleep is
+    what is measured, not a synchronisation."""
+    cpu0, t0 = d.cpu_seconds(), time.monotonic()
+    time.sleep(seconds)
+    return (d.cpu_seconds() - cpu0) / (time.monotonic() - t0)

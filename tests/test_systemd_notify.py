@@ -1,0 +1,279 @@
+#!/usr/bin/env python3
+"""sd_notify as a service manager sees it: a test-owned $NOTIFY_SOCKET
+receives READY=1 (only once the port answers), RELOADING=1 + MONOTONIC_USEC
+then READY=1 around a reload (good or bad), STOPPING=1 on TERM, WATCHDOG=1
+every WATCHDOG_USEC/2; and "<N>" priorities on stderr under journald."""
+
+import os
+import re
+import shutil
+import signal
+import socket
+import sys
+import tempfile
+import threading
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import hellodtest
+from hellodtest import TIMEOUT, Daemon, ask, check, main
+
+BASE = "port = 0\nbind = 127.0.0.1\n"
+
+
+class Notify:
+    """A datagram socket standing in for systemd's notify socket.
+
+    Every message is kept with the time it arrived.  on_ready, when given,
+    runs in the receiving thread the moment READY=1 arrives, before anything
+    else can happen, so it sees the daemon exactly as systemd would."""
+
+    def __init__(self, abstract=False, on_ready=None):
+        self.dir = tempfile.mkdtemp(prefix="hellod-notify-")
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        if abstract:
+            name = "hellod-test-%d-%d" % (os.getpid(), id(self))
+            self.sock.bind("\0" + name)
+            self.address = "@" + name
+        else:
+            self.address = os.path.join(self.dir, "notify")
+            self.sock.bind(self.address)
+        self.on_ready = on_ready
+        self.ready_result = None
+        self.msgs = []
+        self.cond = threading.Condition()
+        self.closing = False
+        self.thread = threading.Thread(target=self._read, daemon=True)
+        self.thread.start()
+
+    def _read(self):
+        self.sock.settimeout(0.2)
+        while not self.closing:
+            try:
+                data = self.sock.recv(65536)
+            except socket.timeout:
+                continue
+            except OSError:
+                return
+            fields = dict(line.split("=", 1) for line in
+                          data.decode().split("\n") if "=" in line)
+            if "READY" in fields and self.on_ready and \
+                    self.ready_result is None:
+                try:
+                    self.ready_result = self.on_ready(fields)
+                except Exception as e:     # reported by the test
+                    self.ready_result = e
+            with self.cond:
+                self.msgs.append((time.monotonic(), data.decode(), fields))
+                self.cond.notify_all()
+
+    def env(self, **extra):
+        env = dict(os.environ)
+        for k in ("LISTEN_PID", "LISTEN_FDS", "LISTEN_FDNAMES",
+                  "WATCHDOG_USEC", "WATCHDOG_PID", "JOURNAL_STREAM"):
+            env.pop(k, None)
+        env["NOTIFY_SOCKET"] = self.address
+        env.update(extra)
+        return env
+
+    def mark(self):
+        with self.cond:
+            return len(self.msgs)
+
+    def wait(self, key, start=0, timeout=None):
+        """The first message at or after start that sets key."""
+        deadline = time.monotonic() + (timeout or TIMEOUT)
+        with self.cond:
+            i = start
+            while True:
+                while i < len(self.msgs):
+                    i += 1
+                    if key in self.msgs[i - 1][2]:
+                        return i - 1, self.msgs[i - 1]
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise AssertionError(
+                        "no %s= within %ss; got: %r" %
+                        (key, timeout or TIMEOUT,
+                         [m[1] for m in self.msgs]))
+                self.cond.wait(left)
+
+    def all(self, key, start=0):
+        with self.cond:
+            return [m for m in self.msgs[start:] if key in m[2]]
+
+    def close(self):
+        self.closing = True
+        self.thread.join(TIMEOUT)
+        self.sock.close()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+def status_port(fields):
+    m = re.search(r"listening on 127\.0\.0\.1:(\d+)", fields.get("STATUS", ""))
+    check(m, "STATUS= does not say where it listens: %r" % fields)
+    return int(m.group(1))
+
+
+def probe_port(fields):
+    """Connect to the port READY=1 names and get a reply: right then."""
+    port = status_port(fields)
+    with socket.create_connection(("127.0.0.1", port), TIMEOUT) as s:
+        ask(s)
+    return port
+
+
+def monotonic_usec():
+    return time.clock_gettime_ns(time.CLOCK_MONOTONIC) // 1000
+
+
+def test_ready_only_once_the_port_answers():
+    with Notify(on_ready=probe_port) as n, \
+            Daemon(env=n.env(), ready=False, base=BASE) as d:
+        _, (when, raw, fields) = n.wait("READY")
+        check(fields["READY"] == "1", raw)
+        check(isinstance(n.ready_result, int),
+              "port did not answer when READY=1 arrived: %r" %
+              n.ready_result)
+        check(re.fullmatch(r"listening on 127\.0\.0\.1:\d+; 0 connections",
+                           fields["STATUS"]), fields)
+        check(len(n.all("READY")) == 1)
+        d.wait_log(r"listening on 127\.0\.0\.1:%d" % n.ready_result)
+        check(d.stop() == 0)
+
+
+def test_abstract_notify_socket():
+    with Notify(abstract=True) as n, Daemon(env=n.env(), base=BASE) as d:
+        n.wait("READY")
+        check(d.stop() == 0)
+
+
+def test_reload_sends_reloading_then_ready():
+    with Notify() as n, Daemon(env=n.env(), base=BASE) as d:
+        n.wait("READY")
+        m = n.mark()
+        before = monotonic_usec()
+        check(d.reload("bind = 127.0.0.1\nport = %d\n" % d.port))
+        after = monotonic_usec()
+        i, (_, raw, fields) = n.wait("RELOADING", start=m)
+        check(fields["RELOADING"] == "1", raw)
+        usec = int(fields["MONOTONIC_USEC"])
+        check(before <= usec <= after,
+              "MONOTONIC_USEC=%d not within [%d, %d]" % (usec, before, after))
+        _, (_, raw, fields) = n.wait("READY", start=i + 1)
+        check(status_port(fields) == d.port, raw)
+        check(d.stop() == 0)
+
+
+def test_failed_reload_still_sends_ready():
+    with Notify() as n, Daemon(env=n.env(), base=BASE) as d:
+        n.wait("READY")
+        m = n.mark()
+        check(not d.reload(BASE + "bogus = 1\n"))
+        i, _ = n.wait("RELOADING", start=m)
+        n.wait("READY", start=i + 1)
+        with d.connect() as s:
+            ask(s)
+        check(d.stop() == 0)
+
+
+def test_stopping_on_term():
+    with Notify() as n, Daemon(env=n.env(), base=BASE) as d:
+        n.wait("READY")
+        m = n.mark()
+        d.kill(signal.SIGTERM)
+        _, (_, raw, fields) = n.wait("STOPPING", start=m)
+        check(fields["STOPPING"] == "1", raw)
+        check(d.stop() == 0)
+
+
+def with_pid(var):
+    """A wrapper that sets var to the PID hellod will have (sh execs it)."""
+    return ["sh", "-c", '%s=$$; export %s; exec "$@"' % (var, var), "sh"]
+
+
+class Wrapped:
+    """Run the Daemon under an extra command prefix."""
+
+    def __init__(self, prefix):
+        self.prefix = prefix
+
+    def __enter__(self):
+        self.saved = hellodtest.WRAPPER
+        hellodtest.WRAPPER = self.prefix + self.saved
+
+    def __exit__(self, *exc):
+        hellodtest.WRAPPER = self.saved
+
+
+def test_watchdog_pings_every_half_period():
+    period = 400000                 # 0.4 s: pings every 0.2 s
+    with Notify() as n, Wrapped(with_pid("WATCHDOG_PID")), \
+            Daemon(env=n.env(WATCHDOG_USEC=str(period)), base=BASE) as d:
+        d.wait_log(r"watchdog: pinging systemd every 200 ms")
+        i, first = n.wait("WATCHDOG")
+        for _ in range(3):
+            i, last = n.wait("WATCHDOG", start=i + 1)
+        pings = n.all("WATCHDOG")
+        gaps = [b[0] - a[0] for a, b in zip(pings, pings[1:])]
+        # Never faster than asked; late only by scheduling noise.
+        check(all(g > 0.15 for g in gaps), gaps)
+        check((last[0] - first[0]) / (len(pings) - 1) < period / 1e6, gaps)
+        check(re.match(r"listening on .*; \d+ connections?$",
+                       last[2]["STATUS"]), last)
+        check(d.stop() == 0)
+
+
+def test_watchdog_for_another_pid_is_refused():
+    with Notify() as n, Daemon(env=n.env(WATCHDOG_USEC="200000",
+                                         WATCHDOG_PID="1"), base=BASE) as d:
+        d.wait_log(r"watchdog not started: WATCHDOG_PID=1 is not this")
+        n.wait("READY")
+        with d.connect() as s:
+            ask(s)
+        check(d.stop() == 0)
+        check(not n.all("WATCHDOG"), n.msgs)
+
+
+def test_bad_notify_socket_is_logged_not_fatal():
+    env = dict(os.environ, NOTIFY_SOCKET="relative/notify")
+    with Daemon(env=env, base=BASE) as d:
+        d.wait_log(r"NOTIFY_SOCKET=\"relative/notify\" is neither")
+        with d.connect() as s:
+            ask(s)
+        check(d.stop() == 0)
+
+
+def test_journal_stream_gets_priority_prefixes():
+    # JOURNAL_STREAM names stderr (the harness's pipe) as journald would.
+    prefix = ["sh", "-c", 'JOURNAL_STREAM=$(stat -L -c %d:%i /proc/self/fd/2)'
+              '; export JOURNAL_STREAM; exec "$@"', "sh"]
+    with Wrapped(prefix), Daemon(base=BASE) as d:
+        m = d.mark()
+        check(not d.reload(BASE + "bogus = 1\n"))
+        d.wait_log(r"^<3>reload failed, keeping the running configuration$",
+                   start=m)
+        check(d.stop() == 0)
+        lines = d.lines
+        check(all(re.match(r"<[0-7]>\S", l) for l in lines), lines)
+        check(any(re.fullmatch(r"<5>listening on 127\.0\.0\.1:\d+", l)
+                  for l in lines), lines)
+        check(any(l.startswith("<3>") and "unknown key" in l
+                  for l in lines), lines)
+
+
+def test_journal_stream_of_another_file_is_ignored():
+    env = dict(os.environ, JOURNAL_STREAM="1:1")
+    with Daemon(env=env, base=BASE) as d:
+        check(d.stop() == 0)
+        check(not any(l.startswith("<") for l in d.lines), d.lines)
+
+
+if __name__ == "__main__":
+    main(globals())
