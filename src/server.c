@@ -120,6 +120,19 @@ void
 server_free(struct server *srv)
 {
 	struct conn	*c;
+	sigset_t	 set;
+
+	/*
+	 * Freeing the signal events puts back the default actions, and a
+	 * late TERM would then kill the process instead of letting it exit
+	 * 0.  Hold them off for good: the process is on its way out.
+	 */
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGUSR1);
+	sigprocmask(SIG_BLOCK, &set, NULL);
 
 	while ((c = TAILQ_FIRST(&srv->conns)) != NULL)
 		conn_close(c, "server exiting");

@@ -96,6 +96,21 @@ def test_second_term_exits_at_once():
         check(any("second stop signal" in l for l in d.lines), d.lines)
 
 
+def test_term_storm_still_exits_0():
+    """TERMs that land while hellod tears down must not kill it: systemd
+    and init scripts count a death by signal as a failed stop."""
+    with Daemon() as d:
+        sent = 0
+        while d.proc.poll() is None and sent < 100000:
+            try:
+                d.kill(signal.SIGTERM)
+            except ProcessLookupError:
+                break
+            sent += 1
+        check(d.stop() == 0)
+        check(sent > 1, "only %d TERM sent" % sent)
+
+
 def test_shutdown_timeout_bounds_the_stop():
     with Daemon("shutdown_timeout = 1\nmax_output = 1k\n") as d, \
             d.connect() as s:
