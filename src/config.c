@@ -62,6 +62,8 @@ static const struct config_key config_keys[] = {
 	{ "pidfile",		CK_PATH,	OFF(pidfile),	0, 0,
 	    "/run/hellod.pid" },
 	{ "user",		CK_USER,	OFF(user),	0, 0,	NULL },
+	{ "workers",		CK_UINT,	OFF(workers),	0, WORKER_MAX,
+	    "0" },
 };
 #define NKEYS	(sizeof(config_keys) / sizeof(config_keys[0]))
 
@@ -163,8 +165,15 @@ config_set(struct config *conf, const struct config_key *key,
 			snprintf(err, errlen, "bind: %s", aerr);
 			return -1;
 		}
+		/* As written, less the blanks a quoted value keeps at either
+		 * end: the dump writes it unquoted, and must read back. */
+		while (isblank((unsigned char)*value))
+			value++;
+		len = strlen(value);
+		while (len > 0 && isblank((unsigned char)value[len - 1]))
+			len--;
 		free(conf->bind_text);
-		if ((conf->bind_text = strdup(value)) == NULL)
+		if ((conf->bind_text = strndup(value, len)) == NULL)
 			goto nomem;
 		return 0;
 	case CK_MESSAGE:
@@ -248,6 +257,7 @@ config_default(void)
 
 	if ((conf = calloc(1, sizeof(*conf))) == NULL)
 		return NULL;
+	conf->refs = 1;
 	for (i = 0; i < NKEYS; i++) {
 		if (config_keys[i].def == NULL)
 			continue;
@@ -272,6 +282,22 @@ config_free(struct config *conf)
 	free(conf->pidfile);
 	free(conf->user);
 	free(conf);
+}
+
+/* The server and every worker hold a reference to the config they use. */
+struct config *
+config_ref(struct config *conf)
+{
+	__atomic_add_fetch(&conf->refs, 1, __ATOMIC_RELAXED);
+	return conf;
+}
+
+void
+config_unref(struct config *conf)
+{
+	if (conf != NULL &&
+	    __atomic_sub_fetch(&conf->refs, 1, __ATOMIC_ACQ_REL) == 0)
+		config_free(conf);
 }
 
 static char *

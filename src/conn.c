@@ -1,6 +1,15 @@
 /*
- * One client connection: a bufferevent whose read callback answers every
- * complete line, bounded by max_line_length, max_output and idle_timeout.
+ * One client connection.
+ *
+ * The hot path is one recv() and one send() per batch of lines: the read
+ * callback reads into the worker's buffer, counts the lines and sends their
+ * replies from a block of replies prepared once.  Only when the kernel will
+ * not take all of them does the connection get a bufferevent, which holds
+ * the rest, writes it as the client reads and stops reading the client
+ * while more than max_output waits; once drained it is freed again.  So an
+ * idle connection costs a few hundred bytes and a request two syscalls
+ * (libevent 2.1's own socket reads add an ioctl(FIONREAD) to each, and a
+ * write event per reply toggles epoll twice).
  */
 #include "config.h"
 
@@ -18,14 +27,17 @@
 
 #include "hellod.h"
 
-#define CONN_IOV	16	/* evbuffer chains looked at per pass */
-
-static void	conn_read_cb(struct bufferevent *, void *);
+static void	conn_read_cb(evutil_socket_t, short, void *);
 static void	conn_write_cb(struct bufferevent *, void *);
 static void	conn_event_cb(struct bufferevent *, short, void *);
-static void	conn_timer_cb(evutil_socket_t, short, void *);
-static void	conn_linger_read_cb(struct bufferevent *, void *);
+static void	conn_linger_cb(evutil_socket_t, short, void *);
 static void	conn_flushed(struct conn *);
+
+static struct event *
+conn_ev_read(struct conn *c)
+{
+	return (struct event *)(c + 1);
+}
 
 static void
 conn_log(struct conn *c, const char *what)
@@ -39,167 +51,217 @@ conn_log(struct conn *c, const char *what)
 }
 
 void
-conn_accept(struct server *srv, int fd, const struct sockaddr *sa,
+conn_accept(struct worker *w, int fd, const struct sockaddr *sa,
     socklen_t salen)
 {
-	const struct config	*conf = srv->conf;
+	struct server		*srv = w->srv;
+	const struct config	*conf = w->conf;
 	struct conn		*c;
 
-	if (srv->stats.conns_current >= conf->max_connections) {
+	if (__atomic_add_fetch(&srv->stats.conns_current, 1,
+	    __ATOMIC_RELAXED) > conf->max_connections) {
+		__atomic_sub_fetch(&srv->stats.conns_current, 1,
+		    __ATOMIC_RELAXED);
 		/* One line to say why; the socket buffer is empty, so a
 		 * non-blocking send either fits or the client is gone. */
 		(void)send(fd, CONN_REJECT_LINE, sizeof(CONN_REJECT_LINE) - 1,
 		    MSG_DONTWAIT | MSG_NOSIGNAL);
 		close(fd);
-		srv->stats.conns_rejected++;
-		if (log_ratelimit(&srv->rl_reject, time(NULL))) {
+		STATS_ADD(w->stats.conns_rejected, 1);
+		if (log_ratelimit(&w->rl_reject, time(NULL))) {
 			log_warnx("max_connections (%u) reached, rejecting "
 			    "new connections (%lu similar suppressed)",
-			    conf->max_connections, srv->rl_reject.suppressed);
-			srv->rl_reject.suppressed = 0;
+			    conf->max_connections, w->rl_reject.suppressed);
+			w->rl_reject.suppressed = 0;
 		}
 		return;
 	}
-	if ((c = calloc(1, sizeof(*c))) == NULL) {
+	if ((c = calloc(1, sizeof(*c) + event_get_struct_event_size())) ==
+	    NULL) {
 		log_warn("%s: calloc", __func__);
+		__atomic_sub_fetch(&srv->stats.conns_current, 1,
+		    __ATOMIC_RELAXED);
 		close(fd);
 		return;
 	}
-	c->srv = srv;
-	c->id = ++srv->next_conn_id;
+	c->w = w;
+	c->fd = fd;
+	c->id = __atomic_add_fetch(&srv->next_conn_id, 1, __ATOMIC_RELAXED);
 	if ((size_t)salen <= sizeof(c->peer))
 		memcpy(&c->peer, sa, salen);
-	c->bev = bufferevent_socket_new(srv->base, fd, BEV_OPT_CLOSE_ON_FREE);
-	c->timer = evtimer_new(srv->base, conn_timer_cb, c);
-	if (c->bev == NULL || c->timer == NULL) {
-		log_warnx("%s: cannot allocate connection", __func__);
-		if (c->bev != NULL)
-			bufferevent_free(c->bev);
-		else
-			close(fd);
-		if (c->timer != NULL)
-			event_free(c->timer);
-		free(c);
-		return;
-	}
-	bufferevent_setcb(c->bev, conn_read_cb, conn_write_cb, conn_event_cb,
-	    c);
-	event_base_gettimeofday_cached(srv->base, &c->last_request);
-	conn_reconfigure(c);
-	bufferevent_enable(c->bev, EV_READ);
-
-	TAILQ_INSERT_TAIL(&srv->conns, c, entry);
-	srv->stats.conns_accepted++;
-	srv->stats.conns_current++;
+	event_assign(conn_ev_read(c), w->base, fd, EV_READ | EV_PERSIST,
+	    conn_read_cb, c);
+	event_add(conn_ev_read(c), NULL);
+	event_base_gettimeofday_cached(w->base, &c->last_request);
+	TAILQ_INSERT_TAIL(&w->conns, c, entry);
+	STATS_ADD(w->stats.conns_accepted, 1);
+	worker_idle_arm(w);
 	conn_log(c, "accepted");
 }
 
-/* Apply the current config's limits to a connection (accept, reload). */
+/* Apply the worker's current config to a connection (after a reload). */
 void
 conn_reconfigure(struct conn *c)
 {
-	const struct config	*conf = c->srv->conf;
+	if (c->bev != NULL)
+		bufferevent_setwatermark(c->bev, EV_WRITE,
+		    c->w->conf->max_output / 2, 0);
+}
 
-	/* The write callback fires once the output drains to half. */
-	bufferevent_setwatermark(c->bev, EV_WRITE, conf->max_output / 2, 0);
-	if (c->state == CONN_OPEN && conf->idle_timeout != 0 &&
-	    !evtimer_pending(c->timer, NULL))
-		evtimer_add(c->timer, c->srv->idle_tv);
+static size_t
+conn_queued(struct conn *c)
+{
+	if (c->bev == NULL)
+		return 0;
+	return evbuffer_get_length(bufferevent_get_output(c->bev));
+}
+
+/* The kernel is full: from here a bufferevent holds what waits. */
+static int
+conn_queue_start(struct conn *c)
+{
+	struct worker	*w = c->w;
+
+	c->bev = bufferevent_socket_new(w->base, c->fd, 0);
+	if (c->bev == NULL) {
+		conn_close(c, "cannot allocate an output buffer");
+		return -1;
+	}
+	bufferevent_setcb(c->bev, NULL, conn_write_cb, conn_event_cb, c);
+	bufferevent_setwatermark(c->bev, EV_WRITE, w->conf->max_output / 2, 0);
+	bufferevent_enable(c->bev, EV_WRITE);
+	return 0;
 }
 
 /* Queue n replies in one contiguous block: no allocation per line. */
 static int
-conn_reply(struct conn *c, size_t n)
+conn_queue_replies(struct conn *c, size_t n)
 {
-	const struct config	*conf = c->srv->conf;
+	const struct config	*conf = c->w->conf;
 	struct evbuffer		*out = bufferevent_get_output(c->bev);
 	struct evbuffer_iovec	 v;
 	size_t			 i, total = n * conf->reply_len;
 	char			*p;
 
 	if (evbuffer_reserve_space(out, total, &v, 1) != 1)
-		return -1;
+		goto nomem;
 	p = v.iov_base;
 	for (i = 0; i < n; i++, p += conf->reply_len)
 		memcpy(p, conf->reply, conf->reply_len);
 	v.iov_len = total;
-	return evbuffer_commit_space(out, &v, 1);
+	if (evbuffer_commit_space(out, &v, 1) == -1)
+		goto nomem;
+	return 0;
+nomem:
+	conn_close(c, "out of memory for replies");
+	return -1;
 }
 
-/*
- * Answer the complete lines in the input.  While the replies queued would
- * pass max_output, stop: the rest of the input waits in its buffer and
- * reading pauses until the client takes its replies.  Each pass feeds the
- * framer at most as many bytes as replies still fit, and a line is at least
- * one byte, so the output never passes max_output by more than one reply.
- * With bounded 0 (stopping), every line already read is answered.
- * Returns -1 when the connection is gone.
- */
+/* Send n replies, or queue what the kernel does not take. */
 static int
-conn_process(struct conn *c, int bounded)
+conn_reply(struct conn *c, size_t n)
 {
-	struct server		*srv = c->srv;
-	const struct config	*conf = srv->conf;
-	struct evbuffer		*in = bufferevent_get_input(c->bev);
-	struct evbuffer		*out = bufferevent_get_output(c->bev);
-	struct evbuffer_iovec	 v[CONN_IOV];
-	enum frame_status	 st = FRAME_OK;
-	size_t			 lines, used, fed, queued, budget, total = 0;
-	int			 i, n;
+	struct worker	*w = c->w;
+	size_t		 k, len;
+	ssize_t		 sent;
 
-	while (st == FRAME_OK && evbuffer_get_length(in) > 0) {
-		queued = evbuffer_get_length(out);
-		if (!bounded)
-			budget = SIZE_MAX;
-		else if (queued >= conf->max_output)
-			break;
-		else
-			budget = (conf->max_output - queued) / conf->reply_len
-			    + 1;
-		n = evbuffer_peek(in, -1, NULL, v, CONN_IOV);
-		if (n > CONN_IOV)
-			n = CONN_IOV;
-		lines = fed = 0;
-		for (i = 0; i < n && st == FRAME_OK && fed < budget; i++) {
-			if (v[i].iov_len > budget - fed)
-				v[i].iov_len = budget - fed;
-			st = frame_feed(&c->frame, v[i].iov_base,
-			    v[i].iov_len, conf->max_line_length, &lines,
-			    &used);
-			total += lines;
-			fed += used;
-			if (lines > 0 && conn_reply(c, lines) == -1) {
-				conn_close(c, "out of memory for replies");
-				return -1;
-			}
+	while (c->bev == NULL && n > 0) {
+		k = n < w->wbuf_replies ? n : w->wbuf_replies;
+		len = k * w->conf->reply_len;
+		sent = send(c->fd, w->wbuf, len, MSG_NOSIGNAL);
+		if (sent == (ssize_t)len) {
+			n -= k;
+			continue;
 		}
-		evbuffer_drain(in, fed);
+		if (sent == -1 && errno != EAGAIN && errno != EINTR) {
+			conn_close(c, strerror(errno));
+			return -1;
+		}
+		if (sent == -1)
+			sent = 0;
+		if (conn_queue_start(c) == -1)
+			return -1;
+		if (evbuffer_add(bufferevent_get_output(c->bev), w->wbuf +
+		    sent, len - sent) == -1) {
+			conn_close(c, "out of memory for replies");
+			return -1;
+		}
+		n -= k;
 	}
-	if (total > 0) {
-		srv->stats.requests += total;
-		event_base_gettimeofday_cached(srv->base, &c->last_request);
-	}
-	if (st == FRAME_TOO_LONG) {
-		evbuffer_drain(in, evbuffer_get_length(in));
-		srv->stats.closed_line_too_long++;
-		conn_finish(c, "line longer than max_line_length");
-		return 0;
-	}
-	if (evbuffer_get_length(in) > 0 && !c->paused) {
-		/* The client does not read: stop reading it until it does. */
-		bufferevent_disable(c->bev, EV_READ);
-		c->paused = 1;
-		srv->stats.output_paused++;
-		conn_log(c, "output full, reading paused");
-	}
+	if (n > 0)
+		return conn_queue_replies(c, n);
 	return 0;
 }
 
 static void
-conn_read_cb(struct bufferevent *bev, void *arg)
+conn_pause(struct conn *c)
 {
-	(void)bev;
-	(void)conn_process(arg, 1);
+	event_del(conn_ev_read(c));
+	c->paused = 1;
+	STATS_ADD(c->w->stats.output_paused, 1);
+	conn_log(c, "output full, reading paused");
+}
+
+/*
+ * Read what fits and answer it.  At most as many bytes are read as replies
+ * may still be queued (a line is at least one byte), so nothing read ever
+ * waits for an answer and the queue passes max_output by one reply at most.
+ */
+static void
+conn_read_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct conn		*c = arg;
+	struct worker		*w = c->w;
+	const struct config	*conf = w->conf;
+	enum frame_status	 st;
+	size_t			 queued, budget, lines, used;
+	ssize_t			 n;
+
+	(void)what;
+	if (c->state == CONN_LINGERING) {
+		n = recv(fd, w->rbuf, WORKER_RBUF, 0);
+		if (n == 0 || (n == -1 && errno != EAGAIN && errno != EINTR))
+			conn_close(c, c->reason);
+		return;
+	}
+	queued = conn_queued(c);
+	if (queued >= conf->max_output) {
+		conn_pause(c);
+		return;
+	}
+	budget = (conf->max_output - queued) / conf->reply_len + 1;
+	n = recv(fd, w->rbuf, budget < WORKER_RBUF ? budget : WORKER_RBUF, 0);
+	if (n == -1) {
+		if (errno != EAGAIN && errno != EINTR)
+			conn_close(c, strerror(errno));
+		return;
+	}
+	if (n == 0) {
+		/* A last line cut off by EOF still gets its reply. */
+		c->peer_eof = 1;
+		if (frame_eof(&c->frame)) {
+			STATS_ADD(w->stats.requests, 1);
+			if (conn_reply(c, 1) == -1)
+				return;
+		}
+		conn_finish(c, "client closed");
+		return;
+	}
+	st = frame_feed(&c->frame, w->rbuf, n, conf->max_line_length, &lines,
+	    &used);
+	if (lines > 0) {
+		STATS_ADD(w->stats.requests, lines);
+		worker_touch(w, c);
+		if (conn_reply(c, lines) == -1)
+			return;
+	}
+	if (st == FRAME_TOO_LONG) {
+		STATS_ADD(w->stats.closed_line_too_long, 1);
+		conn_finish(c, "line longer than max_line_length");
+		return;
+	}
+	if (conn_queued(c) >= conf->max_output)
+		conn_pause(c);
 }
 
 static void
@@ -213,15 +275,17 @@ conn_write_cb(struct bufferevent *bev, void *arg)
 			conn_flushed(c);
 		return;
 	}
-	if (c->paused && c->state == CONN_OPEN &&
-	    left <= c->srv->conf->max_output / 2) {
+	if (c->state != CONN_OPEN)
+		return;
+	if (c->paused && left <= c->w->conf->max_output / 2) {
 		c->paused = 0;
-		if (conn_process(c, 1) == -1)
-			return;
-		if (c->state == CONN_OPEN && !c->paused) {
-			bufferevent_enable(bev, EV_READ);
-			conn_log(c, "output drained, reading resumed");
-		}
+		event_add(conn_ev_read(c), NULL);
+		conn_log(c, "output drained, reading resumed");
+	}
+	if (left == 0) {
+		/* Caught up: back to writing directly. */
+		bufferevent_free(c->bev);
+		c->bev = NULL;
 	}
 }
 
@@ -231,66 +295,19 @@ conn_event_cb(struct bufferevent *bev, short what, void *arg)
 	struct conn	*c = arg;
 
 	(void)bev;
-	if (what & BEV_EVENT_EOF) {
-		if (c->state == CONN_LINGERING) {
-			conn_close(c, c->reason);
-			return;
-		}
-		/* A last line cut off by EOF still gets its reply. */
-		if (frame_eof(&c->frame)) {
-			c->srv->stats.requests++;
-			if (conn_reply(c, 1) == -1) {
-				conn_close(c, "out of memory for replies");
-				return;
-			}
-		}
-		c->peer_eof = 1;
-		conn_finish(c, "client closed");
-		return;
-	}
-	if (what & BEV_EVENT_ERROR) {
-		conn_close(c, errno != 0 ? strerror(errno) : "socket error");
-		return;
-	}
+	if (what & (BEV_EVENT_ERROR | BEV_EVENT_EOF))
+		conn_close(c, EVUTIL_SOCKET_ERROR() != 0 ?
+		    strerror(EVUTIL_SOCKET_ERROR()) : "write error");
 }
 
 static void
-conn_timer_cb(evutil_socket_t fd, short what, void *arg)
+conn_linger_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct conn	*c = arg;
-	struct server	*srv = c->srv;
-	struct timeval	 now, idle, due;
 
 	(void)fd;
 	(void)what;
-	if (c->state == CONN_LINGERING) {
-		conn_close(c, c->reason);
-		return;
-	}
-	if (srv->conf->idle_timeout == 0)
-		return;
-	/* The timer is armed once, not on every request: on expiry, see
-	 * how long the connection has really been quiet. */
-	event_base_gettimeofday_cached(srv->base, &now);
-	idle.tv_sec = srv->conf->idle_timeout;
-	idle.tv_usec = 0;
-	timeradd(&c->last_request, &idle, &due);
-	if (timercmp(&now, &due, <)) {
-		timersub(&due, &now, &idle);
-		evtimer_add(c->timer, &idle);
-		return;
-	}
-	srv->stats.closed_idle++;
-	conn_close(c, "idle timeout");
-}
-
-static void
-conn_linger_read_cb(struct bufferevent *bev, void *arg)
-{
-	struct evbuffer	*in = bufferevent_get_input(bev);
-
-	(void)arg;
-	evbuffer_drain(in, evbuffer_get_length(in));
+	conn_close(c, c->reason);
 }
 
 /*
@@ -303,17 +320,11 @@ conn_finish(struct conn *c, const char *reason)
 {
 	if (c->state != CONN_OPEN)
 		return;
-	if (c->srv->stopping && evbuffer_get_length(
-	    bufferevent_get_input(c->bev)) > 0) {
-		/* Lines read but held back by max_output are owed too. */
-		if (conn_process(c, 0) == -1 || c->state != CONN_OPEN)
-			return;
-	}
 	c->reason = reason;
 	c->state = CONN_FLUSHING;
 	c->paused = 0;
-	bufferevent_disable(c->bev, EV_READ);
-	if (evbuffer_get_length(bufferevent_get_output(c->bev)) == 0)
+	event_del(conn_ev_read(c));
+	if (conn_queued(c) == 0)
 		conn_flushed(c);
 	/* else conn_write_cb calls conn_flushed once the output is empty */
 }
@@ -323,27 +334,34 @@ conn_flushed(struct conn *c)
 {
 	struct timeval	 tv = { CONN_LINGER_SECS, 0 };
 
-	if (c->peer_eof ||
-	    shutdown(bufferevent_getfd(c->bev), SHUT_WR) == -1) {
+	if (c->peer_eof || shutdown(c->fd, SHUT_WR) == -1) {
 		conn_close(c, c->reason);
 		return;
 	}
 	c->state = CONN_LINGERING;
-	bufferevent_setcb(c->bev, conn_linger_read_cb, NULL, conn_event_cb, c);
-	bufferevent_enable(c->bev, EV_READ);
-	evtimer_add(c->timer, &tv);
+	c->ev_linger = evtimer_new(c->w->base, conn_linger_cb, c);
+	if (c->ev_linger == NULL) {
+		conn_close(c, c->reason);
+		return;
+	}
+	evtimer_add(c->ev_linger, &tv);
+	event_add(conn_ev_read(c), NULL);
 }
 
 void
 conn_close(struct conn *c, const char *reason)
 {
-	struct server	*srv = c->srv;
+	struct worker	*w = c->w;
 
 	conn_log(c, reason);
-	TAILQ_REMOVE(&srv->conns, c, entry);
-	event_free(c->timer);
-	bufferevent_free(c->bev);
+	TAILQ_REMOVE(&w->conns, c, entry);
+	event_del(conn_ev_read(c));
+	if (c->bev != NULL)
+		bufferevent_free(c->bev);
+	if (c->ev_linger != NULL)
+		event_free(c->ev_linger);
+	close(c->fd);
 	free(c);
-	srv->stats.conns_current--;
-	server_conn_closed(srv);
+	__atomic_sub_fetch(&w->srv->stats.conns_current, 1, __ATOMIC_RELAXED);
+	worker_conn_closed(w);
 }

@@ -32,7 +32,6 @@ frame_feed(struct frame *f, const char *buf, size_t len, size_t max,
 			/* A trailing CR may still be half of a CRLF. */
 			if (f->partial > max + f->last_cr)
 				goto toolong;
-			p = end;
 			break;
 		}
 		linelen = f->partial + (nl - p);

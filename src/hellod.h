@@ -12,6 +12,8 @@
 #include <sys/socket.h>
 #include <netinet/in.h>
 
+#include <pthread.h>
+
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -76,11 +78,14 @@ struct config {
 	char			*pidfile;
 	char			*user;
 	unsigned		 workers;	/* 0 = one per CPU */
+	int			 refs;		/* server and workers */
 };
 struct config	*config_default(void);
 struct config	*config_load(const char *, int, char **);
 struct config	*config_parse(FILE *, const char *, char **);
 void		 config_free(struct config *);
+struct config	*config_ref(struct config *);
+void		 config_unref(struct config *);
 void		 config_dump(const struct config *, FILE *);
 int		 config_same_listen(const struct config *,
 		     const struct config *);
@@ -127,7 +132,7 @@ struct log_ratelimit {
 int	log_ratelimit(struct log_ratelimit *, time_t);
 #define LOG_RATELIMIT_INTERVAL	1	/* seconds */
 
-/* stats.c */
+/* stats.c: counters for every limit event */
 struct stats {
 	uint64_t	conns_accepted;
 	uint64_t	conns_current;
@@ -140,13 +145,24 @@ struct stats {
 	uint64_t	reloads;
 	uint64_t	reloads_failed;
 };
+/* Each counter has one writer thread; others read it whole. */
+#define STATS_ADD(field, n)						\
+	__atomic_store_n(&(field), __atomic_load_n(&(field),		\
+	    __ATOMIC_RELAXED) + (n), __ATOMIC_RELAXED)
+#define STATS_GET(field)	__atomic_load_n(&(field), __ATOMIC_RELAXED)
+void	stats_add(struct stats *, const struct stats *);
 void	stats_format(const struct stats *, char *, size_t);
 
-/* listener.c */
+/*
+ * listener.c: the listening sockets.  The server owns one socket per
+ * address; every worker accepts from its own dup of it, with its own
+ * evconnlistener.
+ */
 struct server;
+struct worker;
 struct listener {
 	TAILQ_ENTRY(listener)	 entry;
-	struct evconnlistener	*lev;
+	int			 fd;
 	struct listen_addr	 addr;		/* bound to, real port */
 	char			 name[ADDR_STRLEN];
 	struct listener		*from;		/* reload: running one reused */
@@ -157,8 +173,11 @@ int	listener_open_config(struct server *, const struct config *,
 int	listener_open_fd(struct server *, int, struct listener_list *);
 void	listener_commit(struct server *, struct listener_list *);
 void	listener_close_all(struct listener_list *);
-void	listener_pause(struct server *);
-void	listener_resume(struct server *);
+int	listener_attach(struct worker *, const int *, size_t);
+void	listener_detach(struct worker *);
+void	listener_pause(struct worker *);
+void	listener_resume(struct worker *);
+#define LISTENER_MAX	1024	/* sockets one worker accepts from */
 
 /* conn.c */
 enum conn_state {
@@ -167,15 +186,16 @@ enum conn_state {
 	CONN_LINGERING,		/* FIN sent; input discarded until EOF */
 };
 struct conn {
-	TAILQ_ENTRY(conn)	 entry;
-	struct server		*srv;
-	struct bufferevent	*bev;
-	struct event		*timer;		/* idle, then linger */
+	TAILQ_ENTRY(conn)	 entry;		/* worker's, by last request */
+	struct worker		*w;
+	int			 fd;
+	enum conn_state		 state;
+	struct bufferevent	*bev;		/* only while output queues */
+	struct event		*ev_linger;	/* only while lingering */
 	struct timeval		 last_request;
 	struct frame		 frame;
-	enum conn_state		 state;
-	int			 paused;	/* output over max_output */
-	int			 peer_eof;	/* client sent FIN */
+	unsigned		 paused:1;	/* output over max_output */
+	unsigned		 peer_eof:1;	/* client sent FIN */
 	const char		*reason;	/* why it is closing */
 	uint64_t		 id;
 	union {
@@ -183,40 +203,95 @@ struct conn {
 		struct sockaddr_in	sin;
 		struct sockaddr_in6	sin6;
 	}			 peer;
+	/* the read event follows, event_get_struct_event_size() bytes */
 };
-void	conn_accept(struct server *, int, const struct sockaddr *, socklen_t);
+TAILQ_HEAD(conn_list, conn);
+void	conn_accept(struct worker *, int, const struct sockaddr *,
+	    socklen_t);
 void	conn_finish(struct conn *, const char *);
 void	conn_close(struct conn *, const char *);
 void	conn_reconfigure(struct conn *);
 #define CONN_LINGER_SECS	2	/* discard input after our FIN */
 #define CONN_REJECT_LINE	"ERROR too many connections\n"
-#define CONN_NOFD_LINE		"ERROR out of file descriptors\n"
+
+/*
+ * worker.c: one event loop with its connections.  Worker 0 runs in the
+ * main thread on the server's base; the others in threads of their own.
+ */
+enum worker_cmd {
+	WORKER_CMD_NONE,
+	WORKER_CMD_RECONF,	/* new config, maybe new listeners */
+	WORKER_CMD_STOP,	/* graceful: finish every connection */
+	WORKER_CMD_HALT,	/* now */
+};
+struct worker {
+	struct server		*srv;
+	unsigned		 id;
+	int			 threaded;
+	int			 started;
+	pthread_t		 thread;
+	struct event_base	*base;
+	struct config		*conf;		/* this worker's reference */
+	struct conn_list	 conns;		/* oldest request first */
+	struct stats		 stats;
+	struct evconnlistener	**levs;
+	size_t			 nlevs;
+	struct event		*ev_idle;
+	struct event		*ev_accept_retry;
+	struct event		*ev_cmd;
+	int			 cmd_fd;	/* eventfd: a command waits */
+	/* The mailbox, under srv->lock. */
+	enum worker_cmd		 cmd;
+	struct config		*cmd_conf;
+	int			*cmd_fds;	/* NULL: keep the listeners */
+	size_t			 cmd_nfds;
+	int			 accept_paused;
+	int			 stopping;
+	int			 finished;	/* loop done (atomic) */
+	struct log_ratelimit	 rl_reject;
+	struct log_ratelimit	 rl_accept;
+	char			*rbuf;		/* one read */
+	char			*wbuf;		/* replies, back to back */
+	size_t			 wbuf_replies;
+};
+struct worker	*worker_new(struct server *, unsigned);
+int		 worker_start(struct worker *);
+void		 worker_post(struct worker *, enum worker_cmd, struct config *,
+		     int *, size_t);
+void		 worker_free(struct worker *);
+void		 worker_conn_closed(struct worker *);
+void		 worker_touch(struct worker *, struct conn *);
+void		 worker_idle_arm(struct worker *);
+#define WORKER_RBUF		16384	/* bytes read at once */
+#define WORKER_WBUF		65536	/* replies written at once */
+#define WORKER_ACCEPT_RETRY_MS	100	/* pause after EMFILE/ENFILE */
+#define WORKER_MAX		256
 
 /* server.c */
-TAILQ_HEAD(conn_list, conn);
 struct server {
-	struct event_base	*base;
+	struct event_base	*base;		/* main thread: signals */
 	struct config		*conf;
 	const char		*conf_path;
 	int			 conf_explicit;
 	struct listener_list	 listeners;
-	struct conn_list	 conns;
-	struct stats		 stats;
+	struct worker		**workers;
+	unsigned		 nworkers;
+	struct stats		 stats;		/* conns_current, reloads */
+	pthread_mutex_t		 lock;		/* mailboxes and acks */
+	pthread_cond_t		 acked;
+	unsigned		 acks;
 	struct event		*ev_sigterm;
 	struct event		*ev_sigint;
 	struct event		*ev_sighup;
 	struct event		*ev_sigusr1;
-	struct event		*ev_accept_retry;
 	struct event		*ev_shutdown;
-	const struct timeval	*idle_tv;	/* libevent common timeout */
+	struct event		*ev_done;
+	int			 done_fd;	/* eventfd: a worker finished */
 	int			 reserve_fd;	/* released on EMFILE */
-	int			 accept_paused;
 	int			 stopping;
 	int			 socket_activated;
 	int			 verbose;	/* -v count, added to log_level */
-	uint64_t		 next_conn_id;
-	struct log_ratelimit	 rl_reject;
-	struct log_ratelimit	 rl_accept;
+	uint64_t		 next_conn_id;	/* atomic */
 };
 struct server	*server_new(struct config *, const char *, int);
 int		 server_listen(struct server *);
@@ -224,8 +299,9 @@ int		 server_run(struct server *);
 void		 server_free(struct server *);
 int		 server_reload(struct server *);
 void		 server_stop(struct server *);
-void		 server_conn_closed(struct server *);
-#define SERVER_ACCEPT_RETRY_MS	100	/* pause after EMFILE/ENFILE */
+void		 server_totals(struct server *, struct stats *);
+void		 server_worker_done(struct server *);
+#define SERVER_ACK_TIMEOUT	5	/* seconds a reload waits on workers */
 
 /* daemon.c */
 int	daemon_start(void);

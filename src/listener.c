@@ -1,6 +1,7 @@
 /*
- * Listening sockets: one evconnlistener per address, opened from the config
- * or inherited; pausing when the process runs out of descriptors.
+ * Listening sockets.  The server opens one socket per address (or inherits
+ * it); each worker accepts from a dup of it through an evconnlistener of
+ * its own, so whichever loop is free takes the next connection.
  */
 #include "config.h"
 
@@ -8,6 +9,7 @@
 #include <netinet/in.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -30,14 +32,14 @@ listener_accept_cb(struct evconnlistener *lev, evutil_socket_t fd,
 /*
  * libevent 2.1 leaves the listener enabled after an accept error, and the
  * level-triggered listening socket would wake the loop at once, forever.  So
- * on a shortage of descriptors or memory every listener pauses until a
- * connection closes or a timer fires.
+ * on a shortage of descriptors or memory the worker stops accepting until
+ * one of its connections closes or a timer fires.
  */
 static void
 listener_error_cb(struct evconnlistener *lev, void *arg)
 {
-	struct server	*srv = arg;
-	struct timeval	 tv = { 0, SERVER_ACCEPT_RETRY_MS * 1000 };
+	struct worker	*w = arg;
+	struct timeval	 tv = { 0, WORKER_ACCEPT_RETRY_MS * 1000 };
 	int		 error = EVUTIL_SOCKET_ERROR();
 
 	(void)lev;
@@ -46,53 +48,28 @@ listener_error_cb(struct evconnlistener *lev, void *arg)
 	case ENFILE:
 	case ENOBUFS:
 	case ENOMEM:
-		srv->stats.accept_paused++;
-		if (log_ratelimit(&srv->rl_accept, time(NULL))) {
+		STATS_ADD(w->stats.accept_paused, 1);
+		if (log_ratelimit(&w->rl_accept, time(NULL))) {
 			log_warnx("accept: %s; pausing new connections "
 			    "(%lu similar suppressed)", strerror(error),
-			    srv->rl_accept.suppressed);
-			srv->rl_accept.suppressed = 0;
+			    w->rl_accept.suppressed);
+			w->rl_accept.suppressed = 0;
 		}
-		listener_pause(srv);
-		evtimer_add(srv->ev_accept_retry, &tv);
+		listener_pause(w);
+		evtimer_add(w->ev_accept_retry, &tv);
 		break;
 	default:
-		if (log_ratelimit(&srv->rl_accept, time(NULL)))
+		if (log_ratelimit(&w->rl_accept, time(NULL)))
 			log_warnx("accept: %s", strerror(error));
 		break;
 	}
 }
 
-static int
-listener_add(struct server *srv, int fd, struct listener *l)
-{
-	l->addr.len = sizeof(l->addr.ss);
-	if (getsockname(fd, (struct sockaddr *)&l->addr.ss, &l->addr.len) ==
-	    -1) {
-		log_warn("getsockname");
-		return -1;
-	}
-	addr_fmt((struct sockaddr *)&l->addr.ss, l->name, sizeof(l->name));
-	/* Backlog 0: the socket listens already. */
-	l->lev = evconnlistener_new(srv->base, listener_accept_cb, srv,
-	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 0, fd);
-	if (l->lev == NULL) {
-		log_warnx("%s: cannot create listener", l->name);
-		return -1;
-	}
-	evconnlistener_set_error_cb(l->lev, listener_error_cb);
-	if (srv->accept_paused)
-		evconnlistener_disable(l->lev);
-	return 0;
-}
-
 /* Returns the fd, -1 on error, -2 for an optional address not available. */
 static int
-listener_socket(const struct listen_addr *la, int port, int *real_port)
+listener_socket(const struct listen_addr *la, int port)
 {
 	struct listen_addr	 a = *la;
-	struct sockaddr_storage	 ss;
-	socklen_t		 len = sizeof(ss);
 	char			 name[ADDR_STRLEN];
 	int			 fd, on = 1;
 
@@ -122,19 +99,39 @@ listener_socket(const struct listen_addr *la, int port, int *real_port)
 		close(fd);
 		return -1;
 	}
-	if (listen(fd, LISTEN_BACKLOG) == -1 ||
-	    getsockname(fd, (struct sockaddr *)&ss, &len) == -1) {
+	if (listen(fd, LISTEN_BACKLOG) == -1) {
 		log_warn("%s: listen", name);
 		close(fd);
 		return -1;
 	}
-	*real_port = addr_get_port((struct sockaddr *)&ss);
 	return fd;
 
 skip:
 	log_notice("%s: IPv6 is not available here, not listening on it",
 	    name);
 	return -2;
+}
+
+static int
+listener_new(int fd, struct listener_list *out)
+{
+	struct listener	*l;
+
+	if ((l = calloc(1, sizeof(*l))) == NULL) {
+		log_warn("calloc");
+		return -1;
+	}
+	l->fd = fd;
+	l->addr.len = sizeof(l->addr.ss);
+	if (getsockname(fd, (struct sockaddr *)&l->addr.ss, &l->addr.len) ==
+	    -1) {
+		log_warn("getsockname");
+		free(l);
+		return -1;
+	}
+	addr_fmt((struct sockaddr *)&l->addr.ss, l->name, sizeof(l->name));
+	TAILQ_INSERT_TAIL(out, l, entry);
+	return 0;
 }
 
 /* A running listener bound to exactly this address and port. */
@@ -149,54 +146,52 @@ listener_find(struct listener_list *list, const struct listen_addr *la,
 		return NULL;
 	addr_set_port(&want, port);
 	TAILQ_FOREACH(l, list, entry) {
-		if (l->lev != NULL && addr_equal(&l->addr, &want))
+		if (l->fd != -1 && addr_equal(&l->addr, &want))
 			return l;
 	}
 	return NULL;
 }
 
 /*
- * Open a listener for each configured address into out.  An address that
- * the running server listens on already is not opened again: its entry in
- * out points at the running one (from), and listener_commit() moves it over.
- * Port 0 asks for an ephemeral port: the first address picks it, the others
- * share it.
+ * Open a socket for each configured address into out.  An address that the
+ * running server listens on already is not opened again: its entry in out
+ * points at the running one (from), and listener_commit() moves the socket
+ * over.  Port 0 asks for an ephemeral port: the first address picks it, the
+ * others share it.
  */
 int
 listener_open_config(struct server *srv, const struct config *conf,
     struct listener_list *out)
 {
-	struct listener	*l;
+	struct listener	*l, *from;
 	size_t		 i;
-	int		 fd, port = conf->port, real_port;
+	int		 fd, port = conf->port;
 
 	for (i = 0; i < conf->nbinds; i++) {
-		if ((l = calloc(1, sizeof(*l))) == NULL) {
-			log_warn("calloc");
-			goto fail;
-		}
-		TAILQ_INSERT_TAIL(out, l, entry);
-		l->from = listener_find(&srv->listeners, &conf->binds[i],
+		from = listener_find(&srv->listeners, &conf->binds[i],
 		    conf->port);
-		if (l->from != NULL) {
-			l->addr = l->from->addr;
-			snprintf(l->name, sizeof(l->name), "%s",
-			    l->from->name);
+		if (from != NULL) {
+			if ((l = calloc(1, sizeof(*l))) == NULL) {
+				log_warn("calloc");
+				goto fail;
+			}
+			l->fd = -1;
+			l->from = from;
+			l->addr = from->addr;
+			memcpy(l->name, from->name, sizeof(l->name));
+			TAILQ_INSERT_TAIL(out, l, entry);
 			continue;
 		}
-		fd = listener_socket(&conf->binds[i], port, &real_port);
-		if (fd == -2) {
-			TAILQ_REMOVE(out, l, entry);
-			free(l);
+		if ((fd = listener_socket(&conf->binds[i], port)) == -2)
 			continue;
-		}
 		if (fd == -1)
 			goto fail;
-		if (listener_add(srv, fd, l) == -1) {
+		if (listener_new(fd, out) == -1) {
 			close(fd);
 			goto fail;
 		}
-		port = real_port;
+		port = addr_get_port((struct sockaddr *)
+		    &TAILQ_LAST(out, listener_list)->addr.ss);
 	}
 	if (TAILQ_EMPTY(out)) {
 		log_warnx("no address to listen on");
@@ -213,21 +208,11 @@ fail:
 int
 listener_open_fd(struct server *srv, int fd, struct listener_list *out)
 {
-	struct listener	*l;
-
-	if ((l = calloc(1, sizeof(*l))) == NULL) {
-		log_warn("calloc");
-		return -1;
-	}
-	if (listener_add(srv, fd, l) == -1) {
-		free(l);
-		return -1;
-	}
-	TAILQ_INSERT_TAIL(out, l, entry);
-	return 0;
+	(void)srv;
+	return listener_new(fd, out);
 }
 
-/* Make next the server's listeners; close the ones no longer wanted. */
+/* Make next the server's sockets; close the ones no longer wanted. */
 void
 listener_commit(struct server *srv, struct listener_list *next)
 {
@@ -238,8 +223,8 @@ listener_commit(struct server *srv, struct listener_list *next)
 			log_notice("listening on %s", l->name);
 			continue;
 		}
-		l->lev = l->from->lev;
-		l->from->lev = NULL;
+		l->fd = l->from->fd;
+		l->from->fd = -1;
 		l->from = NULL;
 	}
 	listener_close_all(&srv->listeners);
@@ -253,31 +238,87 @@ listener_close_all(struct listener_list *list)
 
 	while ((l = TAILQ_FIRST(list)) != NULL) {
 		TAILQ_REMOVE(list, l, entry);
-		if (l->lev != NULL && l->from == NULL)
-			evconnlistener_free(l->lev);
+		if (l->fd != -1)
+			close(l->fd);
 		free(l);
 	}
 }
 
-void
-listener_pause(struct server *srv)
+/*
+ * Accept from these sockets (the worker's own dups, which it now owns),
+ * instead of the ones it had.
+ */
+int
+listener_attach(struct worker *w, const int *fds, size_t n)
 {
-	struct listener	*l;
+	struct evconnlistener	**levs;
+	size_t			 i;
 
-	srv->accept_paused = 1;
-	TAILQ_FOREACH(l, &srv->listeners, entry)
-		evconnlistener_disable(l->lev);
+	size_t			 j;
+
+	listener_detach(w);
+	if (n == 0)
+		return 0;
+	if ((levs = calloc(n, sizeof(*levs))) == NULL) {
+		log_warn("calloc");
+		for (j = 0; j < n; j++)
+			close(fds[j]);
+		return -1;
+	}
+	for (i = 0; i < n; i++) {
+		/* Backlog 0: the socket listens already. */
+		levs[i] = evconnlistener_new(w->base, listener_accept_cb, w,
+		    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 0, fds[i]);
+		if (levs[i] == NULL) {
+			log_warnx("worker %u: cannot create a listener",
+			    w->id);
+			for (j = 0; j < i; j++)
+				evconnlistener_free(levs[j]);
+			for (j = i; j < n; j++)
+				close(fds[j]);
+			free(levs);
+			return -1;
+		}
+		evconnlistener_set_error_cb(levs[i], listener_error_cb);
+		if (w->accept_paused)
+			evconnlistener_disable(levs[i]);
+	}
+	w->levs = levs;
+	w->nlevs = n;
+	return 0;
 }
 
 void
-listener_resume(struct server *srv)
+listener_detach(struct worker *w)
 {
-	struct listener	*l;
+	size_t	 i;
 
-	if (!srv->accept_paused || srv->stopping)
+	for (i = 0; i < w->nlevs; i++)
+		evconnlistener_free(w->levs[i]);
+	free(w->levs);
+	w->levs = NULL;
+	w->nlevs = 0;
+}
+
+void
+listener_pause(struct worker *w)
+{
+	size_t	 i;
+
+	w->accept_paused = 1;
+	for (i = 0; i < w->nlevs; i++)
+		evconnlistener_disable(w->levs[i]);
+}
+
+void
+listener_resume(struct worker *w)
+{
+	size_t	 i;
+
+	if (!w->accept_paused || w->stopping)
 		return;
-	srv->accept_paused = 0;
-	evtimer_del(srv->ev_accept_retry);
-	TAILQ_FOREACH(l, &srv->listeners, entry)
-		evconnlistener_enable(l->lev);
+	w->accept_paused = 0;
+	evtimer_del(w->ev_accept_retry);
+	for (i = 0; i < w->nlevs; i++)
+		evconnlistener_enable(w->levs[i]);
 }

@@ -49,16 +49,17 @@ log_set_journal(int on)
 	log_journal = on;
 }
 
+/* Workers read the level while a reload may change it. */
 void
 log_setlevel(int level)
 {
-	log_level = level;
+	__atomic_store_n(&log_level, level, __ATOMIC_RELAXED);
 }
 
 int
 log_getlevel(void)
 {
-	return log_level;
+	return __atomic_load_n(&log_level, __ATOMIC_RELAXED);
 }
 
 void
@@ -78,7 +79,7 @@ vlog(int pri, const char *fmt, va_list ap)
 	time_t		 now;
 	int		 saved_errno = errno;
 
-	if (pri > log_level)
+	if (pri > log_getlevel())
 		return;
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 

@@ -109,8 +109,10 @@ main(int argc, char *argv[])
 	if (detach) {
 		/* A reload may name another pidfile; remove the one written. */
 		if ((pidfile = strdup(conf->pidfile)) == NULL ||
-		    daemon_pidfile_write(pidfile) == -1)
+		    daemon_pidfile_write(pidfile) == -1) {
+			free(pidfile);
 			return HELLOD_EXIT_FAILURE;
+		}
 		daemon_ready(ready_fd);
 	}
 

@@ -1,7 +1,8 @@
 /*
- * The server: one event base with its listeners, connections and signals.
+ * The server: the main thread's event loop, which owns the listening
+ * sockets, the configuration and the signals, and directs the workers.
  *
- * Signals, all handled inside the event loop:
+ * Signals, all handled inside this loop:
  *	TERM, INT	graceful stop; a second one stops at once
  *	HUP		reload the configuration (transactional)
  *	USR1		log the counters
@@ -9,11 +10,14 @@
  */
 #include "config.h"
 
+#include <sys/eventfd.h>
+
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <event2/event.h>
@@ -21,8 +25,8 @@
 #include "hellod.h"
 
 static void	server_signal_cb(evutil_socket_t, short, void *);
-static void	server_retry_cb(evutil_socket_t, short, void *);
 static void	server_shutdown_cb(evutil_socket_t, short, void *);
+static void	server_done_cb(evutil_socket_t, short, void *);
 
 static void
 server_libevent_log(int severity, const char *msg)
@@ -41,12 +45,11 @@ server_libevent_log(int severity, const char *msg)
 }
 
 static void
-server_set_idle(struct server *srv)
+server_set_level(struct server *srv)
 {
-	struct timeval	 tv = { srv->conf->idle_timeout, 0 };
+	int	 level = srv->conf->log_level + srv->verbose;
 
-	/* Equal timeouts share one queue: O(1) to add, whatever the count. */
-	srv->idle_tv = event_base_init_common_timeout(srv->base, &tv);
+	log_setlevel(level > LOG_DEBUG ? LOG_DEBUG : level);
 }
 
 struct server *
@@ -61,27 +64,31 @@ server_new(struct config *conf, const char *path, int explicit)
 	srv->conf_path = path;
 	srv->conf_explicit = explicit;
 	TAILQ_INIT(&srv->listeners);
-	TAILQ_INIT(&srv->conns);
+	pthread_mutex_init(&srv->lock, NULL);
+	pthread_cond_init(&srv->acked, NULL);
 	if ((srv->base = event_base_new()) == NULL)
 		fatalx("cannot create the event base");
+	if ((srv->done_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) == -1)
+		fatal("eventfd");
 	srv->ev_sigterm = evsignal_new(srv->base, SIGTERM, server_signal_cb,
 	    srv);
 	srv->ev_sigint = evsignal_new(srv->base, SIGINT, server_signal_cb, srv);
 	srv->ev_sighup = evsignal_new(srv->base, SIGHUP, server_signal_cb, srv);
 	srv->ev_sigusr1 = evsignal_new(srv->base, SIGUSR1, server_signal_cb,
 	    srv);
-	srv->ev_accept_retry = evtimer_new(srv->base, server_retry_cb, srv);
 	srv->ev_shutdown = evtimer_new(srv->base, server_shutdown_cb, srv);
+	srv->ev_done = event_new(srv->base, srv->done_fd, EV_READ | EV_PERSIST,
+	    server_done_cb, srv);
 	if (srv->ev_sigterm == NULL || srv->ev_sigint == NULL ||
 	    srv->ev_sighup == NULL || srv->ev_sigusr1 == NULL ||
-	    srv->ev_accept_retry == NULL || srv->ev_shutdown == NULL)
+	    srv->ev_shutdown == NULL || srv->ev_done == NULL)
 		fatalx("cannot create events");
 	evsignal_add(srv->ev_sigterm, NULL);
 	evsignal_add(srv->ev_sigint, NULL);
 	evsignal_add(srv->ev_sighup, NULL);
 	evsignal_add(srv->ev_sigusr1, NULL);
+	event_add(srv->ev_done, NULL);
 	signal(SIGPIPE, SIG_IGN);
-	server_set_idle(srv);
 	/* Held for the moment descriptors run out: a reload must still be
 	 * able to open its file. */
 	srv->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
@@ -102,11 +109,68 @@ server_listen(struct server *srv)
 	return 0;
 }
 
+/* A dup of every listening socket, for one worker to own. */
+static int *
+server_dup_listeners(struct server *srv, size_t *n)
+{
+	struct listener	*l;
+	size_t		 count = 0;
+	int		*fds;
+
+	TAILQ_FOREACH(l, &srv->listeners, entry)
+		count++;
+	if ((fds = calloc(count + 1, sizeof(*fds))) == NULL)
+		return NULL;
+	*n = 0;
+	TAILQ_FOREACH(l, &srv->listeners, entry) {
+		if ((fds[*n] = fcntl(l->fd, F_DUPFD_CLOEXEC, 0)) == -1) {
+			log_warn("%s: dup", l->name);
+			while (*n > 0)
+				close(fds[--*n]);
+			free(fds);
+			return NULL;
+		}
+		(*n)++;
+	}
+	return fds;
+}
+
+static unsigned
+server_nworkers(const struct config *conf)
+{
+	long	 n;
+
+	if (conf->workers != 0)
+		return conf->workers;
+	n = sysconf(_SC_NPROCESSORS_ONLN);
+	if (n < 1)
+		return 1;
+	return n > WORKER_MAX ? WORKER_MAX : (unsigned)n;
+}
+
 int
 server_run(struct server *srv)
 {
-	log_notice("hellod %s started, pid %ld", PACKAGE_VERSION,
-	    (long)getpid());
+	struct worker	*w;
+	unsigned	 i;
+	size_t		 nfds;
+	int		*fds;
+
+	srv->nworkers = server_nworkers(srv->conf);
+	if ((srv->workers = calloc(srv->nworkers, sizeof(*srv->workers))) ==
+	    NULL)
+		fatal("calloc");
+	for (i = 0; i < srv->nworkers; i++) {
+		w = srv->workers[i] = worker_new(srv, i);
+		if ((fds = server_dup_listeners(srv, &nfds)) == NULL ||
+		    listener_attach(w, fds, nfds) == -1)
+			fatalx("worker %u: cannot accept", i);
+		free(fds);
+		if (worker_start(w) == -1)
+			fatalx("cannot start worker %u", i);
+	}
+	log_notice("hellod %s started, pid %ld, %u worker%s", PACKAGE_VERSION,
+	    (long)getpid(), srv->nworkers, srv->nworkers == 1 ? "" : "s");
 	systemd_notify_ready(srv);
 	systemd_watchdog_start(srv);
 	if (event_base_dispatch(srv->base) == -1) {
@@ -119,7 +183,7 @@ server_run(struct server *srv)
 void
 server_free(struct server *srv)
 {
-	struct conn	*c;
+	unsigned	 i;
 	sigset_t	 set;
 
 	/*
@@ -132,23 +196,70 @@ server_free(struct server *srv)
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGHUP);
 	sigaddset(&set, SIGUSR1);
-	sigprocmask(SIG_BLOCK, &set, NULL);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
 
-	while ((c = TAILQ_FIRST(&srv->conns)) != NULL)
-		conn_close(c, "server exiting");
+	/* Any worker still running is told to stop now, then joined. */
+	for (i = 0; i < srv->nworkers; i++)
+		worker_post(srv->workers[i], WORKER_CMD_HALT, NULL, NULL, 0);
+	for (i = 0; i < srv->nworkers; i++)
+		worker_free(srv->workers[i]);
+	free(srv->workers);
 	listener_close_all(&srv->listeners);
 	event_free(srv->ev_sigterm);
 	event_free(srv->ev_sigint);
 	event_free(srv->ev_sighup);
 	event_free(srv->ev_sigusr1);
-	event_free(srv->ev_accept_retry);
 	event_free(srv->ev_shutdown);
+	event_free(srv->ev_done);
 	systemd_watchdog_stop();
 	event_base_free(srv->base);
+	close(srv->done_fd);
 	if (srv->reserve_fd != -1)
 		close(srv->reserve_fd);
-	config_free(srv->conf);
+	config_unref(srv->conf);
+	pthread_cond_destroy(&srv->acked);
+	pthread_mutex_destroy(&srv->lock);
 	free(srv);
+}
+
+/*
+ * Hand every worker the new config (and the new sockets, when they
+ * changed), and wait until the threaded ones have taken them: once a
+ * reload is logged, every loop serves the new config.
+ */
+static void
+server_post_reconf(struct server *srv, struct config *conf, int listeners)
+{
+	struct timespec	 deadline;
+	unsigned	 i, want = 0;
+	size_t		 nfds = 0;
+	int		*fds;
+
+	pthread_mutex_lock(&srv->lock);
+	srv->acks = 0;
+	pthread_mutex_unlock(&srv->lock);
+	for (i = 0; i < srv->nworkers; i++) {
+		fds = NULL;
+		if (listeners && (fds = server_dup_listeners(srv, &nfds)) ==
+		    NULL)
+			log_warnx("worker %u keeps its old listeners", i);
+		worker_post(srv->workers[i], WORKER_CMD_RECONF,
+		    config_ref(conf), fds, nfds);
+		want += srv->workers[i]->threaded;
+	}
+	clock_gettime(CLOCK_REALTIME, &deadline);
+	deadline.tv_sec += SERVER_ACK_TIMEOUT;
+	pthread_mutex_lock(&srv->lock);
+	while (srv->acks < want) {
+		if (pthread_cond_timedwait(&srv->acked, &srv->lock,
+		    &deadline) == ETIMEDOUT) {
+			log_warnx("reload: %u of %u workers did not answer "
+			    "within %d s", want - srv->acks, want,
+			    SERVER_ACK_TIMEOUT);
+			break;
+		}
+	}
+	pthread_mutex_unlock(&srv->lock);
 }
 
 /*
@@ -160,8 +271,8 @@ server_reload(struct server *srv)
 {
 	struct listener_list	 next = TAILQ_HEAD_INITIALIZER(next);
 	struct config		*conf;
-	struct conn		*c;
 	char			*errors, *line, *last;
+	int			 relisten = 0;
 
 	if (srv->socket_activated)
 		log_info("reloading (listeners are inherited: port and bind "
@@ -187,14 +298,15 @@ server_reload(struct server *srv)
 			goto fail;
 		}
 		listener_commit(srv, &next);
+		relisten = 1;
 	}
-	config_free(srv->conf);
+	if (server_nworkers(conf) != srv->nworkers)
+		log_warnx("workers: the change takes effect at the next "
+		    "start; %u running", srv->nworkers);
+	server_post_reconf(srv, conf, relisten);
+	config_unref(srv->conf);
 	srv->conf = conf;
-	log_setlevel(conf->log_level + srv->verbose > LOG_DEBUG ? LOG_DEBUG :
-	    conf->log_level + srv->verbose);
-	server_set_idle(srv);
-	TAILQ_FOREACH(c, &srv->conns, entry)
-		conn_reconfigure(c);
+	server_set_level(srv);
 	srv->stats.reloads++;
 	log_notice("reloaded configuration from %s", conf->path != NULL ?
 	    conf->path : "built-in defaults");
@@ -206,12 +318,28 @@ fail:
 	return -1;
 }
 
+/* Whether every worker has finished its connections. */
+static int
+server_all_done(struct server *srv)
+{
+	struct worker	*w;
+	unsigned	 i;
+
+	for (i = 0; i < srv->nworkers; i++) {
+		w = srv->workers[i];
+		if (w->threaded ? !__atomic_load_n(&w->finished,
+		    __ATOMIC_ACQUIRE) : !TAILQ_EMPTY(&w->conns))
+			return 0;
+	}
+	return 1;
+}
+
 /* Stop accepting, flush what every client is owed, then leave the loop. */
 void
 server_stop(struct server *srv)
 {
 	struct timeval	 tv = { srv->conf->shutdown_timeout, 0 };
-	struct conn	*c, *next;
+	unsigned	 i;
 
 	if (srv->stopping) {
 		log_notice("second stop signal, exiting now");
@@ -221,34 +349,38 @@ server_stop(struct server *srv)
 	srv->stopping = 1;
 	systemd_notify(SYSTEMD_STOPPING, NULL);
 	log_notice("stopping: %llu connection(s) to finish",
-	    (unsigned long long)srv->stats.conns_current);
-	listener_close_all(&srv->listeners);
-	evtimer_del(srv->ev_accept_retry);
+	    (unsigned long long)STATS_GET(srv->stats.conns_current));
 	evsignal_del(srv->ev_sighup);
-	TAILQ_FOREACH_SAFE(c, &srv->conns, entry, next)
-		conn_finish(c, "server stopping");
-	if (TAILQ_EMPTY(&srv->conns))
+	for (i = 0; i < srv->nworkers; i++)
+		worker_post(srv->workers[i], WORKER_CMD_STOP, NULL, NULL, 0);
+	listener_close_all(&srv->listeners);
+	if (server_all_done(srv))
 		event_base_loopexit(srv->base, NULL);
 	else
 		evtimer_add(srv->ev_shutdown, &tv);
 }
 
-/* A descriptor is free again: the moment to retry a paused accept. */
+/* Any thread: a worker may have finished its last connection. */
 void
-server_conn_closed(struct server *srv)
+server_worker_done(struct server *srv)
 {
-	if (srv->accept_paused)
-		listener_resume(srv);
-	if (srv->stopping && TAILQ_EMPTY(&srv->conns))
-		event_base_loopexit(srv->base, NULL);
+	uint64_t	 one = 1;
+
+	if (write(srv->done_fd, &one, sizeof(one)) != sizeof(one))
+		log_warn("%s: eventfd", __func__);
 }
 
 static void
-server_retry_cb(evutil_socket_t fd, short what, void *arg)
+server_done_cb(evutil_socket_t fd, short what, void *arg)
 {
-	(void)fd;
+	struct server	*srv = arg;
+	uint64_t	 n;
+
 	(void)what;
-	listener_resume(arg);
+	if (read(fd, &n, sizeof(n)) == -1 && errno != EAGAIN)
+		log_warn("%s: eventfd", __func__);
+	if (srv->stopping && server_all_done(srv))
+		event_base_loopexit(srv->base, NULL);
 }
 
 static void
@@ -259,14 +391,27 @@ server_shutdown_cb(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	log_warnx("shutdown_timeout: dropping %llu connection(s)",
-	    (unsigned long long)srv->stats.conns_current);
+	    (unsigned long long)STATS_GET(srv->stats.conns_current));
 	event_base_loopexit(srv->base, NULL);
+}
+
+/* The counters of the server and of every worker, added up. */
+void
+server_totals(struct server *srv, struct stats *total)
+{
+	unsigned	 i;
+
+	memset(total, 0, sizeof(*total));
+	stats_add(total, &srv->stats);
+	for (i = 0; i < srv->nworkers; i++)
+		stats_add(total, &srv->workers[i]->stats);
 }
 
 static void
 server_signal_cb(evutil_socket_t sig, short what, void *arg)
 {
 	struct server	*srv = arg;
+	struct stats	 total;
 	char		 buf[512];
 
 	(void)what;
@@ -282,7 +427,8 @@ server_signal_cb(evutil_socket_t sig, short what, void *arg)
 		systemd_notify_ready(srv);
 		break;
 	case SIGUSR1:
-		stats_format(&srv->stats, buf, sizeof(buf));
+		server_totals(srv, &total);
+		stats_format(&total, buf, sizeof(buf));
 		log_notice("stats: %s", buf);
 		break;
 	}

@@ -23,3 +23,19 @@ stats_format(const struct stats *st, char *buf, size_t len)
 	    st->output_paused, st->accept_paused, st->reloads,
 	    st->reloads_failed);
 }
+
+/* Add one set of counters to a total, reading each counter whole. */
+void
+stats_add(struct stats *total, const struct stats *st)
+{
+	total->conns_accepted += STATS_GET(st->conns_accepted);
+	total->conns_current += STATS_GET(st->conns_current);
+	total->conns_rejected += STATS_GET(st->conns_rejected);
+	total->requests += STATS_GET(st->requests);
+	total->closed_idle += STATS_GET(st->closed_idle);
+	total->closed_line_too_long += STATS_GET(st->closed_line_too_long);
+	total->output_paused += STATS_GET(st->output_paused);
+	total->accept_paused += STATS_GET(st->accept_paused);
+	total->reloads += STATS_GET(st->reloads);
+	total->reloads_failed += STATS_GET(st->reloads_failed);
+}

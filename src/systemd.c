@@ -367,6 +367,7 @@ void
 systemd_status(const struct server *server, char *buf, size_t size)
 {
 	const struct listener	*l;
+	uint64_t		 conns = STATS_GET(server->stats.conns_current);
 	char			 tail[64];
 	size_t			 len, tlen;
 	const char		*sep = "";
@@ -374,8 +375,7 @@ systemd_status(const struct server *server, char *buf, size_t size)
 	if (size == 0)
 		return;
 	tlen = (size_t)snprintf(tail, sizeof(tail), "; %" PRIu64
-	    " connection%s", server->stats.conns_current,
-	    server->stats.conns_current == 1 ? "" : "s");
+	    " connection%s", conns, conns == 1 ? "" : "s");
 	len = (size_t)snprintf(buf, size, "listening on");
 	TAILQ_FOREACH(l, &server->listeners, entry) {
 		if (len + strlen(sep) + 1 + strlen(l->name) + tlen >= size) {
@@ -514,6 +514,7 @@ systemd_listen_check(int fd, char **cause)
 		    "(Accept=yes is not supported)", fd);
 		return -1;
 	}
+	memset(&ss, 0, sizeof(ss));
 	len = sizeof(ss);
 	if (getsockname(fd, (struct sockaddr *)&ss, &len) == -1) {
 		systemd_cause(cause, "passed fd %d: %s", fd, strerror(errno));

@@ -27,7 +27,7 @@
 #define NO_USER		"hellod-check-no-such-user"
 #define KNOWN_KEYS	"port, bind, message, max_connections, " \
 			"idle_timeout, max_line_length, max_output, " \
-			"shutdown_timeout, log_level, pidfile, user"
+			"shutdown_timeout, log_level, pidfile, user, workers"
 #define LINE_MAX_BYTES	4096	/* CONFIG_LINE_MAX in config.c */
 #define MESSAGE_MAX	1024	/* CONFIG_MESSAGE_MAX in config.c */
 
@@ -246,7 +246,8 @@ START_TEST(test_every_key)
 	    "shutdown_timeout = 3600\n"
 	    "log_level = debug\n"
 	    "pidfile = /tmp/hellod-check.pid\n"
-	    "user = root\n");
+	    "user = root\n"
+	    "workers = 3\n");
 	ck_assert_int_eq(conf->port, 6000);
 	ck_assert_str_eq(conf->bind_text, "127.0.0.1, ::1");
 	ck_assert_uint_eq(conf->nbinds, 2);
@@ -264,6 +265,7 @@ START_TEST(test_every_key)
 	ck_assert_int_eq(conf->log_level, LOG_DEBUG);
 	ck_assert_str_eq(conf->pidfile, "/tmp/hellod-check.pid");
 	ck_assert_str_eq(conf->user, "root");
+	ck_assert_uint_eq(conf->workers, 3);
 	config_free(conf);
 
 	/* Blanks around '=' are optional. */
@@ -924,7 +926,8 @@ START_TEST(test_dump)
 	    "shutdown_timeout = 10\n"
 	    "log_level = info\n"
 	    "pidfile = \"/run/hellod.pid\"\n"
-	    "#user =\n");
+	    "#user =\n"
+	    "workers = 0\n");
 	free(text);
 	check_round_trip(conf);
 	config_free(conf);
@@ -956,7 +959,8 @@ START_TEST(test_round_trip)
 	    "shutdown_timeout = 0\n"
 	    "log_level = debug\n"
 	    "pidfile = /tmp/round trip.pid\n"
-	    "user = root\n");
+	    "user = root\n"
+	    "workers = 4\n");
 	/* Really not the defaults, so the comparison means something. */
 	def = config_default();
 	ck_assert_int_ne(conf->port, def->port);
@@ -970,6 +974,7 @@ START_TEST(test_round_trip)
 	ck_assert_int_ne(conf->log_level, def->log_level);
 	ck_assert_str_ne(conf->pidfile, def->pidfile);
 	ck_assert_ptr_nonnull(conf->user);
+	ck_assert_uint_ne(conf->workers, def->workers);
 	config_free(def);
 
 	text = dump(conf);
