@@ -11,6 +11,7 @@
 
 #include <errno.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -77,6 +78,11 @@ static void *
 worker_main(void *arg)
 {
 	struct worker	*w = arg;
+	char		 name[16];
+
+	/* "top -H" and /proc/PID/task/TID/comm tell the workers apart. */
+	snprintf(name, sizeof(name), "hellod/w%u", w->id);
+	pthread_setname_np(pthread_self(), name);
 
 	if (event_base_dispatch(w->base) == -1)
 		log_warnx("worker %u: event loop failed", w->id);

@@ -1,0 +1,130 @@
+#!/usr/bin/env python3
+"""Several workers: threads, spreading, counters, reload and stop across
+all of them."""
+
+import os
+import signal
+import socket
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from hellodtest import (REPLY, Daemon, ask, check, main, recv_all,
+                        recv_exact)
+
+
+def worker_threads(pid):
+    """Names of hellod's worker threads (worker 0 is the main thread)."""
+    names = []
+    for tid in os.listdir("/proc/%d/task" % pid):
+        with open("/proc/%d/task/%s/comm" % (pid, tid)) as f:
+            name = f.read().strip()
+        if name.startswith("hellod/w"):
+            names.append(name)
+    return sorted(names)
+
+
+def test_one_worker_is_one_thread():
+    with Daemon("workers = 1\n") as d:
+        d.wait_log("started, pid .*, 1 worker$")
+        with d.connect() as s:
+            ask(s)
+        check(worker_threads(d.pid) == [], worker_threads(d.pid))
+
+
+def test_workers_share_the_clients_and_the_counters():
+    with Daemon("workers = 3\nlog_level = debug\n") as d:
+        d.wait_log("started, pid .*, 3 workers")
+        check(worker_threads(d.pid) == ["hellod/w1", "hellod/w2"],
+              worker_threads(d.pid))
+        socks = [d.connect() for _ in range(40)]
+        try:
+            for s in socks:
+                s.sendall(b"a\nb\n")
+            for s in socks:
+                check(recv_exact(s, 2 * len(REPLY)) == REPLY * 2)
+            st = d.stats()
+            check(st["conns_accepted"] == 40 and st["conns_current"] == 40
+                  and st["requests"] == 80, st)
+        finally:
+            for s in socks:
+                s.close()
+
+
+def test_max_connections_counts_across_workers():
+    with Daemon("workers = 3\nmax_connections = 5\n") as d:
+        socks = [d.connect() for _ in range(5)]
+        try:
+            for s in socks:
+                ask(s)
+            with d.connect() as extra:
+                check(recv_all(extra) == b"ERROR too many connections\n")
+            for s in socks:
+                ask(s)
+            check(d.stats()["conns_rejected"] == 1)
+        finally:
+            for s in socks:
+                s.close()
+
+
+def test_reload_reaches_every_worker():
+    with Daemon("workers = 3\n") as d:
+        socks = [d.connect() for _ in range(30)]
+        try:
+            for s in socks:
+                ask(s)
+            m = d.mark()
+            check(d.reload("bind = 127.0.0.1\nport = %d\nworkers = 3\n"
+                           "message = Bonjour\n" % d.port))
+            # Once the reload is logged, every worker answers the new way.
+            for s in socks:
+                ask(s, reply=b"Bonjour\n")
+            with d.connect() as s:
+                ask(s, reply=b"Bonjour\n")
+            check(not any("workers: the change" in l
+                          for l in d.lines[m:]), d.lines[m:])
+            check(d.reload("bind = 127.0.0.1\nport = %d\nworkers = 2\n"
+                           % d.port))
+            d.wait_log("workers: the change takes effect at the next "
+                       "start; 3 running", start=m)
+        finally:
+            for s in socks:
+                s.close()
+
+
+def test_reload_moves_every_worker_to_the_new_port():
+    with Daemon("workers = 3\n") as d, socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        new = probe.getsockname()[1]
+        probe.close()
+        check(d.reload("bind = 127.0.0.1\nport = %d\nworkers = 3\n" % new))
+        for _ in range(20):
+            with d.connect(new) as s:
+                ask(s)
+        for _ in range(20):
+            try:
+                socket.create_connection(("127.0.0.1", d.port), 5).close()
+                raise AssertionError("old port still answers")
+            except ConnectionRefusedError:
+                pass
+
+
+def test_graceful_stop_drains_every_worker():
+    n = 20000
+    with Daemon("workers = 3\n") as d:
+        socks = [d.connect() for _ in range(12)]
+        try:
+            for s in socks:
+                s.sendall(b"x\n" * n)
+            d.wait_stat("requests", lambda v: v == n * len(socks),
+                        "%d" % (n * len(socks)))
+            d.kill(signal.SIGTERM)
+            for s in socks:
+                check(recv_all(s) == REPLY * n)
+            check(d.stop() == 0)
+        finally:
+            for s in socks:
+                s.close()
+
+
+if __name__ == "__main__":
+    main(globals())
