@@ -5,7 +5,7 @@ set -e
 
 DEPS="build-essential autoconf automake libtool pkg-config libevent-dev \
 check libsystemd-dev python3 telnet socat valgrind clang cppcheck clang-tidy \
-mandoc man-db systemd-container debootstrap"
+mandoc man-db systemd-container debootstrap libclang-rt-14-dev"
 
 if [ "$1" = "--deps" ]; then
 	shift

@@ -91,7 +91,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	const uint8_t		*sizes, *stream;
 	struct ref		 r;
 	struct frame		 f;
-	enum frame_status	 st = FRAME_OK;
+	enum frame_status	 st;
 	size_t			 max, nsizes, len, pos, n, i, lines, used, want;
 	size_t			 total = 0;
 	char			*chunk;
@@ -100,7 +100,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (size < 2)
 		return 0;
 	max = data[0] >= FUZZ_MAX_BIG ? FUZZ_MAX_BIG_VALUE :
-	    1 + data[0] % FUZZ_MAX_SMALL;
+	    1 + (size_t)data[0] % FUZZ_MAX_SMALL;
 	nsizes = data[1] & FUZZ_SIZES_MASK;
 	if (size < 2 + nsizes)
 		return 0;
@@ -118,12 +118,15 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		n = any ? sizes[i % nsizes] : len - pos;
 		if (n > len - pos)
 			n = len - pos;
-		if ((chunk = malloc(n)) == NULL && n > 0)
+		/* An empty read gets a valid pointer to nothing. */
+		chunk = NULL;
+		if (n > 0 && (chunk = malloc(n)) == NULL)
 			abort();
 		if (n > 0)
 			memcpy(chunk, stream + pos, n);
 		lines = used = (size_t)-1;
-		st = frame_feed(&f, chunk, n, max, &lines, &used);
+		st = frame_feed(&f, n > 0 ? chunk : (const char *)stream + pos,
+		    n, max, &lines, &used);
 		free(chunk);
 		if (lines > n)
 			fuzz_fail("lines in one read", max, len, pos, n, lines,

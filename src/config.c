@@ -20,6 +20,7 @@
 
 #define CONFIG_LINE_MAX		4096
 #define CONFIG_MESSAGE_MAX	1024
+#define CONFIG_PATH_MAX		1024	/* so that the dump's line fits too */
 
 enum config_kind {
 	CK_INT,		/* int */
@@ -215,6 +216,11 @@ config_set(struct config *conf, const struct config_key *key,
 		if (value[0] != '/') {
 			snprintf(err, errlen, "%s: '%s' is not an absolute "
 			    "path", key->name, value);
+			return -1;
+		}
+		if (strlen(value) > CONFIG_PATH_MAX) {
+			snprintf(err, errlen, "%s: path longer than %d bytes",
+			    key->name, CONFIG_PATH_MAX);
 			return -1;
 		}
 		break;

@@ -259,6 +259,7 @@ listener_attach(struct worker *w, const int *fds, size_t n)
 	listener_detach(w);
 	if (n == 0)
 		return 0;
+	/* An array of pointers. NOLINTNEXTLINE(bugprone-sizeof-expression) */
 	if ((levs = calloc(n, sizeof(*levs))) == NULL) {
 		log_warn("calloc");
 		for (j = 0; j < n; j++)

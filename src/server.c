@@ -157,6 +157,7 @@ server_run(struct server *srv)
 	int		*fds;
 
 	srv->nworkers = server_nworkers(srv->conf);
+	/* An array of pointers. NOLINTNEXTLINE(bugprone-sizeof-expression) */
 	if ((srv->workers = calloc(srv->nworkers, sizeof(*srv->workers))) ==
 	    NULL)
 		fatal("calloc");

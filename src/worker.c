@@ -78,11 +78,6 @@ static void *
 worker_main(void *arg)
 {
 	struct worker	*w = arg;
-	char		 name[16];
-
-	/* "top -H" and /proc/PID/task/TID/comm tell the workers apart. */
-	snprintf(name, sizeof(name), "hellod/w%u", w->id);
-	pthread_setname_np(pthread_self(), name);
 
 	if (event_base_dispatch(w->base) == -1)
 		log_warnx("worker %u: event loop failed", w->id);
@@ -95,6 +90,7 @@ int
 worker_start(struct worker *w)
 {
 	sigset_t	 all, old;
+	char		 name[16];
 	int		 error;
 
 	if (!w->threaded)
@@ -110,6 +106,10 @@ worker_start(struct worker *w)
 		return -1;
 	}
 	w->started = 1;
+	/* "top -H" and /proc/PID/task/TID/comm tell the workers apart; named
+	 * here, so the name is there before the start is logged. */
+	snprintf(name, sizeof(name), "hellod/w%u", w->id);
+	pthread_setname_np(w->thread, name);
 	return 0;
 }
 

@@ -142,7 +142,7 @@ def pass_fd3(kind):
                  "os.set_inheritable(3, True)"]
         if kind == "listening":
             code.append("s.listen(16)")
-    code.append("os.execv(sys.argv[1], sys.argv[1:])")
+    code.append("os.execvp(sys.argv[1], sys.argv[1:])")
     return [sys.executable, "-c", "\n".join(code)]
 
 
