@@ -50,6 +50,28 @@ conn_log(struct conn *c, const char *what)
 	    addr_fmt(&c->peer.sa, peer, sizeof(peer)), what);
 }
 
+/*
+ * One line to say why, then FIN.  The socket buffer is empty, so the
+ * non-blocking send either fits or the client is gone.  What the client
+ * sent already is read and dropped first: closing with unread input would
+ * send RST, which may destroy the line on its way.
+ */
+static void
+conn_reject(struct worker *w, int fd)
+{
+	int	 i;
+
+	(void)send(fd, CONN_REJECT_LINE, sizeof(CONN_REJECT_LINE) - 1,
+	    MSG_DONTWAIT | MSG_NOSIGNAL);
+	if (shutdown(fd, SHUT_WR) == 0) {
+		for (i = 0; i < CONN_REJECT_DRAIN; i++) {
+			if (recv(fd, w->rbuf, WORKER_RBUF, MSG_DONTWAIT) <= 0)
+				break;
+		}
+	}
+	close(fd);
+}
+
 void
 conn_accept(struct worker *w, int fd, const struct sockaddr *sa,
     socklen_t salen)
@@ -62,11 +84,7 @@ conn_accept(struct worker *w, int fd, const struct sockaddr *sa,
 	    __ATOMIC_RELAXED) > conf->max_connections) {
 		__atomic_sub_fetch(&srv->stats.conns_current, 1,
 		    __ATOMIC_RELAXED);
-		/* One line to say why; the socket buffer is empty, so a
-		 * non-blocking send either fits or the client is gone. */
-		(void)send(fd, CONN_REJECT_LINE, sizeof(CONN_REJECT_LINE) - 1,
-		    MSG_DONTWAIT | MSG_NOSIGNAL);
-		close(fd);
+		conn_reject(w, fd);
 		STATS_ADD(w->stats.conns_rejected, 1);
 		if (log_ratelimit(&w->rl_reject, time(NULL))) {
 			log_warnx("max_connections (%u) reached, rejecting "

@@ -213,6 +213,7 @@ void	conn_close(struct conn *, const char *);
 void	conn_reconfigure(struct conn *);
 #define CONN_LINGER_SECS	2	/* discard input after our FIN */
 #define CONN_REJECT_LINE	"ERROR too many connections\n"
+#define CONN_REJECT_DRAIN	4	/* reads of early input before close */
 
 /*
  * worker.c: one event loop with its connections.  Worker 0 runs in the
@@ -240,6 +241,9 @@ struct worker {
 	struct event		*ev_accept_retry;
 	struct event		*ev_cmd;
 	int			 cmd_fd;	/* eventfd: a command waits */
+	struct event		*ev_beat;	/* watchdog heartbeat */
+	uint64_t		 beats;		/* atomic */
+	uint64_t		 beats_seen;	/* main thread's last look */
 	/* The mailbox, under srv->lock. */
 	enum worker_cmd		 cmd;
 	struct config		*cmd_conf;
@@ -292,6 +296,8 @@ struct server {
 	int			 socket_activated;
 	int			 verbose;	/* -v count, added to log_level */
 	uint64_t		 next_conn_id;	/* atomic */
+	uint64_t		 watchdog_usec;	/* ping interval, 0 = none */
+	struct log_ratelimit	 rl_stuck;
 };
 struct server	*server_new(struct config *, const char *, int);
 int		 server_listen(struct server *);
@@ -301,6 +307,7 @@ int		 server_reload(struct server *);
 void		 server_stop(struct server *);
 void		 server_totals(struct server *, struct stats *);
 void		 server_worker_done(struct server *);
+int		 server_workers_alive(struct server *);
 #define SERVER_ACK_TIMEOUT	5	/* seconds a reload waits on workers */
 
 /* daemon.c */
@@ -342,7 +349,7 @@ void	systemd_notify_ready(const struct server *);
 int	systemd_listen_fds(char **);
 int	systemd_listen_open(struct server *, struct listener_list *);
 int	systemd_journal_stderr(void);
-void	systemd_watchdog_start(struct server *);
+uint64_t systemd_watchdog_start(struct server *);
 void	systemd_watchdog_stop(void);
 
 #endif /* HELLOD_H */

@@ -156,6 +156,7 @@ server_run(struct server *srv)
 	size_t		 nfds;
 	int		*fds;
 
+	srv->watchdog_usec = systemd_watchdog_start(srv);
 	srv->nworkers = server_nworkers(srv->conf);
 	/* An array of pointers. NOLINTNEXTLINE(bugprone-sizeof-expression) */
 	if ((srv->workers = calloc(srv->nworkers, sizeof(*srv->workers))) ==
@@ -173,7 +174,6 @@ server_run(struct server *srv)
 	log_notice("hellod %s started, pid %ld, %u worker%s", PACKAGE_VERSION,
 	    (long)getpid(), srv->nworkers, srv->nworkers == 1 ? "" : "s");
 	systemd_notify_ready(srv);
-	systemd_watchdog_start(srv);
 	if (event_base_dispatch(srv->base) == -1) {
 		log_warnx("event loop failed");
 		return -1;
@@ -394,6 +394,35 @@ server_shutdown_cb(evutil_socket_t fd, short what, void *arg)
 	log_warnx("shutdown_timeout: dropping %llu connection(s)",
 	    (unsigned long long)STATS_GET(srv->stats.conns_current));
 	event_base_loopexit(srv->base, NULL);
+}
+
+/*
+ * Whether every worker's loop has run since the last look: each beats at
+ * half the watchdog's ping interval.  Worker 0 is this loop.
+ */
+int
+server_workers_alive(struct server *srv)
+{
+	struct worker	*w;
+	uint64_t	 beats;
+	unsigned	 i;
+	int		 alive = 1;
+
+	for (i = 0; i < srv->nworkers; i++) {
+		w = srv->workers[i];
+		if (!w->threaded)
+			continue;
+		beats = __atomic_load_n(&w->beats, __ATOMIC_RELAXED);
+		if (beats == w->beats_seen) {
+			alive = 0;
+			if (log_ratelimit(&srv->rl_stuck, time(NULL)))
+				log_warnx("worker %u: its loop has not run for "
+				    "a watchdog interval; not pinging systemd",
+				    w->id);
+		}
+		w->beats_seen = beats;
+	}
+	return alive;
 }
 
 /* The counters of the server and of every worker, added up. */

@@ -606,11 +606,14 @@ systemd_journal_stderr(void)
 static void
 systemd_watchdog_cb(int fd, short events, void *arg)
 {
-	const struct server	*server = arg;
+	struct server		*server = arg;
 	char			 status[SYSTEMD_STATUS_MAX];
 
 	(void)fd;
 	(void)events;
+	/* This loop runs; a worker's may not: then let the manager act. */
+	if (!server_workers_alive(server))
+		return;
 	systemd_status(server, status, sizeof(status));
 	systemd_notify(SYSTEMD_WATCHDOG, status);
 }
@@ -618,10 +621,11 @@ systemd_watchdog_cb(int fd, short events, void *arg)
 /*
  * Arm the watchdog ping when the manager asks for one: a persistent timer
  * on the server's loop, so a loop that is stuck stops the pings and the
- * manager restarts the service.  A malformed request is logged, and the
- * daemon runs on without pinging.
+ * manager restarts the service; the workers' loops are vouched for by
+ * their heartbeats.  A malformed request is logged, and the daemon runs on
+ * without pinging.  Returns the ping interval in microseconds, 0 for none.
  */
-void
+uint64_t
 systemd_watchdog_start(struct server *server)
 {
 	struct timeval	 tv;
@@ -629,15 +633,15 @@ systemd_watchdog_start(struct server *server)
 	char		*cause;
 
 	if (systemd_ev_watchdog != NULL)
-		return;
+		return 0;
 	if (systemd_watchdog_parse(getenv("WATCHDOG_USEC"),
 	    getenv("WATCHDOG_PID"), getpid(), &interval, &cause) == -1) {
 		log_warnx("watchdog not started: %s", cause);
 		free(cause);
-		return;
+		return 0;
 	}
 	if (interval == 0)
-		return;
+		return 0;
 	tv.tv_sec = (time_t)(interval / 1000000);
 	tv.tv_usec = (suseconds_t)(interval % 1000000);
 	systemd_ev_watchdog = event_new(server->base, -1, EV_PERSIST,
@@ -647,6 +651,7 @@ systemd_watchdog_start(struct server *server)
 		fatalx("%s: cannot arm the watchdog timer", __func__);
 	log_info("watchdog: pinging systemd every %" PRIu64 " ms",
 	    interval / 1000);
+	return interval;
 }
 
 void

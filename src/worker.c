@@ -38,10 +38,22 @@ worker_fill_replies(struct worker *w)
 		    conf->reply_len);
 }
 
+/* The watchdog's proof that this loop runs. */
+static void
+worker_beat_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct worker	*w = arg;
+
+	(void)fd;
+	(void)what;
+	__atomic_add_fetch(&w->beats, 1, __ATOMIC_RELAXED);
+}
+
 struct worker *
 worker_new(struct server *srv, unsigned id)
 {
 	struct worker	*w;
+	struct timeval	 tv;
 
 	if ((w = calloc(1, sizeof(*w))) == NULL)
 		fatal("calloc");
@@ -63,6 +75,14 @@ worker_new(struct server *srv, unsigned id)
 	w->ev_accept_retry = evtimer_new(w->base, worker_retry_cb, w);
 	if (w->ev_idle == NULL || w->ev_accept_retry == NULL)
 		fatalx("cannot create events");
+	if (w->threaded && srv->watchdog_usec != 0) {
+		tv.tv_sec = srv->watchdog_usec / 2 / 1000000;
+		tv.tv_usec = srv->watchdog_usec / 2 % 1000000;
+		w->ev_beat = event_new(w->base, -1, EV_PERSIST, worker_beat_cb,
+		    w);
+		if (w->ev_beat == NULL || event_add(w->ev_beat, &tv) == -1)
+			fatalx("cannot create events");
+	}
 	if (w->threaded) {
 		if ((w->cmd_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) == -1)
 			fatal("eventfd");
@@ -126,6 +146,8 @@ worker_free(struct worker *w)
 	listener_detach(w);
 	event_free(w->ev_idle);
 	event_free(w->ev_accept_retry);
+	if (w->ev_beat != NULL)
+		event_free(w->ev_beat);
 	if (w->threaded) {
 		event_free(w->ev_cmd);
 		close(w->cmd_fd);

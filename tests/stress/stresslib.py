@@ -11,6 +11,8 @@ HELLOD_TEST_ONLY):
                         bounds are loosened (found by itself when the binary
                         holds __asan_init; =0 forces the strict bounds)
   HELLOD_STRESS_CONNS   connections for the concurrency scenario (10000)
+  HELLOD_STRESS_WORKERS a "workers" value written into every config (unset:
+                        the daemon's default)
 """
 
 import errno
@@ -26,10 +28,30 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, ".."))
 
 import hellodtest                                   # noqa: E402
-from hellodtest import (HELLOD, REPLY, TIMEOUT, WRAPPER, Daemon, Skip,  # noqa
+from hellodtest import (HELLOD, REPLY, TIMEOUT, WRAPPER, Skip,  # noqa: E402
                         ask, check, main, recv_all, recv_exact)
 
+# What the scripts take from here: hellodtest's names and this file's.
+__all__ = [
+    "REPLY", "REJECT", "TIMEOUT", "WRAPPER", "SANITIZED", "MEASURE_RSS",
+    "Daemon", "Deadline", "Skip", "ask", "check", "main", "recv_all",
+    "recv_exact", "close_all", "conf_extra", "connect_many", "converse",
+    "cpu_share", "daemon_env", "exchange", "fd_count", "figure", "fill",
+    "raise_nofile", "set_linger0", "wait_closed", "wait_stats",
+]
+
 REJECT = b"ERROR too many connections\n"
+WORKERS = os.environ.get("HELLOD_STRESS_WORKERS", "")
+
+
+def conf_extra():
+    """Lines every config of the suite starts with (reloads included)."""
+    return "workers = %s\n" % WORKERS if WORKERS else ""
+
+
+def Daemon(conf="", **kw):
+    """hellodtest.Daemon with the suite's extra config lines."""
+    return hellodtest.Daemon(conf_extra() + conf, **kw)
 
 
 def _asan_binary():
@@ -239,3 +261,93 @@ def cpu_share(d, seconds):
     cpu0, t0 = d.cpu_seconds(), time.monotonic()
     time.sleep(seconds)
     return (d.cpu_seconds() - cpu0) / (time.monotonic() - t0)
+
+
+def wait_stats(d, pred, what, tries=200):
+    """Like Daemon.wait_stat, with a predicate on all the counters."""
+    for _ in range(tries):
+        st = d.stats()
+        if pred(st):
+            return st
+        time.sleep(0.05)   # pacing between polls, not synchronisation
+    raise AssertionError("counters never became %s: %r" % (what, st))
+
+
+def converse(socks, payloads, timeout=None, what="converse", shut=True):
+    """On every socket at once: send its payload while reading, half-close
+    (SHUT_WR) once it is sent (if shut), and read until EOF or a reset.
+    Returns the bytes each received and whether each ended in a reset."""
+    n = len(socks)
+    outs = payloads if isinstance(payloads, list) else [payloads] * n
+    got = [bytearray() for _ in range(n)]
+    sent = [0] * n
+    reset = [False] * n
+    dl = Deadline(timeout or 3 * TIMEOUT, what)
+    sel = selectors.DefaultSelector()
+    R, W = selectors.EVENT_READ, selectors.EVENT_WRITE
+    try:
+        for i, s in enumerate(socks):
+            s.setblocking(False)
+            if not outs[i] and shut:
+                s.shutdown(socket.SHUT_WR)
+            sel.register(s, R | W if outs[i] else R, i)
+        while sel.get_map():
+            for key, ev in sel.select(min(dl.left(), 1.0)):
+                i, s = key.data, key.fileobj
+                if ev & W:
+                    try:
+                        sent[i] += s.send(outs[i][sent[i]:sent[i] + 65536])
+                    except BlockingIOError:
+                        pass
+                    except (BrokenPipeError, ConnectionResetError):
+                        reset[i] = True
+                        sel.unregister(s)
+                        continue
+                    if sent[i] == len(outs[i]):
+                        if shut:
+                            s.shutdown(socket.SHUT_WR)
+                        sel.modify(s, R, i)
+                if ev & R:
+                    try:
+                        chunk = s.recv(1 << 20)
+                    except BlockingIOError:
+                        continue
+                    except ConnectionResetError:
+                        chunk, reset[i] = b"", True
+                    if chunk:
+                        got[i] += chunk
+                    else:
+                        sel.unregister(s)
+    finally:
+        sel.close()
+    return [bytes(g) for g in got], reset
+
+
+def fill(socks, line, quota, timeout=None):
+    """Send line after line on every socket (non-blocking) until each has
+    sent quota bytes or none is writable for half a second: the peer has
+    stopped reading and the socket buffers are full.  Returns the bytes
+    each sent (a short send may leave half a line)."""
+    dl = Deadline(timeout or 3 * TIMEOUT, "filling %d sockets" % len(socks))
+    sel = selectors.DefaultSelector()
+    sent = [0] * len(socks)
+    for i, s in enumerate(socks):
+        s.setblocking(False)
+        sel.register(s, selectors.EVENT_WRITE, i)
+    chunk = line * max(1, 65536 // len(line))
+    try:
+        while sel.get_map():
+            events = sel.select(min(dl.left(), 0.5))
+            if not events:
+                break                    # nobody writable: all blocked
+            for key, _ in events:
+                i, s = key.data, key.fileobj
+                try:
+                    sent[i] += s.send(chunk[:quota - sent[i]])
+                except BlockingIOError:
+                    continue
+                if sent[i] >= quota:
+                    sel.unregister(s)
+    finally:
+        sel.close()
+    return sent
