@@ -4,6 +4,7 @@ receives READY=1 (only once the port answers), RELOADING=1 + MONOTONIC_USEC
 then READY=1 around a reload (good or bad), STOPPING=1 on TERM, WATCHDOG=1
 every WATCHDOG_USEC/2; and "<N>" priorities on stderr under journald."""
 
+import ctypes
 import os
 import re
 import shutil
@@ -16,7 +17,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import hellodtest
-from hellodtest import TIMEOUT, Daemon, ask, check, main
+from hellodtest import TIMEOUT, Daemon, Skip, ask, check, main
 
 BASE = "port = 0\nbind = 127.0.0.1\n"
 
@@ -227,6 +228,51 @@ def test_watchdog_pings_every_half_period():
         check((last[0] - first[0]) / (len(pings) - 1) < period / 1e6, gaps)
         check(re.match(r"listening on .*; \d+ connections?$",
                        last[2]["STATUS"]), last)
+        check(d.stop() == 0)
+
+
+def worker_tid(pid, name):
+    for tid in os.listdir("/proc/%d/task" % pid):
+        with open("/proc/%d/task/%s/comm" % (pid, tid)) as f:
+            if f.read().strip() == name:
+                return int(tid)
+    raise AssertionError("no thread %s" % name)
+
+
+def test_watchdog_stops_while_a_worker_is_stuck():
+    """The pings vouch for every loop: one worker thread stopped alone (by
+    ptrace, as a thread hung in a loop would be) stops them, so systemd
+    restarts the service; they resume when it runs again."""
+    if hellodtest.WRAPPER:
+        raise Skip("ptrace and a wrapper do not mix")
+    PTRACE_DETACH, PTRACE_SEIZE, PTRACE_INTERRUPT = 17, 0x4206, 0x4207
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.ptrace.argtypes = [ctypes.c_long, ctypes.c_long, ctypes.c_void_p,
+                            ctypes.c_void_p]
+    period = 400000                 # pings every 0.2 s
+    with Notify() as n, Daemon(env=n.env(WATCHDOG_USEC=str(period)),
+                               base=BASE + "workers = 2\n") as d:
+        n.wait("WATCHDOG")
+        tid = worker_tid(d.pid, "hellod/w1")
+        if libc.ptrace(PTRACE_SEIZE, tid, None, None) != 0:
+            raise Skip("ptrace: %s" % os.strerror(ctypes.get_errno()))
+        try:
+            check(libc.ptrace(PTRACE_INTERRUPT, tid, None, None) == 0)
+            os.waitpid(tid, 0x40000000)         # __WALL: it has stopped
+            m = d.mark()
+            d.wait_log(r"worker 1: its loop has not run", start=m)
+            stuck = time.monotonic()
+            # Stay stopped for longer than systemd's WatchdogSec would be;
+            # a ping sent before the stop may still be in flight briefly.
+            time.sleep(2 * period / 1e6)
+            late = [p for p in n.all("WATCHDOG") if p[0] > stuck + 0.05]
+            check(not late, late)
+            with d.connect() as s:       # the other loop still serves
+                ask(s)
+            resumed = len(n.msgs)
+        finally:
+            libc.ptrace(PTRACE_DETACH, tid, None, None)
+        n.wait("WATCHDOG", start=resumed)
         check(d.stop() == 0)
 
 
