@@ -46,20 +46,6 @@ parse_bad(const char *text, size_t max, const char *want)
 	ck_assert_uint_eq(n, 9999);
 }
 
-/* The address as text, without a port, for comparisons. */
-static const char *
-host(const struct listen_addr *la, char *buf, size_t len)
-{
-	const void	*src;
-
-	if (la->ss.ss_family == AF_INET)
-		src = &((const struct sockaddr_in *)&la->ss)->sin_addr;
-	else
-		src = &((const struct sockaddr_in6 *)&la->ss)->sin6_addr;
-	ck_assert_ptr_nonnull(inet_ntop(la->ss.ss_family, src, buf, len));
-	return (buf);
-}
-
 START_TEST(test_parse_ipv4)
 {
 	struct listen_addr		 la[ADDR_MAX];
@@ -75,9 +61,9 @@ START_TEST(test_parse_ipv4)
 	ck_assert_int_eq(la[0].optional, 0);
 
 	ck_assert_uint_eq(parse_ok("0.0.0.0", la, ADDR_MAX), 1);
-	ck_assert_str_eq(host(&la[0], buf, sizeof(buf)), "0.0.0.0");
+	ck_assert_str_eq(check_host(&la[0], buf, sizeof(buf)), "0.0.0.0");
 	ck_assert_uint_eq(parse_ok("255.255.255.255", la, ADDR_MAX), 1);
-	ck_assert_str_eq(host(&la[0], buf, sizeof(buf)), "255.255.255.255");
+	ck_assert_str_eq(check_host(&la[0], buf, sizeof(buf)), "255.255.255.255");
 }
 END_TEST
 
@@ -96,9 +82,9 @@ START_TEST(test_parse_ipv6)
 	ck_assert_int_eq(la[0].optional, 0);
 
 	ck_assert_uint_eq(parse_ok("2001:db8::42", la, ADDR_MAX), 1);
-	ck_assert_str_eq(host(&la[0], buf, sizeof(buf)), "2001:db8::42");
+	ck_assert_str_eq(check_host(&la[0], buf, sizeof(buf)), "2001:db8::42");
 	ck_assert_uint_eq(parse_ok("::", la, ADDR_MAX), 1);
-	ck_assert_str_eq(host(&la[0], buf, sizeof(buf)), "::");
+	ck_assert_str_eq(check_host(&la[0], buf, sizeof(buf)), "::");
 	/* A v4-mapped address is IPv6, not IPv4. */
 	ck_assert_uint_eq(parse_ok("::ffff:192.0.2.1", la, ADDR_MAX), 1);
 	ck_assert_int_eq(la[0].ss.ss_family, AF_INET6);
@@ -116,12 +102,12 @@ START_TEST(test_parse_bracketed)
 
 	ck_assert_uint_eq(parse_ok("[2001:db8::1]", la, ADDR_MAX), 1);
 	ck_assert_int_eq(la[0].ss.ss_family, AF_INET6);
-	ck_assert_str_eq(host(&la[0], buf, sizeof(buf)), "2001:db8::1");
+	ck_assert_str_eq(check_host(&la[0], buf, sizeof(buf)), "2001:db8::1");
 	ck_assert_uint_eq(parse_ok("2001:db8::1", plain, ADDR_MAX), 1);
 	ck_assert(addr_equal(&la[0], &plain[0]));
 
 	ck_assert_uint_eq(parse_ok("[::]", la, ADDR_MAX), 1);
-	ck_assert_str_eq(host(&la[0], buf, sizeof(buf)), "::");
+	ck_assert_str_eq(check_host(&la[0], buf, sizeof(buf)), "::");
 }
 END_TEST
 
@@ -132,18 +118,18 @@ START_TEST(test_parse_star)
 
 	ck_assert_uint_eq(parse_ok("*", la, ADDR_MAX), 2);
 	ck_assert_int_eq(la[0].ss.ss_family, AF_INET);
-	ck_assert_str_eq(host(&la[0], buf, sizeof(buf)), "0.0.0.0");
+	ck_assert_str_eq(check_host(&la[0], buf, sizeof(buf)), "0.0.0.0");
 	ck_assert_int_eq(la[0].optional, 0);
 	ck_assert_int_eq(la[1].ss.ss_family, AF_INET6);
-	ck_assert_str_eq(host(&la[1], buf, sizeof(buf)), "::");
+	ck_assert_str_eq(check_host(&la[1], buf, sizeof(buf)), "::");
 	ck_assert_int_eq(la[1].optional, 1);
 
 	/* With others, in order; only the IPv6 half of "*" is optional. */
 	ck_assert_uint_eq(parse_ok("::1 * 127.0.0.1", la, ADDR_MAX), 4);
-	ck_assert_str_eq(host(&la[0], buf, sizeof(buf)), "::1");
-	ck_assert_str_eq(host(&la[1], buf, sizeof(buf)), "0.0.0.0");
-	ck_assert_str_eq(host(&la[2], buf, sizeof(buf)), "::");
-	ck_assert_str_eq(host(&la[3], buf, sizeof(buf)), "127.0.0.1");
+	ck_assert_str_eq(check_host(&la[0], buf, sizeof(buf)), "::1");
+	ck_assert_str_eq(check_host(&la[1], buf, sizeof(buf)), "0.0.0.0");
+	ck_assert_str_eq(check_host(&la[2], buf, sizeof(buf)), "::");
+	ck_assert_str_eq(check_host(&la[3], buf, sizeof(buf)), "127.0.0.1");
 	ck_assert_int_eq(la[0].optional, 0);
 	ck_assert_int_eq(la[1].optional, 0);
 	ck_assert_int_eq(la[2].optional, 1);
@@ -173,7 +159,7 @@ START_TEST(test_parse_list)
 		n = parse_ok(lists[i], la, ADDR_MAX);
 		ck_assert_msg(n == 3, "\"%s\": %zu addresses", lists[i], n);
 		for (j = 0; j < n; j++)
-			ck_assert_str_eq(host(&la[j], buf, sizeof(buf)),
+			ck_assert_str_eq(check_host(&la[j], buf, sizeof(buf)),
 			    want[j]);
 	}
 }

@@ -159,20 +159,6 @@ dump(const struct config *conf)
 	return (text);
 }
 
-/* The address of a bind entry as text, without a port. */
-static const char *
-bind_host(const struct listen_addr *la, char *buf, size_t len)
-{
-	const void	*src;
-
-	if (la->ss.ss_family == AF_INET)
-		src = &((const struct sockaddr_in *)&la->ss)->sin_addr;
-	else
-		src = &((const struct sockaddr_in6 *)&la->ss)->sin6_addr;
-	ck_assert_ptr_nonnull(inet_ntop(la->ss.ss_family, src, buf, len));
-	return (buf);
-}
-
 START_TEST(test_default)
 {
 	struct config	*conf;
@@ -196,11 +182,11 @@ START_TEST(test_default)
 	ck_assert_str_eq(conf->bind_text, "*");
 	ck_assert_uint_eq(conf->nbinds, 2);
 	ck_assert_int_eq(conf->binds[0].ss.ss_family, AF_INET);
-	ck_assert_str_eq(bind_host(&conf->binds[0], buf, sizeof(buf)),
+	ck_assert_str_eq(check_host(&conf->binds[0], buf, sizeof(buf)),
 	    "0.0.0.0");
 	ck_assert_int_eq(conf->binds[0].optional, 0);
 	ck_assert_int_eq(conf->binds[1].ss.ss_family, AF_INET6);
-	ck_assert_str_eq(bind_host(&conf->binds[1], buf, sizeof(buf)), "::");
+	ck_assert_str_eq(check_host(&conf->binds[1], buf, sizeof(buf)), "::");
 	ck_assert_int_eq(conf->binds[1].optional, 1);
 	config_free(conf);
 }
@@ -251,9 +237,9 @@ START_TEST(test_every_key)
 	ck_assert_int_eq(conf->port, 6000);
 	ck_assert_str_eq(conf->bind_text, "127.0.0.1, ::1");
 	ck_assert_uint_eq(conf->nbinds, 2);
-	ck_assert_str_eq(bind_host(&conf->binds[0], buf, sizeof(buf)),
+	ck_assert_str_eq(check_host(&conf->binds[0], buf, sizeof(buf)),
 	    "127.0.0.1");
-	ck_assert_str_eq(bind_host(&conf->binds[1], buf, sizeof(buf)), "::1");
+	ck_assert_str_eq(check_host(&conf->binds[1], buf, sizeof(buf)), "::1");
 	ck_assert_int_eq(conf->binds[0].optional, 0);
 	ck_assert_int_eq(conf->binds[1].optional, 0);
 	check_reply(conf, "Howdy");

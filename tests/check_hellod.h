@@ -3,6 +3,11 @@
 
 #include <check.h>
 
+struct listen_addr;
+
+/* check_util.c: helpers the suites share */
+const char	*check_host(const struct listen_addr *, char *, size_t);
+
 Suite	*addr_suite(void);
 Suite	*config_suite(void);
 Suite	*frame_suite(void);

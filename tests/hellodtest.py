@@ -189,6 +189,22 @@ class Daemon:
         self.close()
 
 
+class Wrapped:
+    """Run the Daemons started inside it under an extra command prefix."""
+
+    def __init__(self, prefix):
+        self.prefix = prefix
+
+    def __enter__(self):
+        global WRAPPER
+        self.saved = WRAPPER
+        WRAPPER = self.prefix + self.saved
+
+    def __exit__(self, *exc):
+        global WRAPPER
+        WRAPPER = self.saved
+
+
 def recv_exact(sock, n, timeout=None):
     """Read exactly n bytes or fail."""
     sock.settimeout(timeout or TIMEOUT)

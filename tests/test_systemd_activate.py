@@ -11,23 +11,9 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import hellodtest
-from hellodtest import Daemon, Skip, ask, check, free_port, main
+from hellodtest import Daemon, Skip, Wrapped, ask, check, free_port, main
 
 ACTIVATE = shutil.which("systemd-socket-activate")
-
-
-class Wrapped:
-    """Run the Daemon under an extra command prefix."""
-
-    def __init__(self, prefix):
-        self.prefix = prefix
-
-    def __enter__(self):
-        self.saved = hellodtest.WRAPPER
-        hellodtest.WRAPPER = self.prefix + self.saved
-
-    def __exit__(self, *exc):
-        hellodtest.WRAPPER = self.saved
 
 
 def clean_env(**extra):

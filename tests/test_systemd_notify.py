@@ -17,7 +17,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import hellodtest
-from hellodtest import TIMEOUT, Daemon, Skip, ask, check, main
+from hellodtest import TIMEOUT, Daemon, Skip, Wrapped, ask, check, main
 
 BASE = "port = 0\nbind = 127.0.0.1\n"
 
@@ -197,20 +197,6 @@ def test_stopping_on_term():
 def with_pid(var):
     """A wrapper that sets var to the PID hellod will have (sh execs it)."""
     return ["sh", "-c", '%s=$$; export %s; exec "$@"' % (var, var), "sh"]
-
-
-class Wrapped:
-    """Run the Daemon under an extra command prefix."""
-
-    def __init__(self, prefix):
-        self.prefix = prefix
-
-    def __enter__(self):
-        self.saved = hellodtest.WRAPPER
-        hellodtest.WRAPPER = self.prefix + self.saved
-
-    def __exit__(self, *exc):
-        hellodtest.WRAPPER = self.saved
 
 
 def test_watchdog_pings_every_half_period():
