@@ -309,6 +309,7 @@ void		 server_totals(struct server *, struct stats *);
 void		 server_worker_done(struct server *);
 int		 server_workers_alive(struct server *);
 #define SERVER_ACK_TIMEOUT	5	/* seconds a reload waits on workers */
+#define SERVER_STATS_MAX	(512 + WORKER_MAX * 21)	/* the USR1 line */
 
 /* daemon.c */
 int	daemon_start(void);

@@ -437,12 +437,26 @@ server_totals(struct server *srv, struct stats *total)
 		stats_add(total, &srv->workers[i]->stats);
 }
 
+/* How the connections spread: " accepted_by_worker=N,N,...". */
+static void
+server_stats_workers(struct server *srv, char *buf, size_t size)
+{
+	size_t		 len = strlen(buf);
+	unsigned	 i;
+
+	for (i = 0; i < srv->nworkers && len < size; i++)
+		len += snprintf(buf + len, size - len, "%s%llu",
+		    i == 0 ? " accepted_by_worker=" : ",",
+		    (unsigned long long)STATS_GET(
+		    srv->workers[i]->stats.conns_accepted));
+}
+
 static void
 server_signal_cb(evutil_socket_t sig, short what, void *arg)
 {
 	struct server	*srv = arg;
 	struct stats	 total;
-	char		 buf[512];
+	char		 buf[SERVER_STATS_MAX];
 
 	(void)what;
 	switch (sig) {
@@ -459,6 +473,7 @@ server_signal_cb(evutil_socket_t sig, short what, void *arg)
 	case SIGUSR1:
 		server_totals(srv, &total);
 		stats_format(&total, buf, sizeof(buf));
+		server_stats_workers(srv, buf, sizeof(buf));
 		log_notice("stats: %s", buf);
 		break;
 	}

@@ -132,8 +132,8 @@ class Daemon:
         m = self.mark()
         self.kill(signal.SIGUSR1)
         line = self.wait_log(r"stats: (.*)", start=m).group(1)
-        return {k: int(v) for k, v in
-                (kv.split("=") for kv in line.split())}
+        return {k: [int(x) for x in v.split(",")] if "," in v else int(v)
+                for k, v in (kv.split("=") for kv in line.split())}
 
     def wait_stat(self, name, pred, what="", tries=200):
         """Ask for the counters until pred(value) holds (bounded)."""

@@ -45,6 +45,25 @@ def test_workers_share_the_clients_and_the_counters():
             st = d.stats()
             check(st["conns_accepted"] == 40 and st["conns_current"] == 40
                   and st["requests"] == 80, st)
+            check(sum(st["accepted_by_worker"]) == 40, st)
+        finally:
+            for s in socks:
+                s.close()
+
+
+def test_connections_reach_every_worker():
+    """Every worker accepts from the same sockets; under a burst the kernel
+    wakes them all, and each one takes a share."""
+    with Daemon("workers = 2\n") as d:
+        socks = []
+        try:
+            for _ in range(400):
+                socks.append(d.connect())
+            for s in socks:
+                ask(s)
+            spread = d.stats()["accepted_by_worker"]
+            check(len(spread) == 2 and sum(spread) == 400, spread)
+            check(min(spread) > 0, "one worker took them all: %r" % spread)
         finally:
             for s in socks:
                 s.close()
