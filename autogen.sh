@@ -3,9 +3,14 @@
 # that building and testing hellod need.
 set -e
 
+# Build: toolchain, autotools, libevent, Check.  Tests: python3, telnet,
+# iproute2 and util-linux (namespaces), valgrind, clang with its fuzzer
+# runtime, cppcheck, clang-tidy, mandoc and man-db (lint), and systemd's
+# socket activator plus debootstrap and nspawn for the end-to-end test.
 DEPS="build-essential autoconf automake libtool pkg-config libevent-dev \
-check libsystemd-dev python3 telnet socat valgrind clang cppcheck clang-tidy \
-mandoc man-db systemd-container debootstrap libclang-rt-14-dev"
+check python3 telnet iproute2 util-linux valgrind clang \
+libclang-rt-14-dev cppcheck clang-tidy mandoc man-db systemd \
+systemd-container debootstrap"
 
 if [ "$1" = "--deps" ]; then
 	shift
