@@ -109,8 +109,7 @@ def eager_flood(port, n, line, timeout=None):
     way a real client speaks first, then read until EOF or a reset."""
     dl = Deadline(timeout or 3 * TIMEOUT, "eager flood")
     sel = selectors.DefaultSelector()
-    got = [bytearray() for _ in range(n)]
-    reset = [False] * n
+    sent_reset = [False] * n
     socks = []
     try:
         for i in range(n):
@@ -120,37 +119,21 @@ def eager_flood(port, n, line, timeout=None):
             check(err in (0, errno.EINPROGRESS), os.strerror(err))
             socks.append(s)
             sel.register(s, selectors.EVENT_WRITE, i)
-        left = n
-        while left:
-            for key, ev in sel.select(min(dl.left(), 1.0)):
+        while sel.get_map():
+            for key, _ in sel.select(min(dl.left(), 1.0)):
                 i, s = key.data, key.fileobj
-                if ev & selectors.EVENT_WRITE:
-                    err = s.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
-                    check(not err, "connect: %s" % os.strerror(err))
-                    try:
-                        s.send(line)
-                    except (BrokenPipeError, ConnectionResetError):
-                        reset[i] = True
-                        sel.unregister(s)
-                        left -= 1
-                        continue
-                    sel.modify(s, selectors.EVENT_READ, i)
-                    continue
-                try:
-                    chunk = s.recv(4096)
-                except BlockingIOError:
-                    continue
-                except ConnectionResetError:
-                    chunk, reset[i] = b"", True
-                if chunk:
-                    got[i] += chunk
-                    continue
                 sel.unregister(s)
-                left -= 1
+                err = s.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
+                check(not err, "connect: %s" % os.strerror(err))
+                try:
+                    s.send(line)
+                except (BrokenPipeError, ConnectionResetError):
+                    sent_reset[i] = True
+        got, reset = wait_closed(socks, dl.left(), "eager flood replies")
     finally:
         sel.close()
         close_all(socks)
-    return [bytes(g) for g in got], reset
+    return got, [a or b for a, b in zip(reset, sent_reset)]
 
 
 def test_flood_of_clients_that_speak_first():
