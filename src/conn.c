@@ -39,14 +39,17 @@ conn_ev_read(struct conn *c)
 	return (struct event *)(c + 1);
 }
 
+/* A debug line about a connection, led by the function that logs it. */
+#define conn_log(c, what)	conn_log_at(__func__, c, what)
 static void
-conn_log(struct conn *c, const char *what)
+conn_log_at(const char *func, struct conn *c, const char *what)
 {
 	char	 peer[ADDR_STRLEN];
 
 	if (log_getlevel() < LOG_DEBUG)
 		return;
-	log_debug("connection %llu from %s: %s", (unsigned long long)c->id,
+	log_debug("%s: connection %llu from %s: %s", func,
+	    (unsigned long long)c->id,
 	    addr_fmt(&c->peer.sa, peer, sizeof(peer)), what);
 }
 
