@@ -114,7 +114,6 @@ void	log_init(enum log_target, int, const char *);
 void	log_set_journal(int);
 void	log_setlevel(int);
 int	log_getlevel(void);
-void	log_reopen(void);
 void	log_warn(const char *, ...) HELLOD_PRINTF(1, 2);
 void	log_warnx(const char *, ...) HELLOD_PRINTF(1, 2);
 void	log_notice(const char *, ...) HELLOD_PRINTF(1, 2);
@@ -175,9 +174,7 @@ void	listener_commit(struct server *, struct listener_list *);
 void	listener_close_all(struct listener_list *);
 int	listener_attach(struct worker *, const int *, size_t);
 void	listener_detach(struct worker *);
-void	listener_pause(struct worker *);
 void	listener_resume(struct worker *);
-#define LISTENER_MAX	1024	/* sockets one worker accepts from */
 
 /* conn.c */
 enum conn_state {
@@ -305,7 +302,6 @@ int		 server_run(struct server *);
 void		 server_free(struct server *);
 int		 server_reload(struct server *);
 void		 server_stop(struct server *);
-void		 server_totals(struct server *, struct stats *);
 void		 server_worker_done(struct server *);
 int		 server_workers_alive(struct server *);
 #define SERVER_ACK_TIMEOUT	5	/* seconds a reload waits on workers */

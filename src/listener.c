@@ -21,6 +21,8 @@
 
 #define LISTEN_BACKLOG	SOMAXCONN
 
+static void	listener_pause(struct worker *);
+
 static void
 listener_accept_cb(struct evconnlistener *lev, evutil_socket_t fd,
     struct sockaddr *sa, int salen, void *arg)
@@ -301,7 +303,7 @@ listener_detach(struct worker *w)
 	w->nlevs = 0;
 }
 
-void
+static void
 listener_pause(struct worker *w)
 {
 	size_t	 i;

@@ -63,15 +63,6 @@ log_getlevel(void)
 }
 
 void
-log_reopen(void)
-{
-	if (log_target == LOG_TO_SYSLOG) {
-		closelog();
-		openlog(log_ident, LOG_PID | LOG_NDELAY, LOG_DAEMON);
-	}
-}
-
-void
 vlog(int pri, const char *fmt, va_list ap)
 {
 	char		 msg[1024], when[32];

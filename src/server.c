@@ -426,7 +426,7 @@ server_workers_alive(struct server *srv)
 }
 
 /* The counters of the server and of every worker, added up. */
-void
+static void
 server_totals(struct server *srv, struct stats *total)
 {
 	unsigned	 i;
