@@ -61,6 +61,24 @@ def test_resets_in_the_middle_of_replies():
     figure("faults_resets", resets, "connections")
 
 
+def converse_all(d, payloads, what):
+    """One client per payload, each half-closing after it: every client
+    must get exactly the replies its payload is owed, and no reset.
+    Returns the replies owed in all and the counters once all are gone."""
+    socks = connect_many(d.port, len(payloads))
+    try:
+        got, reset = converse(socks, payloads, what=what)
+    finally:
+        close_all(socks)
+    bad = [i for i in range(len(payloads))
+           if got[i] != REPLY * replies_owed(payloads[i]) or reset[i]]
+    check(not bad, "%d clients wrong, e.g. %s" % (len(bad), [
+        (i, replies_owed(payloads[i]), len(got[i]), reset[i])
+        for i in bad[:5]]))
+    total = sum(replies_owed(p) for p in payloads)
+    return total, d.wait_stat("conns_current", lambda v: v == 0, "0")
+
+
 def test_half_closed_sockets_get_every_reply():
     counts = [0, 1, 2, 3, 100, 1000, 5000, 50000]
     payloads = []
@@ -69,18 +87,7 @@ def test_half_closed_sockets_get_every_reply():
         tail = b"cut" if i % 3 == 0 else b""      # a last line cut by EOF
         payloads.append(b"l\n" * k + tail)
     with Daemon("max_output = 16k\n") as d:
-        socks = connect_many(d.port, len(payloads))
-        try:
-            got, reset = converse(socks, payloads, what="half-closed")
-        finally:
-            close_all(socks)
-        bad = [i for i in range(len(payloads))
-               if got[i] != REPLY * replies_owed(payloads[i]) or reset[i]]
-        check(not bad, "%d clients wrong, e.g. %s" % (len(bad), [
-            (i, replies_owed(payloads[i]), len(got[i]), reset[i])
-            for i in bad[:5]]))
-        total = sum(replies_owed(p) for p in payloads)
-        st = d.wait_stat("conns_current", lambda v: v == 0, "0")
+        total, st = converse_all(d, payloads, "half-closed")
         check(st["requests"] == total, (st, total))
     figure("faults_half_closed_clients", len(payloads), "clients")
     figure("faults_half_closed_replies", total, "replies")
@@ -112,18 +119,7 @@ def test_garbage_and_binary_input():
                     bytes(range(256)).replace(b"\n", b""))
     payloads.append(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\0\0\x12\x04")
     with Daemon("max_line_length = %d\n" % maxline) as d:
-        socks = connect_many(d.port, len(payloads))
-        try:
-            got, reset = converse(socks, payloads, what="garbage")
-        finally:
-            close_all(socks)
-        bad = [i for i in range(len(payloads))
-               if got[i] != REPLY * replies_owed(payloads[i]) or reset[i]]
-        check(not bad, "%d clients wrong, e.g. %s" % (len(bad), [
-            (i, replies_owed(payloads[i]), len(got[i]), reset[i])
-            for i in bad[:5]]))
-        total = sum(replies_owed(p) for p in payloads)
-        st = d.wait_stat("conns_current", lambda v: v == 0, "0")
+        total, st = converse_all(d, payloads, "garbage")
         check(st["requests"] == total and st["closed_line_too_long"] == 0,
               (st, total))
         with d.connect() as s:

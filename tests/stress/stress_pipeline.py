@@ -13,7 +13,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from stresslib import (MEASURE_RSS, REPLY, SANITIZED, TIMEOUT, Daemon,
                        Deadline, ask, check, close_all, connect_many,
-                       daemon_env, figure, main)
+                       daemon_env, figure, fill_plan, main)
 
 HOGS = 16
 MAX_OUTPUT = 64 * 1024
@@ -23,34 +23,6 @@ MAX_OUTPUT = 64 * 1024
 KINDS = [(b"\n", 1 << 20), (b"p" * 63 + b"\n", 64 << 20)]
 # libevent 2.1 reads at most 16 KiB per read into a connection's input.
 READ_MAX = 16 * 1024
-
-
-def flood_until_blocked(hogs, plan, dl):
-    """Send each hog's lines until it has sent its quota or the kernel
-    will take no more (not writable for half a second: the daemon has
-    stopped reading it).  Returns the bytes each sent."""
-    sel = selectors.DefaultSelector()
-    sent = [0] * len(hogs)
-    for i, h in enumerate(hogs):
-        sel.register(h, selectors.EVENT_WRITE, i)
-    try:
-        while sel.get_map():
-            events = sel.select(min(dl.left(), 0.5))
-            if not events:
-                break                    # nobody writable: all blocked
-            for key, _ in events:
-                i, h = key.data, key.fileobj
-                line, quota = plan[i]
-                chunk = line * (min(65536, quota - sent[i]) // len(line))
-                try:
-                    sent[i] += h.send(chunk)
-                except BlockingIOError:
-                    continue
-                if sent[i] >= quota:
-                    sel.unregister(h)
-    finally:
-        sel.close()
-    return sent
 
 
 def run_hogs(prefix, n, max_output, kinds, min_blocked=0):
@@ -63,8 +35,7 @@ def run_hogs(prefix, n, max_output, kinds, min_blocked=0):
         plan = [kinds[i % len(kinds)] for i in range(n)]
         try:
             t0 = time.monotonic()
-            sent = flood_until_blocked(hogs, plan, Deadline(
-                3 * TIMEOUT, "flooding"))
+            sent = fill_plan(hogs, plan)
             t_flood = time.monotonic() - t0
             blocked = sum(1 for i, s in enumerate(sent) if s < plan[i][1])
             # A line cut by a short send is cut by EOF later: answered too.

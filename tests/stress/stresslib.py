@@ -328,13 +328,18 @@ def fill(socks, line, quota, timeout=None):
     sent quota bytes or none is writable for half a second: the peer has
     stopped reading and the socket buffers are full.  Returns the bytes
     each sent (a short send may leave half a line)."""
+    return fill_plan(socks, [(line, quota)] * len(socks), timeout)
+
+
+def fill_plan(socks, plan, timeout=None):
+    """fill() with a (line, quota) of its own for each socket."""
     dl = Deadline(timeout or 3 * TIMEOUT, "filling %d sockets" % len(socks))
     sel = selectors.DefaultSelector()
     sent = [0] * len(socks)
+    chunks = [line * max(1, 65536 // len(line)) for line, _ in plan]
     for i, s in enumerate(socks):
         s.setblocking(False)
         sel.register(s, selectors.EVENT_WRITE, i)
-    chunk = line * max(1, 65536 // len(line))
     try:
         while sel.get_map():
             events = sel.select(min(dl.left(), 0.5))
@@ -342,8 +347,9 @@ def fill(socks, line, quota, timeout=None):
                 break                    # nobody writable: all blocked
             for key, _ in events:
                 i, s = key.data, key.fileobj
+                quota = plan[i][1]
                 try:
-                    sent[i] += s.send(chunk[:quota - sent[i]])
+                    sent[i] += s.send(chunks[i][:quota - sent[i]])
                 except BlockingIOError:
                     continue
                 if sent[i] >= quota:
