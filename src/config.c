@@ -84,6 +84,15 @@ config_level_name(int level)
 	return config_levels[level];
 }
 
+/* The level to log at: the config's, raised by each -v, at most debug. */
+int
+config_log_level(const struct config *conf, int verbose)
+{
+	int	 level = conf->log_level + verbose;
+
+	return level > LOG_DEBUG ? LOG_DEBUG : level;
+}
+
 int
 config_level_parse(const char *s)
 {

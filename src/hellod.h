@@ -91,6 +91,7 @@ int		 config_same_listen(const struct config *,
 		     const struct config *);
 const char	*config_level_name(int);
 int		 config_level_parse(const char *);
+int		 config_log_level(const struct config *, int);
 
 /* frame.c: counts lines; the reply never depends on a line's content */
 enum frame_status {

@@ -28,13 +28,6 @@ usage(void)
 	exit(HELLOD_EXIT_USAGE);
 }
 
-static int
-level_with(int level, int verbose)
-{
-	level += verbose;
-	return level > LOG_DEBUG ? LOG_DEBUG : level;
-}
-
 int
 main(int argc, char *argv[])
 {
@@ -89,7 +82,7 @@ main(int argc, char *argv[])
 		config_free(conf);
 		return HELLOD_EXIT_OK;
 	}
-	log_setlevel(level_with(conf->log_level, verbose));
+	log_setlevel(config_log_level(conf, verbose));
 	if (conf->path == NULL)
 		log_notice("%s not found, using the built-in defaults", path);
 

@@ -44,14 +44,6 @@ server_libevent_log(int severity, const char *msg)
 	}
 }
 
-static void
-server_set_level(struct server *srv)
-{
-	int	 level = srv->conf->log_level + srv->verbose;
-
-	log_setlevel(level > LOG_DEBUG ? LOG_DEBUG : level);
-}
-
 struct server *
 server_new(struct config *conf, const char *path, int explicit)
 {
@@ -307,7 +299,7 @@ server_reload(struct server *srv)
 	server_post_reconf(srv, conf, relisten);
 	config_unref(srv->conf);
 	srv->conf = conf;
-	server_set_level(srv);
+	log_setlevel(config_log_level(conf, srv->verbose));
 	srv->stats.reloads++;
 	log_notice("reloaded configuration from %s", conf->path != NULL ?
 	    conf->path : "built-in defaults");

@@ -315,6 +315,20 @@ START_TEST(test_level_names)
 }
 END_TEST
 
+START_TEST(test_log_level_with_verbose)
+{
+	struct config	*conf;
+
+	conf = parse_ok("log_level = warning\n");
+	ck_assert_int_eq(config_log_level(conf, 0), LOG_WARNING);
+	ck_assert_int_eq(config_log_level(conf, 1), LOG_NOTICE);
+	ck_assert_int_eq(config_log_level(conf, 2), LOG_INFO);
+	ck_assert_int_eq(config_log_level(conf, 3), LOG_DEBUG);
+	ck_assert_int_eq(config_log_level(conf, 9), LOG_DEBUG);	/* capped */
+	config_free(conf);
+}
+END_TEST
+
 START_TEST(test_comments)
 {
 	struct config	*conf;
@@ -1183,6 +1197,7 @@ config_suite(void)
 	tcase_add_test(tc, test_every_key);
 	tcase_add_test(tc, test_levels);
 	tcase_add_test(tc, test_level_names);
+	tcase_add_test(tc, test_log_level_with_verbose);
 	tcase_add_test(tc, test_comments);
 	tcase_add_test(tc, test_crlf);
 	tcase_add_test(tc, test_quotes);
