@@ -374,7 +374,6 @@ conn_close(struct conn *c, const char *reason)
 {
 	struct worker	*w = c->w;
 
-	conn_log(c, reason);
 	TAILQ_REMOVE(&w->conns, c, entry);
 	event_del(conn_ev_read(c));
 	if (c->bev != NULL)
@@ -382,7 +381,10 @@ conn_close(struct conn *c, const char *reason)
 	if (c->ev_linger != NULL)
 		event_free(c->ev_linger);
 	close(c->fd);
-	free(c);
+	/* Free the slot before saying so: once the close is logged, another
+	 * worker may already accept in its place. */
 	__atomic_sub_fetch(&w->srv->stats.conns_current, 1, __ATOMIC_RELAXED);
+	conn_log(c, reason);
+	free(c);
 	worker_conn_closed(w);
 }
