@@ -1,15 +1,20 @@
 /*
- * One client connection.
+ * One client connection: a socket bufferevent from accept to close.
  *
- * The hot path is one recv() and one send() per batch of lines: the read
- * callback reads into the worker's buffer, counts the lines and sends their
- * replies from a block of replies prepared once.  Only when the kernel will
- * not take all of them does the connection get a bufferevent, which holds
- * the rest, writes it as the client reads and stops reading the client
- * while more than max_output waits; once drained it is freed again.  So an
- * idle connection costs a few hundred bytes and a request two syscalls
- * (libevent 2.1's own socket reads add an ioctl(FIONREAD) to each, and a
- * write event per reply toggles epoll twice).
+ * libevent reads the socket into the bufferevent's input buffer and calls
+ * the read callback, which counts the lines where they lie in the input's
+ * chains (no copy, no allocation per line), drains them in one go and
+ * answers them from the worker's block of replies laid out once per
+ * config.  While the output buffer is empty the replies go straight to the
+ * socket with one send(); whatever the kernel does not take goes into the
+ * output buffer, and from then on everything does, so the order holds.
+ * libevent writes the output buffer as the client reads; reading stops
+ * while more than max_output waits there and resumes once it has drained
+ * to half of that.
+ *
+ * A connection ends by flushing what it owes, sending FIN and discarding
+ * what the client still sends for a moment: closing a socket with unread
+ * input sends RST, which can destroy replies still on their way.
  */
 #include "config.h"
 
@@ -19,6 +24,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <event2/buffer.h>
@@ -27,16 +33,29 @@
 
 #include "hellod.h"
 
-static void	conn_read_cb(evutil_socket_t, short, void *);
+static void	conn_read_cb(struct bufferevent *, void *);
 static void	conn_write_cb(struct bufferevent *, void *);
 static void	conn_event_cb(struct bufferevent *, short, void *);
+static void	conn_sent_cb(struct evbuffer *, const struct evbuffer_cb_info *,
+		    void *);
 static void	conn_linger_cb(evutil_socket_t, short, void *);
+static void	conn_process(struct conn *);
 static void	conn_flushed(struct conn *);
 
-static struct event *
-conn_ev_read(struct conn *c)
+/* Milliseconds on the monotonic clock: idle times ignore wall-clock steps. */
+uint64_t
+conn_now_ms(void)
 {
-	return (struct event *)(c + 1);
+	struct timespec	 ts;
+
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+uint64_t
+conn_last_request(const struct conn *c)
+{
+	return c->last_request;
 }
 
 /* A debug line about a connection, led by the function that logs it. */
@@ -54,21 +73,24 @@ conn_log_at(const char *func, struct conn *c, const char *what)
 }
 
 /*
- * One line to say why, then FIN.  The socket buffer is empty, so the
- * non-blocking send either fits or the client is gone.  What the client
- * sent already is read and dropped first: closing with unread input would
- * send RST, which may destroy the line on its way.
+ * One line to say why, then FIN.  This socket never becomes a connection
+ * (no bufferevent, nothing of libevent's): the socket buffer is empty, so
+ * the non-blocking send either fits or the client is gone.  What the
+ * client sent already is read and dropped first, a bounded number of
+ * times: closing with unread input would send RST, which may destroy the
+ * line on its way.
  */
 static void
-conn_reject(struct worker *w, int fd)
+conn_reject(int fd)
 {
+	char	 junk[4096];
 	int	 i;
 
 	(void)send(fd, CONN_REJECT_LINE, sizeof(CONN_REJECT_LINE) - 1,
 	    MSG_DONTWAIT | MSG_NOSIGNAL);
 	if (shutdown(fd, SHUT_WR) == 0) {
 		for (i = 0; i < CONN_REJECT_DRAIN; i++) {
-			if (recv(fd, w->rbuf, WORKER_RBUF, MSG_DONTWAIT) <= 0)
+			if (recv(fd, junk, sizeof(junk), MSG_DONTWAIT) <= 0)
 				break;
 		}
 	}
@@ -79,44 +101,41 @@ void
 conn_accept(struct worker *w, int fd, const struct sockaddr *sa,
     socklen_t salen)
 {
-	struct server		*srv = w->srv;
-	const struct config	*conf = w->conf;
-	struct conn		*c;
+	struct conn	*c;
 
-	if (__atomic_add_fetch(&srv->stats.conns_current, 1,
-	    __ATOMIC_RELAXED) > conf->max_connections) {
-		__atomic_sub_fetch(&srv->stats.conns_current, 1,
-		    __ATOMIC_RELAXED);
-		conn_reject(w, fd);
-		STATS_ADD(w->stats.conns_rejected, 1);
-		if (log_ratelimit(&w->rl_reject, time(NULL))) {
-			log_warnx("max_connections (%u) reached, rejecting "
-			    "new connections (%lu similar suppressed)",
-			    conf->max_connections, w->rl_reject.suppressed);
-			w->rl_reject.suppressed = 0;
-		}
-		return;
-	}
-	if ((c = calloc(1, sizeof(*c) + event_get_struct_event_size())) ==
-	    NULL) {
+	if ((c = calloc(1, sizeof(*c))) == NULL) {
 		log_warn("%s: calloc", __func__);
-		__atomic_sub_fetch(&srv->stats.conns_current, 1,
-		    __ATOMIC_RELAXED);
 		close(fd);
 		return;
 	}
 	c->w = w;
 	c->fd = fd;
-	c->id = __atomic_add_fetch(&srv->next_conn_id, 1, __ATOMIC_RELAXED);
+	c->stats = worker_stats_own(w);
+	c->last_request = conn_now_ms();
 	if ((size_t)salen <= sizeof(c->peer))
 		memcpy(&c->peer, sa, salen);
-	event_assign(conn_ev_read(c), w->base, fd, EV_READ | EV_PERSIST,
-	    conn_read_cb, c);
-	event_add(conn_ev_read(c), NULL);
-	event_base_gettimeofday_cached(w->base, &c->last_request);
-	TAILQ_INSERT_TAIL(&w->conns, c, entry);
-	STATS_ADD(w->stats.conns_accepted, 1);
-	worker_idle_arm(w);
+	if (worker_conn_open(w, c) == -1) {
+		free(c);
+		conn_reject(fd);
+		worker_conn_reject(w);
+		return;
+	}
+	c->bev = bufferevent_socket_new(worker_base(w), fd,
+	    BEV_OPT_CLOSE_ON_FREE);
+	if (c->bev == NULL) {
+		worker_conn_remove(w, c);
+		log_warnx("%s: cannot allocate a bufferevent", __func__);
+		close(fd);
+		free(c);
+		worker_conn_closed(w);
+		return;
+	}
+	bufferevent_setcb(c->bev, conn_read_cb, conn_write_cb, conn_event_cb,
+	    c);
+	evbuffer_add_cb(bufferevent_get_output(c->bev), conn_sent_cb, c);
+	conn_reconfigure(c);
+	/* Writing is on, but libevent polls for it only while output waits. */
+	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
 	conn_log(c, "accepted");
 }
 
@@ -124,165 +143,150 @@ conn_accept(struct worker *w, int fd, const struct sockaddr *sa,
 void
 conn_reconfigure(struct conn *c)
 {
-	if (c->bev != NULL)
-		bufferevent_setwatermark(c->bev, EV_WRITE,
-		    c->w->conf->max_output / 2, 0);
+	const struct config	*conf = worker_conf(c->w);
+
+	if (c->state != CONN_OPEN)
+		return;
+	bufferevent_setwatermark(c->bev, EV_WRITE, conf->max_output / 2, 0);
+	if (c->paused && evbuffer_get_length(bufferevent_get_output(c->bev)) <=
+	    conf->max_output / 2)
+		conn_write_cb(c->bev, c);
 }
 
-static size_t
-conn_queued(struct conn *c)
+/* Bytes leave the output buffer only as libevent writes them. */
+static void
+conn_sent_cb(struct evbuffer *out, const struct evbuffer_cb_info *info,
+    void *arg)
 {
-	if (c->bev == NULL)
-		return 0;
-	return evbuffer_get_length(bufferevent_get_output(c->bev));
+	struct conn	*c = arg;
+
+	(void)out;
+	if (info->n_deleted > 0)
+		STATS_ADD(c->stats->bytes_sent, info->n_deleted);
 }
 
-/* The kernel is full: from here a bufferevent holds what waits. */
-static int
-conn_queue_start(struct conn *c)
-{
-	struct worker	*w = c->w;
-
-	c->bev = bufferevent_socket_new(w->base, c->fd, 0);
-	if (c->bev == NULL) {
-		conn_close(c, "cannot allocate an output buffer");
-		return -1;
-	}
-	bufferevent_setcb(c->bev, NULL, conn_write_cb, conn_event_cb, c);
-	bufferevent_setwatermark(c->bev, EV_WRITE, w->conf->max_output / 2, 0);
-	bufferevent_enable(c->bev, EV_WRITE);
-	return 0;
-}
-
-/* Queue n replies in one contiguous block: no allocation per line. */
-static int
-conn_queue_replies(struct conn *c, size_t n)
-{
-	const struct config	*conf = c->w->conf;
-	struct evbuffer		*out = bufferevent_get_output(c->bev);
-	struct evbuffer_iovec	 v;
-	size_t			 i, total = n * conf->reply_len;
-	char			*p;
-
-	if (evbuffer_reserve_space(out, total, &v, 1) != 1)
-		goto nomem;
-	p = v.iov_base;
-	for (i = 0; i < n; i++, p += conf->reply_len)
-		memcpy(p, conf->reply, conf->reply_len);
-	v.iov_len = total;
-	if (evbuffer_commit_space(out, &v, 1) == -1)
-		goto nomem;
-	return 0;
-nomem:
-	conn_close(c, "out of memory for replies");
-	return -1;
-}
-
-/* Send n replies, or queue what the kernel does not take. */
+/*
+ * Send n replies from the block: straight to the socket while nothing
+ * waits in the output buffer, into the buffer from the first byte the
+ * kernel does not take.
+ */
 static int
 conn_reply(struct conn *c, size_t n)
 {
-	struct worker	*w = c->w;
-	size_t		 k, len;
+	struct evbuffer	*out = bufferevent_get_output(c->bev);
+	const char	*block;
+	size_t		 per, k, len, rlen = worker_conf(c->w)->reply_len;
 	ssize_t		 sent;
 
-	while (c->bev == NULL && n > 0) {
-		k = n < w->wbuf_replies ? n : w->wbuf_replies;
-		len = k * w->conf->reply_len;
-		sent = send(c->fd, w->wbuf, len, MSG_NOSIGNAL);
-		if (sent == (ssize_t)len) {
-			n -= k;
-			continue;
-		}
-		if (sent == -1 && errno != EAGAIN && errno != EINTR) {
-			conn_close(c, strerror(errno));
-			return -1;
-		}
-		if (sent == -1)
-			sent = 0;
-		if (conn_queue_start(c) == -1)
-			return -1;
-		if (evbuffer_add(bufferevent_get_output(c->bev), w->wbuf +
-		    sent, len - sent) == -1) {
-			conn_close(c, "out of memory for replies");
-			return -1;
-		}
+	block = worker_replies(c->w, &per);
+	while (n > 0) {
+		k = n < per ? n : per;
+		len = k * rlen;
 		n -= k;
+		sent = 0;
+		if (evbuffer_get_length(out) == 0) {
+			sent = send(c->fd, block, len, MSG_NOSIGNAL);
+			if (sent == -1 && errno != EAGAIN && errno != EINTR) {
+				conn_close(c, STATS_CLOSE_ERROR,
+				    strerror(errno));
+				return -1;
+			}
+			if (sent == -1)
+				sent = 0;
+			STATS_ADD(c->stats->bytes_sent, sent);
+			if ((size_t)sent == len)
+				continue;
+		}
+		if (evbuffer_add(out, block + sent, len - sent) == -1) {
+			conn_close(c, STATS_CLOSE_ERROR,
+			    "out of memory for replies");
+			return -1;
+		}
 	}
-	if (n > 0)
-		return conn_queue_replies(c, n);
 	return 0;
 }
 
 static void
 conn_pause(struct conn *c)
 {
-	event_del(conn_ev_read(c));
+	bufferevent_disable(c->bev, EV_READ);
 	c->paused = 1;
-	STATS_ADD(c->w->stats.output_paused, 1);
+	STATS_ADD(c->stats->output_paused, 1);
 	conn_log(c, "output full, reading paused");
 }
 
+static void
+conn_drain_input(struct conn *c, size_t n)
+{
+	if (n == 0)
+		return;
+	evbuffer_drain(bufferevent_get_input(c->bev), n);
+	STATS_ADD(c->stats->bytes_received, n);
+}
+
 /*
- * Read what fits and answer it.  At most as many bytes are read as replies
- * may still be queued (a line is at least one byte), so nothing read ever
- * waits for an answer and the queue passes max_output by one reply at most.
+ * Answer the lines in the input buffer, as many as max_output allows: the
+ * queue passes it by one reply at most.  Lines beyond that stay in the
+ * input, and reading stops until the output has drained.
  */
 static void
-conn_read_cb(evutil_socket_t fd, short what, void *arg)
+conn_process(struct conn *c)
 {
-	struct conn		*c = arg;
-	struct worker		*w = c->w;
-	const struct config	*conf = w->conf;
+	const struct config	*conf = worker_conf(c->w);
+	struct evbuffer		*in = bufferevent_get_input(c->bev);
+	struct evbuffer		*out = bufferevent_get_output(c->bev);
 	enum frame_status	 st;
-	size_t			 queued, budget, lines, used;
-	ssize_t			 n;
+	size_t			 budget, lines, used;
 
-	(void)what;
-	if (c->state == CONN_LINGERING) {
-		n = recv(fd, w->rbuf, WORKER_RBUF, 0);
-		if (n == 0 || (n == -1 && errno != EAGAIN && errno != EINTR))
-			conn_close(c, c->reason);
-		return;
+	while (evbuffer_get_length(in) > 0) {
+		budget = frame_budget(evbuffer_get_length(out),
+		    conf->max_output, conf->reply_len);
+		if (budget == 0) {
+			conn_pause(c);
+			return;
+		}
+		st = frame_evbuffer(&c->frame, in, conf->max_line_length,
+		    budget, &lines, &used);
+		conn_drain_input(c, used);
+		if (lines > 0) {
+			STATS_ADD(c->stats->requests, lines);
+			c->last_request = conn_now_ms();
+			worker_touch(c->w, c);
+			if (conn_reply(c, lines) == -1)
+				return;
+		}
+		if (st == FRAME_TOO_LONG) {
+			conn_finish(c, STATS_CLOSE_TOO_LONG,
+			    "line longer than max_line_length");
+			return;
+		}
 	}
-	queued = conn_queued(c);
-	if (queued >= conf->max_output) {
-		conn_pause(c);
-		return;
-	}
-	budget = (conf->max_output - queued) / conf->reply_len + 1;
-	n = recv(fd, w->rbuf, budget < WORKER_RBUF ? budget : WORKER_RBUF, 0);
-	if (n == -1) {
-		if (errno != EAGAIN && errno != EINTR)
-			conn_close(c, strerror(errno));
-		return;
-	}
-	if (n == 0) {
+	if (c->peer_eof) {
 		/* A last line cut off by EOF still gets its reply. */
-		c->peer_eof = 1;
 		if (frame_eof(&c->frame)) {
-			STATS_ADD(w->stats.requests, 1);
+			STATS_ADD(c->stats->requests, 1);
 			if (conn_reply(c, 1) == -1)
 				return;
 		}
-		conn_finish(c, "client closed");
+		conn_finish(c, STATS_CLOSE_CLIENT, "client closed");
 		return;
 	}
-	st = frame_feed(&c->frame, w->rbuf, n, conf->max_line_length, &lines,
-	    &used);
-	if (lines > 0) {
-		STATS_ADD(w->stats.requests, lines);
-		worker_touch(w, c);
-		if (conn_reply(c, lines) == -1)
-			return;
-	}
-	if (st == FRAME_TOO_LONG) {
-		STATS_ADD(w->stats.closed_line_too_long, 1);
-		conn_finish(c, "line longer than max_line_length");
-		return;
-	}
-	if (conn_queued(c) >= conf->max_output)
+	if (evbuffer_get_length(out) >= conf->max_output)
 		conn_pause(c);
+}
+
+static void
+conn_read_cb(struct bufferevent *bev, void *arg)
+{
+	struct conn	*c = arg;
+
+	if (c->state != CONN_OPEN) {
+		/* Lingering: what the client still sends is dropped. */
+		conn_drain_input(c, evbuffer_get_length(
+		    bufferevent_get_input(bev)));
+		return;
+	}
+	conn_process(c);
 }
 
 static void
@@ -296,29 +300,40 @@ conn_write_cb(struct bufferevent *bev, void *arg)
 			conn_flushed(c);
 		return;
 	}
-	if (c->state != CONN_OPEN)
+	if (c->state != CONN_OPEN || !c->paused ||
+	    left > worker_conf(c->w)->max_output / 2)
 		return;
-	if (c->paused && left <= c->w->conf->max_output / 2) {
-		c->paused = 0;
-		event_add(conn_ev_read(c), NULL);
-		conn_log(c, "output drained, reading resumed");
-	}
-	if (left == 0) {
-		/* Caught up: back to writing directly. */
-		bufferevent_free(c->bev);
-		c->bev = NULL;
-	}
+	c->paused = 0;
+	bufferevent_enable(c->bev, EV_READ);
+	conn_log(c, "output drained, reading resumed");
+	/* Lines held back by max_output, and maybe an EOF behind them. */
+	conn_process(c);
 }
 
 static void
 conn_event_cb(struct bufferevent *bev, short what, void *arg)
 {
 	struct conn	*c = arg;
+	int		 error = EVUTIL_SOCKET_ERROR();
 
 	(void)bev;
-	if (what & (BEV_EVENT_ERROR | BEV_EVENT_EOF))
-		conn_close(c, EVUTIL_SOCKET_ERROR() != 0 ?
-		    strerror(EVUTIL_SOCKET_ERROR()) : "write error");
+	if (what & BEV_EVENT_EOF) {
+		if (c->state != CONN_OPEN) {
+			conn_close(c, c->why, c->reason);
+			return;
+		}
+		c->peer_eof = 1;
+		conn_process(c);
+		return;
+	}
+	if (what & BEV_EVENT_TIMEOUT) {
+		/* Only set while the server stops: the client is quiet. */
+		conn_finish(c, STATS_CLOSE_SHUTDOWN, "server stopping");
+		return;
+	}
+	if (what & BEV_EVENT_ERROR)
+		conn_close(c, c->state == CONN_OPEN ? STATS_CLOSE_ERROR :
+		    c->why, error != 0 ? strerror(error) : "socket error");
 }
 
 static void
@@ -328,26 +343,43 @@ conn_linger_cb(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
-	conn_close(c, c->reason);
+	conn_close(c, c->why, c->reason);
 }
 
 /*
- * Close after the replies owed are written.  Then send FIN and discard what
- * the client still sends for a moment: closing a socket with unread input
- * sends RST, which can destroy replies still on their way.
+ * The server stops: keep answering until the client has been quiet for
+ * CONN_QUIET_MS (so lines it sent before the stop, still in the socket,
+ * are answered too), then finish.  shutdown_timeout bounds it all.
  */
 void
-conn_finish(struct conn *c, const char *reason)
+conn_drain(struct conn *c)
+{
+	struct timeval	 tv = { 0, CONN_QUIET_MS * 1000 };
+
+	if (c->state != CONN_OPEN || c->draining)
+		return;
+	c->draining = 1;
+	/* A read timeout of the bufferevent: restarted by every read, and
+	 * held while reading is paused for output. */
+	bufferevent_set_timeouts(c->bev, &tv, NULL);
+}
+
+/* Close after the replies owed are written; then FIN and linger. */
+void
+conn_finish(struct conn *c, enum stats_close why, const char *reason)
 {
 	if (c->state != CONN_OPEN)
 		return;
+	c->why = why;
 	c->reason = reason;
 	c->state = CONN_FLUSHING;
 	c->paused = 0;
-	event_del(conn_ev_read(c));
-	if (conn_queued(c) == 0)
+	bufferevent_set_timeouts(c->bev, NULL, NULL);
+	bufferevent_disable(c->bev, EV_READ);
+	/* The write callback now comes only once the output is empty. */
+	bufferevent_setwatermark(c->bev, EV_WRITE, 0, 0);
+	if (evbuffer_get_length(bufferevent_get_output(c->bev)) == 0)
 		conn_flushed(c);
-	/* else conn_write_cb calls conn_flushed once the output is empty */
 }
 
 static void
@@ -356,35 +388,34 @@ conn_flushed(struct conn *c)
 	struct timeval	 tv = { CONN_LINGER_SECS, 0 };
 
 	if (c->peer_eof || shutdown(c->fd, SHUT_WR) == -1) {
-		conn_close(c, c->reason);
+		conn_close(c, c->why, c->reason);
 		return;
 	}
 	c->state = CONN_LINGERING;
-	c->ev_linger = evtimer_new(c->w->base, conn_linger_cb, c);
+	c->ev_linger = evtimer_new(worker_base(c->w), conn_linger_cb, c);
 	if (c->ev_linger == NULL) {
-		conn_close(c, c->reason);
+		conn_close(c, c->why, c->reason);
 		return;
 	}
 	evtimer_add(c->ev_linger, &tv);
-	event_add(conn_ev_read(c), NULL);
+	conn_drain_input(c, evbuffer_get_length(bufferevent_get_input(c->bev)));
+	bufferevent_enable(c->bev, EV_READ);
 }
 
 void
-conn_close(struct conn *c, const char *reason)
+conn_close(struct conn *c, enum stats_close why, const char *reason)
 {
 	struct worker	*w = c->w;
 
-	TAILQ_REMOVE(&w->conns, c, entry);
-	event_del(conn_ev_read(c));
-	if (c->bev != NULL)
-		bufferevent_free(c->bev);
+	worker_conn_remove(w, c);
+	STATS_ADD(c->stats->closed[why], 1);
+	conn_log(c, reason);
 	if (c->ev_linger != NULL)
 		event_free(c->ev_linger);
-	close(c->fd);
-	/* Free the slot before saying so: once the close is logged, another
-	 * worker may already accept in its place. */
-	__atomic_sub_fetch(&w->srv->stats.conns_current, 1, __ATOMIC_RELAXED);
-	conn_log(c, reason);
+	STATS_ADD(c->stats->bytes_received,
+	    evbuffer_get_length(bufferevent_get_input(c->bev)));
+	/* Closes the socket, once libevent is done with it. */
+	bufferevent_free(c->bev);
 	free(c);
 	worker_conn_closed(w);
 }

@@ -94,6 +94,7 @@ int		 config_level_parse(const char *);
 int		 config_log_level(const struct config *, int);
 
 /* frame.c: counts lines; the reply never depends on a line's content */
+struct evbuffer;
 enum frame_status {
 	FRAME_OK,
 	FRAME_TOO_LONG,
@@ -104,7 +105,13 @@ struct frame {
 };
 enum frame_status frame_feed(struct frame *, const char *, size_t, size_t,
 		    size_t *, size_t *);
+enum frame_status frame_feed_n(struct frame *, const char *, size_t, size_t,
+		    size_t, size_t *, size_t *);
+enum frame_status frame_evbuffer(struct frame *, struct evbuffer *, size_t,
+		    size_t, size_t *, size_t *);
+size_t		 frame_budget(size_t, size_t, size_t);
 int		 frame_eof(struct frame *);
+#define FRAME_IOV	8	/* input chains looked at in one pass */
 
 /* log.c */
 enum log_target {
@@ -133,33 +140,44 @@ int	log_ratelimit(struct log_ratelimit *, time_t);
 #define LOG_RATELIMIT_INTERVAL	1	/* seconds */
 
 /* stats.c: counters for every limit event */
+enum stats_close {
+	STATS_CLOSE_CLIENT,		/* client closed, or reset */
+	STATS_CLOSE_IDLE,		/* idle_timeout */
+	STATS_CLOSE_TOO_LONG,		/* max_line_length */
+	STATS_CLOSE_ERROR,		/* socket error, out of memory */
+	STATS_CLOSE_SHUTDOWN,		/* the server stops */
+	STATS_CLOSE_MAX,
+};
+/*
+ * One set per worker, written by that worker's thread alone (and one for
+ * the server, written by the main thread); readers in other threads load
+ * each counter whole and add the sets up.
+ */
 struct stats {
 	uint64_t	conns_accepted;
-	uint64_t	conns_current;
+	uint64_t	conns_current;		/* this worker's open ones */
 	uint64_t	conns_rejected;		/* over max_connections */
-	uint64_t	requests;
-	uint64_t	closed_idle;
-	uint64_t	closed_line_too_long;
+	uint64_t	requests;		/* lines answered */
+	uint64_t	bytes_received;
+	uint64_t	bytes_sent;
+	uint64_t	closed[STATS_CLOSE_MAX];
 	uint64_t	output_paused;		/* times reading was paused */
 	uint64_t	accept_paused;		/* EMFILE/ENFILE pauses */
 	uint64_t	reloads;
 	uint64_t	reloads_failed;
 };
-/* Each counter has one writer thread; others read it whole. */
 #define STATS_ADD(field, n)						\
 	__atomic_store_n(&(field), __atomic_load_n(&(field),		\
 	    __ATOMIC_RELAXED) + (n), __ATOMIC_RELAXED)
 #define STATS_GET(field)	__atomic_load_n(&(field), __ATOMIC_RELAXED)
-void	stats_add(struct stats *, const struct stats *);
-void	stats_format(const struct stats *, char *, size_t);
+void		 stats_add(struct stats *, const struct stats *);
+void		 stats_format(const struct stats *, char *, size_t);
+const char	*stats_close_name(enum stats_close);
 
 /*
- * listener.c: the listening sockets.  The server owns one socket per
- * address; every worker accepts from its own dup of it, with its own
- * evconnlistener.
+ * listener.c: the set of listening sockets, one per address, opened from
+ * the config or inherited; each worker accepts from dups of them.
  */
-struct server;
-struct worker;
 struct listener {
 	TAILQ_ENTRY(listener)	 entry;
 	int			 fd;
@@ -168,16 +186,17 @@ struct listener {
 	struct listener		*from;		/* reload: running one reused */
 };
 TAILQ_HEAD(listener_list, listener);
-int	listener_open_config(struct server *, const struct config *,
+int	listener_open_config(struct listener_list *, const struct config *,
 	    struct listener_list *);
-int	listener_open_fd(struct server *, int, struct listener_list *);
-void	listener_commit(struct server *, struct listener_list *);
+int	listener_open_fd(int, struct listener_list *);
+void	listener_commit(struct listener_list *, struct listener_list *);
+int	*listener_dup(const struct listener_list *, size_t *);
+size_t	listener_names(const struct listener_list *, const char **, size_t);
 void	listener_close_all(struct listener_list *);
-int	listener_attach(struct worker *, const int *, size_t);
-void	listener_detach(struct worker *);
-void	listener_resume(struct worker *);
+#define LISTENER_BACKLOG	SOMAXCONN
 
-/* conn.c */
+/* conn.c: one connection, a socket bufferevent from accept to close */
+struct worker;
 enum conn_state {
 	CONN_OPEN,
 	CONN_FLUSHING,		/* replies owed are written, then FIN */
@@ -186,14 +205,17 @@ enum conn_state {
 struct conn {
 	TAILQ_ENTRY(conn)	 entry;		/* worker's, by last request */
 	struct worker		*w;
-	int			 fd;
+	struct bufferevent	*bev;		/* owns the socket */
+	int			 fd;		/* the bufferevent's, for send() */
+	struct stats		*stats;		/* the worker's */
 	enum conn_state		 state;
-	struct bufferevent	*bev;		/* only while output queues */
-	struct event		*ev_linger;	/* only while lingering */
-	struct timeval		 last_request;
 	struct frame		 frame;
+	uint64_t		 last_request;	/* monotonic ms */
+	struct event		*ev_linger;	/* only while lingering */
 	unsigned		 paused:1;	/* output over max_output */
 	unsigned		 peer_eof:1;	/* client sent FIN */
+	unsigned		 draining:1;	/* server stopping */
+	enum stats_close	 why;
 	const char		*reason;	/* why it is closing */
 	uint64_t		 id;
 	union {
@@ -201,21 +223,26 @@ struct conn {
 		struct sockaddr_in	sin;
 		struct sockaddr_in6	sin6;
 	}			 peer;
-	/* the read event follows, event_get_struct_event_size() bytes */
 };
 TAILQ_HEAD(conn_list, conn);
-void	conn_accept(struct worker *, int, const struct sockaddr *,
-	    socklen_t);
-void	conn_finish(struct conn *, const char *);
-void	conn_close(struct conn *, const char *);
-void	conn_reconfigure(struct conn *);
+void		conn_accept(struct worker *, int, const struct sockaddr *,
+		    socklen_t);
+void		conn_finish(struct conn *, enum stats_close, const char *);
+void		conn_close(struct conn *, enum stats_close, const char *);
+void		conn_drain(struct conn *);
+void		conn_reconfigure(struct conn *);
+uint64_t	conn_last_request(const struct conn *);
+uint64_t	conn_now_ms(void);
 #define CONN_LINGER_SECS	2	/* discard input after our FIN */
+#define CONN_QUIET_MS		500	/* stopping: client quiet this long */
+#define CONN_READ_MAX		16384	/* bytes libevent reads at once */
 #define CONN_REJECT_LINE	"ERROR too many connections\n"
 #define CONN_REJECT_DRAIN	4	/* reads of early input before close */
 
 /*
- * worker.c: one event loop with its connections.  Worker 0 runs in the
- * main thread on the server's base; the others in threads of their own.
+ * worker.c: one event loop with its evconnlisteners and connections.
+ * Worker 0 runs in the main thread on the server's base; the others in
+ * threads of their own, told what to do through a mailbox and an eventfd.
  */
 enum worker_cmd {
 	WORKER_CMD_NONE,
@@ -223,88 +250,47 @@ enum worker_cmd {
 	WORKER_CMD_STOP,	/* graceful: finish every connection */
 	WORKER_CMD_HALT,	/* now */
 };
-struct worker {
-	struct server		*srv;
-	unsigned		 id;
-	int			 threaded;
-	int			 started;
-	pthread_t		 thread;
-	struct event_base	*base;
-	struct config		*conf;		/* this worker's reference */
-	struct conn_list	 conns;		/* oldest request first */
-	struct stats		 stats;
-	struct evconnlistener	**levs;
-	size_t			 nlevs;
-	struct event		*ev_idle;
-	struct event		*ev_accept_retry;
-	struct event		*ev_cmd;
-	int			 cmd_fd;	/* eventfd: a command waits */
-	struct event		*ev_beat;	/* watchdog heartbeat */
-	uint64_t		 beats;		/* atomic */
-	uint64_t		 beats_seen;	/* main thread's last look */
-	/* The mailbox, under srv->lock. */
-	enum worker_cmd		 cmd;
-	struct config		*cmd_conf;
-	int			*cmd_fds;	/* NULL: keep the listeners */
-	size_t			 cmd_nfds;
-	int			 accept_paused;
-	int			 stopping;
-	int			 finished;	/* loop done (atomic) */
-	struct log_ratelimit	 rl_reject;
-	struct log_ratelimit	 rl_accept;
-	char			*rbuf;		/* one read */
-	char			*wbuf;		/* replies, back to back */
-	size_t			 wbuf_replies;
+/* Shared by every worker, owned by the server: the only counters with
+ * many writers, each changed atomically. */
+struct worker_shared {
+	uint64_t	conns_open;		/* against max_connections */
+	uint64_t	next_conn_id;
 };
-struct worker	*worker_new(struct server *, unsigned);
+typedef void	(*worker_done_cb)(void *);
+struct worker	*worker_new(unsigned, struct event_base *, struct config *,
+		     struct worker_shared *, uint64_t, worker_done_cb, void *);
+int		 worker_listen(struct worker *, int *, size_t);
 int		 worker_start(struct worker *);
 void		 worker_post(struct worker *, enum worker_cmd, struct config *,
-		     int *, size_t);
+		     int *, size_t, uint64_t);
+uint64_t	 worker_acked(struct worker *);
+int		 worker_threaded(const struct worker *);
+int		 worker_alive(struct worker *);
+int		 worker_finished(struct worker *);
+void		 worker_stats(struct worker *, struct stats *);
 void		 worker_free(struct worker *);
+/* for conn.c */
+struct event_base *worker_base(struct worker *);
+const struct config *worker_conf(struct worker *);
+struct stats	*worker_stats_own(struct worker *);
+const char	*worker_replies(struct worker *, size_t *);
+int		 worker_conn_open(struct worker *, struct conn *);
+void		 worker_conn_reject(struct worker *);
+void		 worker_conn_remove(struct worker *, struct conn *);
 void		 worker_conn_closed(struct worker *);
 void		 worker_touch(struct worker *, struct conn *);
-void		 worker_idle_arm(struct worker *);
-#define WORKER_RBUF		16384	/* bytes read at once */
+int		 worker_stopping(const struct worker *);
 #define WORKER_WBUF		65536	/* replies written at once */
 #define WORKER_ACCEPT_RETRY_MS	100	/* pause after EMFILE/ENFILE */
 #define WORKER_MAX		256
 
-/* server.c */
-struct server {
-	struct event_base	*base;		/* main thread: signals */
-	struct config		*conf;
-	const char		*conf_path;
-	int			 conf_explicit;
-	struct listener_list	 listeners;
-	struct worker		**workers;
-	unsigned		 nworkers;
-	struct stats		 stats;		/* conns_current, reloads */
-	pthread_mutex_t		 lock;		/* mailboxes and acks */
-	pthread_cond_t		 acked;
-	unsigned		 acks;
-	struct event		*ev_sigterm;
-	struct event		*ev_sigint;
-	struct event		*ev_sighup;
-	struct event		*ev_sigusr1;
-	struct event		*ev_shutdown;
-	struct event		*ev_done;
-	int			 done_fd;	/* eventfd: a worker finished */
-	int			 reserve_fd;	/* released on EMFILE */
-	int			 stopping;
-	int			 socket_activated;
-	int			 verbose;	/* -v count, added to log_level */
-	uint64_t		 next_conn_id;	/* atomic */
-	uint64_t		 watchdog_usec;	/* ping interval, 0 = none */
-	struct log_ratelimit	 rl_stuck;
-};
-struct server	*server_new(struct config *, const char *, int);
+/* server.c: the main loop: signals, reload, the workers, the watchdog */
+struct server;
+struct server	*server_new(struct config *, const char *, int, int);
 int		 server_listen(struct server *);
 int		 server_run(struct server *);
 void		 server_free(struct server *);
-int		 server_reload(struct server *);
-void		 server_stop(struct server *);
-void		 server_worker_done(struct server *);
-int		 server_workers_alive(struct server *);
+void		 server_set_verbose(struct server *, int);
 #define SERVER_ACK_TIMEOUT	5	/* seconds a reload waits on workers */
 #define SERVER_STATS_MAX	(512 + WORKER_MAX * 21)	/* the USR1 line */
 
@@ -340,14 +326,12 @@ int	systemd_listen_parse(const char *, const char *, const char *, pid_t,
 int	systemd_watchdog_parse(const char *, const char *, pid_t, uint64_t *,
 	    char **);
 int	systemd_journal_match(const char *, dev_t, ino_t);
-void	systemd_status(const struct server *, char *, size_t);
+void	systemd_status(char *, size_t, const char **, size_t, uint64_t);
 int	systemd_notify_send(const char *, size_t, char **);
 void	systemd_notify(enum systemd_state, const char *);
-void	systemd_notify_ready(const struct server *);
 int	systemd_listen_fds(char **);
-int	systemd_listen_open(struct server *, struct listener_list *);
 int	systemd_journal_stderr(void);
-uint64_t systemd_watchdog_start(struct server *);
-void	systemd_watchdog_stop(void);
+uint64_t systemd_watchdog_interval(void);
+uint64_t systemd_notify_dropped(void);
 
 #endif /* HELLOD_H */

@@ -1,7 +1,8 @@
 /*
- * Listening sockets.  The server opens one socket per address (or inherits
- * it); each worker accepts from a dup of it through an evconnlistener of
- * its own, so whichever loop is free takes the next connection.
+ * The set of listening sockets: one per address, opened from the config or
+ * inherited from systemd, and swapped whole on a reload.  Nothing here
+ * accepts: each worker gets dups of the sockets and its own evconnlisteners
+ * (worker.c), so whichever loop is free takes the next connection.
  */
 #include "config.h"
 
@@ -14,58 +15,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <event2/event.h>
-#include <event2/listener.h>
-
 #include "hellod.h"
-
-#define LISTEN_BACKLOG	SOMAXCONN
-
-static void	listener_pause(struct worker *);
-
-static void
-listener_accept_cb(struct evconnlistener *lev, evutil_socket_t fd,
-    struct sockaddr *sa, int salen, void *arg)
-{
-	(void)lev;
-	conn_accept(arg, fd, sa, salen);
-}
-
-/*
- * libevent 2.1 leaves the listener enabled after an accept error, and the
- * level-triggered listening socket would wake the loop at once, forever.  So
- * on a shortage of descriptors or memory the worker stops accepting until
- * one of its connections closes or a timer fires.
- */
-static void
-listener_error_cb(struct evconnlistener *lev, void *arg)
-{
-	struct worker	*w = arg;
-	struct timeval	 tv = { 0, WORKER_ACCEPT_RETRY_MS * 1000 };
-	int		 error = EVUTIL_SOCKET_ERROR();
-
-	(void)lev;
-	switch (error) {
-	case EMFILE:
-	case ENFILE:
-	case ENOBUFS:
-	case ENOMEM:
-		STATS_ADD(w->stats.accept_paused, 1);
-		if (log_ratelimit(&w->rl_accept, time(NULL))) {
-			log_warnx("accept: %s; pausing new connections "
-			    "(%lu similar suppressed)", strerror(error),
-			    w->rl_accept.suppressed);
-			w->rl_accept.suppressed = 0;
-		}
-		listener_pause(w);
-		evtimer_add(w->ev_accept_retry, &tv);
-		break;
-	default:
-		if (log_ratelimit(&w->rl_accept, time(NULL)))
-			log_warnx("accept: %s", strerror(error));
-		break;
-	}
-}
 
 /* Returns the fd, -1 on error, -2 for an optional address not available. */
 static int
@@ -101,7 +51,7 @@ listener_socket(const struct listen_addr *la, int port)
 		close(fd);
 		return -1;
 	}
-	if (listen(fd, LISTEN_BACKLOG) == -1) {
+	if (listen(fd, LISTENER_BACKLOG) == -1) {
 		log_warn("%s: listen", name);
 		close(fd);
 		return -1;
@@ -162,7 +112,7 @@ listener_find(struct listener_list *list, const struct listen_addr *la,
  * others share it.
  */
 int
-listener_open_config(struct server *srv, const struct config *conf,
+listener_open_config(struct listener_list *running, const struct config *conf,
     struct listener_list *out)
 {
 	struct listener	*l, *from;
@@ -170,7 +120,7 @@ listener_open_config(struct server *srv, const struct config *conf,
 	int		 fd, port = conf->port;
 
 	for (i = 0; i < conf->nbinds; i++) {
-		from = listener_find(&srv->listeners, &conf->binds[i],
+		from = listener_find(running, &conf->binds[i],
 		    conf->port);
 		if (from != NULL) {
 			if ((l = calloc(1, sizeof(*l))) == NULL) {
@@ -208,15 +158,14 @@ fail:
 
 /* An inherited socket that listens already (socket activation). */
 int
-listener_open_fd(struct server *srv, int fd, struct listener_list *out)
+listener_open_fd(int fd, struct listener_list *out)
 {
-	(void)srv;
 	return listener_new(fd, out);
 }
 
-/* Make next the server's sockets; close the ones no longer wanted. */
+/* Make next the running sockets; close the ones no longer wanted. */
 void
-listener_commit(struct server *srv, struct listener_list *next)
+listener_commit(struct listener_list *running, struct listener_list *next)
 {
 	struct listener	*l;
 
@@ -229,8 +178,8 @@ listener_commit(struct server *srv, struct listener_list *next)
 		l->from->fd = -1;
 		l->from = NULL;
 	}
-	listener_close_all(&srv->listeners);
-	TAILQ_CONCAT(&srv->listeners, next, entry);
+	listener_close_all(running);
+	TAILQ_CONCAT(running, next, entry);
 }
 
 void
@@ -246,82 +195,44 @@ listener_close_all(struct listener_list *list)
 	}
 }
 
-/*
- * Accept from these sockets (the worker's own dups, which it now owns),
- * instead of the ones it had.
- */
-int
-listener_attach(struct worker *w, const int *fds, size_t n)
+/* A dup of every socket, in a malloc'ed array, for one worker to own. */
+int *
+listener_dup(const struct listener_list *list, size_t *n)
 {
-	struct evconnlistener	**levs;
-	size_t			 i;
+	const struct listener	*l;
+	size_t			 count = 0;
+	int			*fds;
 
-	size_t			 j;
-
-	listener_detach(w);
-	if (n == 0)
-		return 0;
-	/* An array of pointers. NOLINTNEXTLINE(bugprone-sizeof-expression) */
-	if ((levs = calloc(n, sizeof(*levs))) == NULL) {
-		log_warn("calloc");
-		for (j = 0; j < n; j++)
-			close(fds[j]);
-		return -1;
-	}
-	for (i = 0; i < n; i++) {
-		/* Backlog 0: the socket listens already. */
-		levs[i] = evconnlistener_new(w->base, listener_accept_cb, w,
-		    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 0, fds[i]);
-		if (levs[i] == NULL) {
-			log_warnx("worker %u: cannot create a listener",
-			    w->id);
-			for (j = 0; j < i; j++)
-				evconnlistener_free(levs[j]);
-			for (j = i; j < n; j++)
-				close(fds[j]);
-			free(levs);
-			return -1;
+	TAILQ_FOREACH(l, list, entry)
+		count++;
+	if ((fds = calloc(count + 1, sizeof(*fds))) == NULL)
+		return NULL;
+	*n = 0;
+	TAILQ_FOREACH(l, list, entry) {
+		if ((fds[*n] = fcntl(l->fd, F_DUPFD_CLOEXEC, 0)) == -1) {
+			log_warn("%s: dup", l->name);
+			while (*n > 0)
+				close(fds[--*n]);
+			free(fds);
+			return NULL;
 		}
-		evconnlistener_set_error_cb(levs[i], listener_error_cb);
-		if (w->accept_paused)
-			evconnlistener_disable(levs[i]);
+		(*n)++;
 	}
-	w->levs = levs;
-	w->nlevs = n;
-	return 0;
+	return fds;
 }
 
-void
-listener_detach(struct worker *w)
+/* The names of at most max sockets ("127.0.0.1:5000"); returns how many. */
+size_t
+listener_names(const struct listener_list *list, const char **names,
+    size_t max)
 {
-	size_t	 i;
+	const struct listener	*l;
+	size_t			 n = 0;
 
-	for (i = 0; i < w->nlevs; i++)
-		evconnlistener_free(w->levs[i]);
-	free(w->levs);
-	w->levs = NULL;
-	w->nlevs = 0;
-}
-
-static void
-listener_pause(struct worker *w)
-{
-	size_t	 i;
-
-	w->accept_paused = 1;
-	for (i = 0; i < w->nlevs; i++)
-		evconnlistener_disable(w->levs[i]);
-}
-
-void
-listener_resume(struct worker *w)
-{
-	size_t	 i;
-
-	if (!w->accept_paused || w->stopping)
-		return;
-	w->accept_paused = 0;
-	evtimer_del(w->ev_accept_retry);
-	for (i = 0; i < w->nlevs; i++)
-		evconnlistener_enable(w->levs[i]);
+	TAILQ_FOREACH(l, list, entry) {
+		if (n == max)
+			break;
+		names[n++] = l->name;
+	}
+	return n;
 }

@@ -36,7 +36,7 @@ main(int argc, char *argv[])
 	const char	*path = HELLOD_CONF;
 	char		*errors, *pidfile = NULL;
 	int		 ch, detach = 0, test = 0, dump = 0, verbose = 0;
-	int		 explicit = 0, ready_fd = -1, rc;
+	int		 explicit = 0, ready_fd = -1, listen_fds = 0, rc;
 
 	while ((ch = getopt(argc, argv, "c:dhtTvV")) != -1) {
 		switch (ch) {
@@ -68,6 +68,14 @@ main(int argc, char *argv[])
 
 	log_init(LOG_TO_STDERR, LOG_INFO, "hellod");
 	log_set_journal(systemd_journal_stderr());
+	/* The sockets systemd passed, checked before anything else opens a
+	 * descriptor (and before a fork changes the pid they are for). */
+	if (!test && (listen_fds = systemd_listen_fds(&errors)) == -1) {
+		log_warnx("socket activation: %s", errors);
+		free(errors);
+		log_errorx("cannot listen, exiting");
+		return HELLOD_EXIT_FAILURE;
+	}
 	if ((conf = config_load(path, explicit, &errors)) == NULL) {
 		fputs(errors != NULL ? errors : "out of memory\n", stderr);
 		free(errors);
@@ -89,8 +97,8 @@ main(int argc, char *argv[])
 	if (detach)
 		ready_fd = daemon_start();
 	daemon_fd_limit(conf->max_connections);
-	srv = server_new(conf, path, explicit);
-	srv->verbose = verbose;
+	srv = server_new(conf, path, explicit, listen_fds);
+	server_set_verbose(srv, verbose);
 	if (server_listen(srv) == -1) {
 		log_errorx("cannot listen, exiting");
 		return HELLOD_EXIT_FAILURE;

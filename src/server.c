@@ -1,10 +1,14 @@
 /*
  * The server: the main thread's event loop, which owns the listening
- * sockets, the configuration and the signals, and directs the workers.
+ * sockets, the configuration and the signals, directs the workers and
+ * pings systemd's watchdog.  It never waits on a worker: a worker reports
+ * a command carried out, or its loop ended, through the eventfd behind
+ * server_worker_done(), and this loop acts when the last one has.
  *
- * Signals, all handled inside this loop:
+ * Signals, all handled inside this loop until the process exits:
  *	TERM, INT	graceful stop; a second one stops at once
- *	HUP		reload the configuration (transactional)
+ *	HUP		reload the configuration (transactional); ignored
+ *			while stopping
  *	USR1		log the counters
  *	PIPE		ignored (writes report EPIPE instead)
  */
@@ -14,6 +18,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,9 +29,41 @@
 
 #include "hellod.h"
 
+struct server {
+	struct event_base	*base;		/* main thread: signals */
+	struct config		*conf;
+	const char		*conf_path;
+	int			 conf_explicit;
+	int			 listen_fds;	/* passed by systemd */
+	struct listener_list	 listeners;
+	struct worker		**workers;
+	unsigned		 nworkers;
+	struct worker_shared	 shared;
+	struct stats		 stats;		/* reloads: main thread */
+	struct event		*ev_sigterm;
+	struct event		*ev_sigint;
+	struct event		*ev_sighup;
+	struct event		*ev_sigusr1;
+	struct event		*ev_shutdown;
+	struct event		*ev_done;
+	struct event		*ev_reload;	/* workers late to ack */
+	struct event		*ev_watchdog;
+	int			 done_fd;	/* eventfd: a worker reports */
+	int			 reserve_fd;	/* released on EMFILE */
+	int			 stopping;
+	int			 verbose;	/* -v count, added to log_level */
+	uint64_t		 gen;		/* commands posted */
+	uint64_t		 reload_gen;	/* awaited acks; 0: none */
+	uint64_t		 watchdog_usec;	/* ping interval, 0 = none */
+	struct log_ratelimit	 rl_stuck;
+};
+
 static void	server_signal_cb(evutil_socket_t, short, void *);
 static void	server_shutdown_cb(evutil_socket_t, short, void *);
 static void	server_done_cb(evutil_socket_t, short, void *);
+static void	server_reload_late_cb(evutil_socket_t, short, void *);
+static void	server_watchdog_cb(evutil_socket_t, short, void *);
+static void	server_worker_done(void *);
 
 static void
 server_libevent_log(int severity, const char *msg)
@@ -44,8 +81,13 @@ server_libevent_log(int severity, const char *msg)
 	}
 }
 
+/*
+ * listen_fds: how many sockets systemd passed from fd 3 on, as main()
+ * found them before anything else opened a descriptor.
+ */
 struct server *
-server_new(struct config *conf, const char *path, int explicit)
+server_new(struct config *conf, const char *path, int explicit,
+    int listen_fds)
 {
 	struct server	*srv;
 
@@ -55,9 +97,8 @@ server_new(struct config *conf, const char *path, int explicit)
 	srv->conf = conf;
 	srv->conf_path = path;
 	srv->conf_explicit = explicit;
+	srv->listen_fds = listen_fds;
 	TAILQ_INIT(&srv->listeners);
-	pthread_mutex_init(&srv->lock, NULL);
-	pthread_cond_init(&srv->acked, NULL);
 	if ((srv->base = event_base_new()) == NULL)
 		fatalx("cannot create the event base");
 	if ((srv->done_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) == -1)
@@ -69,11 +110,13 @@ server_new(struct config *conf, const char *path, int explicit)
 	srv->ev_sigusr1 = evsignal_new(srv->base, SIGUSR1, server_signal_cb,
 	    srv);
 	srv->ev_shutdown = evtimer_new(srv->base, server_shutdown_cb, srv);
+	srv->ev_reload = evtimer_new(srv->base, server_reload_late_cb, srv);
 	srv->ev_done = event_new(srv->base, srv->done_fd, EV_READ | EV_PERSIST,
 	    server_done_cb, srv);
 	if (srv->ev_sigterm == NULL || srv->ev_sigint == NULL ||
 	    srv->ev_sighup == NULL || srv->ev_sigusr1 == NULL ||
-	    srv->ev_shutdown == NULL || srv->ev_done == NULL)
+	    srv->ev_shutdown == NULL || srv->ev_reload == NULL ||
+	    srv->ev_done == NULL)
 		fatalx("cannot create events");
 	evsignal_add(srv->ev_sigterm, NULL);
 	evsignal_add(srv->ev_sigint, NULL);
@@ -87,44 +130,38 @@ server_new(struct config *conf, const char *path, int explicit)
 	return srv;
 }
 
+void
+server_set_verbose(struct server *srv, int verbose)
+{
+	srv->verbose = verbose;
+}
+
+/*
+ * Socket activation: when the manager passed sockets, listen on every one
+ * of them and on nothing else.  Otherwise open the configured ones.
+ */
 int
 server_listen(struct server *srv)
 {
 	struct listener_list	 next = TAILQ_HEAD_INITIALIZER(next);
+	int			 i;
 
-	if (systemd_listen_open(srv, &next) == -1)
-		return -1;
-	if (!srv->socket_activated &&
-	    listener_open_config(srv, srv->conf, &next) == -1)
-		return -1;
-	listener_commit(srv, &next);
-	return 0;
-}
-
-/* A dup of every listening socket, for one worker to own. */
-static int *
-server_dup_listeners(struct server *srv, size_t *n)
-{
-	struct listener	*l;
-	size_t		 count = 0;
-	int		*fds;
-
-	TAILQ_FOREACH(l, &srv->listeners, entry)
-		count++;
-	if ((fds = calloc(count + 1, sizeof(*fds))) == NULL)
-		return NULL;
-	*n = 0;
-	TAILQ_FOREACH(l, &srv->listeners, entry) {
-		if ((fds[*n] = fcntl(l->fd, F_DUPFD_CLOEXEC, 0)) == -1) {
-			log_warn("%s: dup", l->name);
-			while (*n > 0)
-				close(fds[--*n]);
-			free(fds);
-			return NULL;
+	if (srv->listen_fds > 0) {
+		for (i = 0; i < srv->listen_fds; i++) {
+			if (listener_open_fd(SYSTEMD_LISTEN_FDS_START + i,
+			    &next) == -1) {
+				listener_close_all(&next);
+				return -1;
+			}
 		}
-		(*n)++;
-	}
-	return fds;
+		log_notice("socket activation: serving on %d socket%s passed "
+		    "by systemd; the port and bind settings are not used",
+		    srv->listen_fds, srv->listen_fds == 1 ? "" : "s");
+	} else if (listener_open_config(&srv->listeners, srv->conf,
+	    &next) == -1)
+		return -1;
+	listener_commit(&srv->listeners, &next);
+	return 0;
 }
 
 static unsigned
@@ -140,6 +177,82 @@ server_nworkers(const struct config *conf)
 	return n > WORKER_MAX ? WORKER_MAX : (unsigned)n;
 }
 
+/* The counters of the server and of every worker, added up. */
+static void
+server_totals(struct server *srv, struct stats *total)
+{
+	unsigned	 i;
+
+	memset(total, 0, sizeof(*total));
+	stats_add(total, &srv->stats);
+	for (i = 0; i < srv->nworkers; i++)
+		worker_stats(srv->workers[i], total);
+}
+
+static void
+server_status(struct server *srv, char *buf, size_t size)
+{
+	const char	*names[64];
+	struct stats	 total;
+	size_t		 n;
+
+	n = listener_names(&srv->listeners, names,
+	    sizeof(names) / sizeof(names[0]));
+	server_totals(srv, &total);
+	systemd_status(buf, size, names, n, total.conns_current);
+}
+
+static void
+server_notify(struct server *srv, enum systemd_state state)
+{
+	char	 status[SYSTEMD_STATUS_MAX];
+
+	server_status(srv, status, sizeof(status));
+	systemd_notify(state, status);
+}
+
+static void
+server_watchdog_start(struct server *srv)
+{
+	struct timeval	 tv;
+
+	if ((srv->watchdog_usec = systemd_watchdog_interval()) == 0)
+		return;
+	tv.tv_sec = (time_t)(srv->watchdog_usec / 1000000);
+	tv.tv_usec = (suseconds_t)(srv->watchdog_usec % 1000000);
+	srv->ev_watchdog = event_new(srv->base, -1, EV_PERSIST,
+	    server_watchdog_cb, srv);
+	if (srv->ev_watchdog == NULL || event_add(srv->ev_watchdog, &tv) == -1)
+		fatalx("%s: cannot arm the watchdog timer", __func__);
+	log_info("watchdog: pinging systemd every %" PRIu64 " ms",
+	    srv->watchdog_usec / 1000);
+}
+
+/*
+ * This loop runs, or the timer would not fire; a worker's loop may not:
+ * then stop pinging and let the manager act.
+ */
+static void
+server_watchdog_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct server	*srv = arg;
+	unsigned	 i;
+	int		 alive = 1;
+
+	(void)fd;
+	(void)what;
+	for (i = 0; i < srv->nworkers; i++) {
+		if (worker_alive(srv->workers[i]))
+			continue;
+		alive = 0;
+		if (log_ratelimit(&srv->rl_stuck, time(NULL)))
+			log_warnx("worker %u: its loop has not run for a "
+			    "watchdog interval; not pinging systemd", i);
+	}
+	if (alive)
+		server_notify(srv, SYSTEMD_WATCHDOG);
+}
+
 int
 server_run(struct server *srv)
 {
@@ -148,24 +261,26 @@ server_run(struct server *srv)
 	size_t		 nfds;
 	int		*fds;
 
-	srv->watchdog_usec = systemd_watchdog_start(srv);
+	server_watchdog_start(srv);
 	srv->nworkers = server_nworkers(srv->conf);
 	/* An array of pointers. NOLINTNEXTLINE(bugprone-sizeof-expression) */
 	if ((srv->workers = calloc(srv->nworkers, sizeof(*srv->workers))) ==
 	    NULL)
 		fatal("calloc");
 	for (i = 0; i < srv->nworkers; i++) {
-		w = srv->workers[i] = worker_new(srv, i);
-		if ((fds = server_dup_listeners(srv, &nfds)) == NULL ||
-		    listener_attach(w, fds, nfds) == -1)
+		/* Workers beat at half the ping interval: one look sees it. */
+		w = srv->workers[i] = worker_new(i, i == 0 ? srv->base : NULL,
+		    srv->conf, &srv->shared, srv->watchdog_usec / 2,
+		    server_worker_done, srv);
+		if ((fds = listener_dup(&srv->listeners, &nfds)) == NULL ||
+		    worker_listen(w, fds, nfds) == -1)
 			fatalx("worker %u: cannot accept", i);
-		free(fds);
 		if (worker_start(w) == -1)
 			fatalx("cannot start worker %u", i);
 	}
 	log_notice("hellod %s started, pid %ld, %u worker%s", PACKAGE_VERSION,
 	    (long)getpid(), srv->nworkers, srv->nworkers == 1 ? "" : "s");
-	systemd_notify_ready(srv);
+	server_notify(srv, SYSTEMD_READY);
 	if (event_base_dispatch(srv->base) == -1) {
 		log_warnx("event loop failed");
 		return -1;
@@ -193,7 +308,8 @@ server_free(struct server *srv)
 
 	/* Any worker still running is told to stop now, then joined. */
 	for (i = 0; i < srv->nworkers; i++)
-		worker_post(srv->workers[i], WORKER_CMD_HALT, NULL, NULL, 0);
+		worker_post(srv->workers[i], WORKER_CMD_HALT, NULL, NULL, 0,
+		    ++srv->gen);
 	for (i = 0; i < srv->nworkers; i++)
 		worker_free(srv->workers[i]);
 	free(srv->workers);
@@ -203,63 +319,85 @@ server_free(struct server *srv)
 	event_free(srv->ev_sighup);
 	event_free(srv->ev_sigusr1);
 	event_free(srv->ev_shutdown);
+	event_free(srv->ev_reload);
 	event_free(srv->ev_done);
-	systemd_watchdog_stop();
+	if (srv->ev_watchdog != NULL)
+		event_free(srv->ev_watchdog);
 	event_base_free(srv->base);
 	close(srv->done_fd);
 	if (srv->reserve_fd != -1)
 		close(srv->reserve_fd);
 	config_unref(srv->conf);
-	pthread_cond_destroy(&srv->acked);
-	pthread_mutex_destroy(&srv->lock);
 	free(srv);
+}
+
+/* How many threaded workers have not carried out command gen yet. */
+static unsigned
+server_late(struct server *srv, uint64_t gen)
+{
+	unsigned	 i, late = 0;
+
+	for (i = 0; i < srv->nworkers; i++) {
+		if (worker_acked(srv->workers[i]) < gen)
+			late++;
+	}
+	return late;
+}
+
+/* Every worker serves the new config: say so, to the log and systemd. */
+static void
+server_reload_done(struct server *srv)
+{
+	srv->reload_gen = 0;
+	evtimer_del(srv->ev_reload);
+	log_notice("reloaded configuration from %s", srv->conf->path != NULL ?
+	    srv->conf->path : "built-in defaults");
+	server_notify(srv, SYSTEMD_READY);
+}
+
+static void
+server_reload_late_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct server	*srv = arg;
+
+	(void)fd;
+	(void)what;
+	log_warnx("reload: %u of %u workers did not answer within %d s",
+	    server_late(srv, srv->reload_gen), srv->nworkers,
+	    SERVER_ACK_TIMEOUT);
+	server_reload_done(srv);
 }
 
 /*
  * Hand every worker the new config (and the new sockets, when they
- * changed), and wait until the threaded ones have taken them: once a
- * reload is logged, every loop serves the new config.
+ * changed).  The reload is logged once all have taken it, from
+ * server_done_cb(), or when SERVER_ACK_TIMEOUT says some are late.
  */
 static void
 server_post_reconf(struct server *srv, struct config *conf, int listeners)
 {
-	struct timespec	 deadline;
-	unsigned	 i, want = 0;
+	struct timeval	 tv = { SERVER_ACK_TIMEOUT, 0 };
+	unsigned	 i;
 	size_t		 nfds = 0;
 	int		*fds;
 
-	pthread_mutex_lock(&srv->lock);
-	srv->acks = 0;
-	pthread_mutex_unlock(&srv->lock);
+	srv->reload_gen = ++srv->gen;
 	for (i = 0; i < srv->nworkers; i++) {
 		fds = NULL;
-		if (listeners && (fds = server_dup_listeners(srv, &nfds)) ==
+		if (listeners && (fds = listener_dup(&srv->listeners, &nfds)) ==
 		    NULL)
 			log_warnx("worker %u keeps its old listeners", i);
 		worker_post(srv->workers[i], WORKER_CMD_RECONF,
-		    config_ref(conf), fds, nfds);
-		want += srv->workers[i]->threaded;
+		    config_ref(conf), fds, nfds, srv->reload_gen);
 	}
-	clock_gettime(CLOCK_REALTIME, &deadline);
-	deadline.tv_sec += SERVER_ACK_TIMEOUT;
-	pthread_mutex_lock(&srv->lock);
-	while (srv->acks < want) {
-		if (pthread_cond_timedwait(&srv->acked, &srv->lock,
-		    &deadline) == ETIMEDOUT) {
-			log_warnx("reload: %u of %u workers did not answer "
-			    "within %d s", want - srv->acks, want,
-			    SERVER_ACK_TIMEOUT);
-			break;
-		}
-	}
-	pthread_mutex_unlock(&srv->lock);
+	evtimer_add(srv->ev_reload, &tv);
 }
 
 /*
  * Parse into a new config; apply it only if the whole of it is good,
  * listeners included.  Otherwise keep running exactly as before.
  */
-int
+static int
 server_reload(struct server *srv)
 {
 	struct listener_list	 next = TAILQ_HEAD_INITIALIZER(next);
@@ -267,7 +405,7 @@ server_reload(struct server *srv)
 	char			*errors, *line, *last;
 	int			 relisten = 0;
 
-	if (srv->socket_activated)
+	if (srv->listen_fds > 0)
 		log_info("reloading (listeners are inherited: port and bind "
 		    "are not used)");
 	if (srv->reserve_fd != -1) {
@@ -283,55 +421,53 @@ server_reload(struct server *srv)
 		free(errors);
 		goto fail;
 	}
-	if (!srv->socket_activated && !config_same_listen(srv->conf, conf)) {
-		if (listener_open_config(srv, conf, &next) == -1) {
+	if (srv->listen_fds == 0 && !config_same_listen(srv->conf, conf)) {
+		if (listener_open_config(&srv->listeners, conf, &next) == -1) {
 			log_warnx("cannot listen as the new configuration "
 			    "asks; keeping the running listeners");
 			config_free(conf);
 			goto fail;
 		}
-		listener_commit(srv, &next);
+		listener_commit(&srv->listeners, &next);
 		relisten = 1;
 	}
 	if (server_nworkers(conf) != srv->nworkers)
 		log_warnx("workers: the change takes effect at the next "
 		    "start; %u running", srv->nworkers);
-	server_post_reconf(srv, conf, relisten);
 	config_unref(srv->conf);
 	srv->conf = conf;
 	log_setlevel(config_log_level(conf, srv->verbose));
 	srv->stats.reloads++;
-	log_notice("reloaded configuration from %s", conf->path != NULL ?
-	    conf->path : "built-in defaults");
+	server_post_reconf(srv, conf, relisten);
+	if (server_late(srv, srv->reload_gen) == 0)
+		server_reload_done(srv);
 	return 0;
 
 fail:
 	srv->stats.reloads_failed++;
 	log_errorx("reload failed, keeping the running configuration");
+	server_notify(srv, SYSTEMD_READY);
 	return -1;
 }
 
-/* Whether every worker has finished its connections. */
 static int
 server_all_done(struct server *srv)
 {
-	struct worker	*w;
 	unsigned	 i;
 
 	for (i = 0; i < srv->nworkers; i++) {
-		w = srv->workers[i];
-		if (w->threaded ? !__atomic_load_n(&w->finished,
-		    __ATOMIC_ACQUIRE) : !TAILQ_EMPTY(&w->conns))
+		if (!worker_finished(srv->workers[i]))
 			return 0;
 	}
 	return 1;
 }
 
-/* Stop accepting, flush what every client is owed, then leave the loop. */
-void
+/* Stop accepting, answer what every client has sent, then leave. */
+static void
 server_stop(struct server *srv)
 {
 	struct timeval	 tv = { srv->conf->shutdown_timeout, 0 };
+	struct stats	 total;
 	unsigned	 i;
 
 	if (srv->stopping) {
@@ -341,11 +477,13 @@ server_stop(struct server *srv)
 	}
 	srv->stopping = 1;
 	systemd_notify(SYSTEMD_STOPPING, NULL);
+	server_totals(srv, &total);
 	log_notice("stopping: %llu connection(s) to finish",
-	    (unsigned long long)STATS_GET(srv->stats.conns_current));
-	evsignal_del(srv->ev_sighup);
+	    (unsigned long long)total.conns_current);
+	srv->gen++;
 	for (i = 0; i < srv->nworkers; i++)
-		worker_post(srv->workers[i], WORKER_CMD_STOP, NULL, NULL, 0);
+		worker_post(srv->workers[i], WORKER_CMD_STOP, NULL, NULL, 0,
+		    srv->gen);
 	listener_close_all(&srv->listeners);
 	if (server_all_done(srv))
 		event_base_loopexit(srv->base, NULL);
@@ -353,10 +491,11 @@ server_stop(struct server *srv)
 		evtimer_add(srv->ev_shutdown, &tv);
 }
 
-/* Any thread: a worker may have finished its last connection. */
-void
-server_worker_done(struct server *srv)
+/* Any thread: a worker carried out a command, or its loop ended. */
+static void
+server_worker_done(void *arg)
 {
+	struct server	*srv = arg;
 	uint64_t	 one = 1;
 
 	if (write(srv->done_fd, &one, sizeof(one)) != sizeof(one))
@@ -372,6 +511,8 @@ server_done_cb(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	if (read(fd, &n, sizeof(n)) == -1 && errno != EAGAIN)
 		log_warn("%s: eventfd", __func__);
+	if (srv->reload_gen != 0 && server_late(srv, srv->reload_gen) == 0)
+		server_reload_done(srv);
 	if (srv->stopping && server_all_done(srv))
 		event_base_loopexit(srv->base, NULL);
 }
@@ -380,67 +521,31 @@ static void
 server_shutdown_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct server	*srv = arg;
+	struct stats	 total;
 
 	(void)fd;
 	(void)what;
+	server_totals(srv, &total);
 	log_warnx("shutdown_timeout: dropping %llu connection(s)",
-	    (unsigned long long)STATS_GET(srv->stats.conns_current));
+	    (unsigned long long)total.conns_current);
 	event_base_loopexit(srv->base, NULL);
-}
-
-/*
- * Whether every worker's loop has run since the last look: each beats at
- * half the watchdog's ping interval.  Worker 0 is this loop.
- */
-int
-server_workers_alive(struct server *srv)
-{
-	struct worker	*w;
-	uint64_t	 beats;
-	unsigned	 i;
-	int		 alive = 1;
-
-	for (i = 0; i < srv->nworkers; i++) {
-		w = srv->workers[i];
-		if (!w->threaded)
-			continue;
-		beats = __atomic_load_n(&w->beats, __ATOMIC_RELAXED);
-		if (beats == w->beats_seen) {
-			alive = 0;
-			if (log_ratelimit(&srv->rl_stuck, time(NULL)))
-				log_warnx("worker %u: its loop has not run for "
-				    "a watchdog interval; not pinging systemd",
-				    w->id);
-		}
-		w->beats_seen = beats;
-	}
-	return alive;
-}
-
-/* The counters of the server and of every worker, added up. */
-static void
-server_totals(struct server *srv, struct stats *total)
-{
-	unsigned	 i;
-
-	memset(total, 0, sizeof(*total));
-	stats_add(total, &srv->stats);
-	for (i = 0; i < srv->nworkers; i++)
-		stats_add(total, &srv->workers[i]->stats);
 }
 
 /* How the connections spread: " accepted_by_worker=N,N,...". */
 static void
 server_stats_workers(struct server *srv, char *buf, size_t size)
 {
+	struct stats	 st;
 	size_t		 len = strlen(buf);
 	unsigned	 i;
 
-	for (i = 0; i < srv->nworkers && len < size; i++)
+	for (i = 0; i < srv->nworkers && len < size; i++) {
+		memset(&st, 0, sizeof(st));
+		worker_stats(srv->workers[i], &st);
 		len += snprintf(buf + len, size - len, "%s%llu",
 		    i == 0 ? " accepted_by_worker=" : ",",
-		    (unsigned long long)STATS_GET(
-		    srv->workers[i]->stats.conns_accepted));
+		    (unsigned long long)st.conns_accepted);
+	}
 }
 
 static void
@@ -457,10 +562,13 @@ server_signal_cb(evutil_socket_t sig, short what, void *arg)
 		server_stop(srv);
 		break;
 	case SIGHUP:
+		if (srv->stopping) {
+			log_notice("SIGHUP while stopping: ignored");
+			break;
+		}
 		systemd_notify(SYSTEMD_RELOADING, NULL);
 		log_info("SIGHUP: reloading %s", srv->conf_path);
 		server_reload(srv);
-		systemd_notify_ready(srv);
 		break;
 	case SIGUSR1:
 		server_totals(srv, &total);

@@ -9,17 +9,39 @@
 
 #include "hellod.h"
 
+static const char *const stats_close_names[STATS_CLOSE_MAX] = {
+	[STATS_CLOSE_CLIENT] = "client",
+	[STATS_CLOSE_IDLE] = "idle",
+	[STATS_CLOSE_TOO_LONG] = "line_too_long",
+	[STATS_CLOSE_ERROR] = "error",
+	[STATS_CLOSE_SHUTDOWN] = "shutdown",
+};
+
+const char *
+stats_close_name(enum stats_close why)
+{
+	if ((unsigned)why >= STATS_CLOSE_MAX)
+		return "unknown";
+	return stats_close_names[why];
+}
+
 void
 stats_format(const struct stats *st, char *buf, size_t len)
 {
 	snprintf(buf, len,
 	    "conns_current=%" PRIu64 " conns_accepted=%" PRIu64
 	    " conns_rejected=%" PRIu64 " requests=%" PRIu64
-	    " closed_idle=%" PRIu64 " closed_line_too_long=%" PRIu64
+	    " bytes_received=%" PRIu64 " bytes_sent=%" PRIu64
+	    " closed_client=%" PRIu64 " closed_idle=%" PRIu64
+	    " closed_line_too_long=%" PRIu64 " closed_error=%" PRIu64
+	    " closed_shutdown=%" PRIu64
 	    " output_paused=%" PRIu64 " accept_paused=%" PRIu64
 	    " reloads=%" PRIu64 " reloads_failed=%" PRIu64,
 	    st->conns_current, st->conns_accepted, st->conns_rejected,
-	    st->requests, st->closed_idle, st->closed_line_too_long,
+	    st->requests, st->bytes_received, st->bytes_sent,
+	    st->closed[STATS_CLOSE_CLIENT], st->closed[STATS_CLOSE_IDLE],
+	    st->closed[STATS_CLOSE_TOO_LONG], st->closed[STATS_CLOSE_ERROR],
+	    st->closed[STATS_CLOSE_SHUTDOWN],
 	    st->output_paused, st->accept_paused, st->reloads,
 	    st->reloads_failed);
 }
@@ -28,12 +50,16 @@ stats_format(const struct stats *st, char *buf, size_t len)
 void
 stats_add(struct stats *total, const struct stats *st)
 {
+	int	 i;
+
 	total->conns_accepted += STATS_GET(st->conns_accepted);
 	total->conns_current += STATS_GET(st->conns_current);
 	total->conns_rejected += STATS_GET(st->conns_rejected);
 	total->requests += STATS_GET(st->requests);
-	total->closed_idle += STATS_GET(st->closed_idle);
-	total->closed_line_too_long += STATS_GET(st->closed_line_too_long);
+	total->bytes_received += STATS_GET(st->bytes_received);
+	total->bytes_sent += STATS_GET(st->bytes_sent);
+	for (i = 0; i < STATS_CLOSE_MAX; i++)
+		total->closed[i] += STATS_GET(st->closed[i]);
 	total->output_paused += STATS_GET(st->output_paused);
 	total->accept_paused += STATS_GET(st->accept_paused);
 	total->reloads += STATS_GET(st->reloads);

@@ -41,15 +41,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <event2/event.h>
-
 #include "hellod.h"
 
-static void	systemd_watchdog_cb(int, short, void *);
-
-/* Armed by systemd_watchdog_start(); one per process, as the watchdog is. */
-static struct event	*systemd_ev_watchdog;
 static struct log_ratelimit systemd_rl_notify;
+static uint64_t		 systemd_dropped;	/* main thread */
 
 /* Set *cause to a newly allocated message; the caller frees it. */
 static void HELLOD_PRINTF(2, 3)
@@ -360,16 +355,15 @@ systemd_journal_match(const char *stream, dev_t dev, ino_t ino)
 }
 
 /*
- * The STATUS= text: where the daemon listens and how busy it is, cut with
- * "..." when the addresses do not fit.
+ * The STATUS= text from what the caller hands in: where the daemon listens
+ * and how busy it is, cut with "..." when the addresses do not fit.
  */
 void
-systemd_status(const struct server *server, char *buf, size_t size)
+systemd_status(char *buf, size_t size, const char **names, size_t nnames,
+    uint64_t conns)
 {
-	const struct listener	*l;
-	uint64_t		 conns = STATS_GET(server->stats.conns_current);
 	char			 tail[64];
-	size_t			 len, tlen;
+	size_t			 len, tlen, i;
 	const char		*sep = "";
 
 	if (size == 0)
@@ -377,18 +371,18 @@ systemd_status(const struct server *server, char *buf, size_t size)
 	tlen = (size_t)snprintf(tail, sizeof(tail), "; %" PRIu64
 	    " connection%s", conns, conns == 1 ? "" : "s");
 	len = (size_t)snprintf(buf, size, "listening on");
-	TAILQ_FOREACH(l, &server->listeners, entry) {
-		if (len + strlen(sep) + 1 + strlen(l->name) + tlen >= size) {
+	for (i = 0; i < nnames; i++) {
+		if (len + strlen(sep) + 1 + strlen(names[i]) + tlen >= size) {
 			if (len + 4 + tlen < size)
 				len += (size_t)snprintf(buf + len, size - len,
 				    " ...");
 			break;
 		}
 		len += (size_t)snprintf(buf + len, size - len, "%s %s", sep,
-		    l->name);
+		    names[i]);
 		sep = ",";
 	}
-	if (TAILQ_EMPTY(&server->listeners) && len + 8 + tlen < size)
+	if (nnames == 0 && len + 8 + tlen < size)
 		len += (size_t)snprintf(buf + len, size - len, " nothing");
 	if (len + tlen < size)
 		snprintf(buf + len, size - len, "%s", tail);
@@ -420,7 +414,10 @@ systemd_notify_send(const char *msg, size_t len, char **cause)
 		systemd_cause(cause, "socket: %s", strerror(errno));
 		return -1;
 	}
-	n = sendto(fd, msg, len, MSG_NOSIGNAL, (struct sockaddr *)&sun, slen);
+	/* Never wait on a manager that does not read: the message is
+	 * dropped and counted instead (systemd_notify_dropped()). */
+	n = sendto(fd, msg, len, MSG_NOSIGNAL | MSG_DONTWAIT,
+	    (struct sockaddr *)&sun, slen);
 	if (n == -1)
 		systemd_cause(cause, "send to %s: %s", path, strerror(errno));
 	else if ((size_t)n != len)
@@ -457,6 +454,7 @@ systemd_notify(enum systemd_state state, const char *status)
 		return;
 	}
 	if (systemd_notify_send(msg, (size_t)len, &cause) == -1) {
+		systemd_dropped++;
 		if (log_ratelimit(&systemd_rl_notify, time(NULL)))
 			log_warnx("systemd notification: %s", cause);
 		free(cause);
@@ -468,13 +466,11 @@ systemd_notify(enum systemd_state state, const char *status)
 	log_debug("%s: sent %s", __func__, msg);
 }
 
-void
-systemd_notify_ready(const struct server *server)
+/* Notifications that could not be sent, since the start. */
+uint64_t
+systemd_notify_dropped(void)
 {
-	char	status[SYSTEMD_STATUS_MAX];
-
-	systemd_status(server, status, sizeof(status));
-	systemd_notify(SYSTEMD_READY, status);
+	return systemd_dropped;
 }
 
 /*
@@ -559,38 +555,6 @@ systemd_listen_fds(char **cause)
 	return n;
 }
 
-/*
- * Socket activation, as server_listen() uses it: when the manager passed
- * sockets, listen on every one of them and on nothing else.  Returns the
- * number of listeners opened (and sets server->socket_activated), 0 when
- * not socket-activated (the caller then opens the configured ones), -1 on
- * error (logged).
- */
-int
-systemd_listen_open(struct server *server, struct listener_list *list)
-{
-	char	*cause;
-	int	 n, i;
-
-	if ((n = systemd_listen_fds(&cause)) == -1) {
-		log_warnx("socket activation: %s", cause);
-		free(cause);
-		return -1;
-	}
-	if (n == 0)
-		return 0;
-	server->socket_activated = 1;
-	for (i = 0; i < n; i++) {
-		if (listener_open_fd(server, SYSTEMD_LISTEN_FDS_START + i,
-		    list) == -1)
-			return -1;
-	}
-	log_notice("socket activation: serving on %d socket%s passed by "
-	    "systemd; the port and bind settings are not used", n,
-	    n == 1 ? "" : "s");
-	return n;
-}
-
 /* $JOURNAL_STREAM matches stderr: journald reads it. */
 int
 systemd_journal_stderr(void)
@@ -603,62 +567,22 @@ systemd_journal_stderr(void)
 	    st.st_ino);
 }
 
-static void
-systemd_watchdog_cb(int fd, short events, void *arg)
-{
-	struct server		*server = arg;
-	char			 status[SYSTEMD_STATUS_MAX];
-
-	(void)fd;
-	(void)events;
-	/* This loop runs; a worker's may not: then let the manager act. */
-	if (!server_workers_alive(server))
-		return;
-	systemd_status(server, status, sizeof(status));
-	systemd_notify(SYSTEMD_WATCHDOG, status);
-}
-
 /*
- * Arm the watchdog ping when the manager asks for one: a persistent timer
- * on the server's loop, so a loop that is stuck stops the pings and the
- * manager restarts the service; the workers' loops are vouched for by
- * their heartbeats.  A malformed request is logged, and the daemon runs on
- * without pinging.  Returns the ping interval in microseconds, 0 for none.
+ * How often to ping the watchdog, in microseconds (half of what the manager
+ * asks, as sd_watchdog_enabled(3) advises), 0 for never.  A malformed
+ * request is logged, and the daemon runs on without pinging.
  */
 uint64_t
-systemd_watchdog_start(struct server *server)
+systemd_watchdog_interval(void)
 {
-	struct timeval	 tv;
 	uint64_t	 interval;
 	char		*cause;
 
-	if (systemd_ev_watchdog != NULL)
-		return 0;
 	if (systemd_watchdog_parse(getenv("WATCHDOG_USEC"),
 	    getenv("WATCHDOG_PID"), getpid(), &interval, &cause) == -1) {
 		log_warnx("watchdog not started: %s", cause);
 		free(cause);
 		return 0;
 	}
-	if (interval == 0)
-		return 0;
-	tv.tv_sec = (time_t)(interval / 1000000);
-	tv.tv_usec = (suseconds_t)(interval % 1000000);
-	systemd_ev_watchdog = event_new(server->base, -1, EV_PERSIST,
-	    systemd_watchdog_cb, server);
-	if (systemd_ev_watchdog == NULL || event_add(systemd_ev_watchdog,
-	    &tv) == -1)
-		fatalx("%s: cannot arm the watchdog timer", __func__);
-	log_info("watchdog: pinging systemd every %" PRIu64 " ms",
-	    interval / 1000);
 	return interval;
-}
-
-void
-systemd_watchdog_stop(void)
-{
-	if (systemd_ev_watchdog != NULL) {
-		event_free(systemd_ev_watchdog);
-		systemd_ev_watchdog = NULL;
-	}
 }

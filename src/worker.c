@@ -1,9 +1,11 @@
 /*
- * Workers: one event loop each, with its own connections and its own
- * evconnlisteners on dups of the server's sockets.  Worker 0 runs on the
- * server's base in the main thread, so "workers = 1" is a single loop with
- * no threads at all.  The main thread talks to the others through a
- * mailbox and an eventfd; a worker touches nothing of another's.
+ * Workers: one event loop each, with its own evconnlisteners on dups of
+ * the listening sockets, its own connections and its own counters.  Worker
+ * 0 runs on the server's base in the main thread, so "workers = 1" is a
+ * single loop with no threads at all.  The main thread talks to the others
+ * through a mailbox and an eventfd; a worker tells it that a command was
+ * carried out, or that its loop is done, through the callback it was given
+ * at worker_new().  A worker knows nothing of the server.
  */
 #include "config.h"
 
@@ -18,14 +20,55 @@
 #include <unistd.h>
 
 #include <event2/event.h>
+#include <event2/listener.h>
 
 #include "hellod.h"
+
+struct worker {
+	unsigned		 id;
+	int			 threaded;
+	int			 started;
+	pthread_t		 thread;
+	struct event_base	*base;
+	struct config		*conf;		/* this worker's reference */
+	struct worker_shared	*shared;
+	worker_done_cb		 done;		/* to the main thread */
+	void			*done_arg;
+	struct conn_list	 conns;		/* oldest request first */
+	struct stats		 stats;		/* written by this thread */
+	struct evconnlistener	**levs;
+	size_t			 nlevs;
+	int			 accept_paused;
+	int			 stopping;
+	struct event		*ev_idle;
+	struct event		*ev_accept_retry;
+	struct event		*ev_cmd;
+	int			 cmd_fd;	/* eventfd: a command waits */
+	struct event		*ev_beat;	/* watchdog heartbeat */
+	uint64_t		 beats;		/* atomic */
+	uint64_t		 beats_seen;	/* main thread's last look */
+	int			 finished;	/* loop done (atomic) */
+	uint64_t		 acked;		/* last command done (atomic) */
+	/* The mailbox, under lock. */
+	pthread_mutex_t		 lock;
+	enum worker_cmd		 cmd;
+	struct config		*cmd_conf;
+	int			*cmd_fds;	/* NULL: keep the listeners */
+	size_t			 cmd_nfds;
+	uint64_t		 cmd_gen;
+	struct log_ratelimit	 rl_reject;
+	struct log_ratelimit	 rl_accept;
+	char			*wbuf;		/* replies, back to back */
+	size_t			 wbuf_replies;
+};
 
 static void	worker_cmd_cb(evutil_socket_t, short, void *);
 static void	worker_idle_cb(evutil_socket_t, short, void *);
 static void	worker_retry_cb(evutil_socket_t, short, void *);
+static void	worker_unlisten(struct worker *);
+static void	worker_idle_arm(struct worker *);
 
-/* Prepare a block of replies back to back, sent as they are. */
+/* Lay out a block of replies back to back, sent as it is: once per config. */
 static void
 worker_fill_replies(struct worker *w)
 {
@@ -49,35 +92,44 @@ worker_beat_cb(evutil_socket_t fd, short what, void *arg)
 	__atomic_add_fetch(&w->beats, 1, __ATOMIC_RELAXED);
 }
 
+/*
+ * A worker on base (worker 0, the main thread's loop) or, with base NULL,
+ * on a base and later a thread of its own.  beat_usec, when not 0, is how
+ * often a threaded loop proves it runs (see worker_alive()).
+ */
 struct worker *
-worker_new(struct server *srv, unsigned id)
+worker_new(unsigned id, struct event_base *base, struct config *conf,
+    struct worker_shared *shared, uint64_t beat_usec, worker_done_cb done,
+    void *arg)
 {
 	struct worker	*w;
 	struct timeval	 tv;
 
 	if ((w = calloc(1, sizeof(*w))) == NULL)
 		fatal("calloc");
-	w->srv = srv;
 	w->id = id;
-	w->threaded = id != 0;
+	w->threaded = base == NULL;
 	w->cmd_fd = -1;
+	w->shared = shared;
+	w->done = done;
+	w->done_arg = arg;
 	TAILQ_INIT(&w->conns);
-	w->conf = config_ref(srv->conf);
-	if ((w->rbuf = malloc(WORKER_RBUF)) == NULL ||
-	    (w->wbuf = malloc(WORKER_WBUF)) == NULL)
+	pthread_mutex_init(&w->lock, NULL);
+	w->conf = config_ref(conf);
+	if ((w->wbuf = malloc(WORKER_WBUF)) == NULL)
 		fatal("malloc");
 	worker_fill_replies(w);
 	if (!w->threaded)
-		w->base = srv->base;
+		w->base = base;
 	else if ((w->base = event_base_new()) == NULL)
 		fatalx("cannot create an event base");
 	w->ev_idle = evtimer_new(w->base, worker_idle_cb, w);
 	w->ev_accept_retry = evtimer_new(w->base, worker_retry_cb, w);
 	if (w->ev_idle == NULL || w->ev_accept_retry == NULL)
 		fatalx("cannot create events");
-	if (w->threaded && srv->watchdog_usec != 0) {
-		tv.tv_sec = srv->watchdog_usec / 2 / 1000000;
-		tv.tv_usec = srv->watchdog_usec / 2 % 1000000;
+	if (w->threaded && beat_usec != 0) {
+		tv.tv_sec = beat_usec / 1000000;
+		tv.tv_usec = beat_usec % 1000000;
 		w->ev_beat = event_new(w->base, -1, EV_PERSIST, worker_beat_cb,
 		    w);
 		if (w->ev_beat == NULL || event_add(w->ev_beat, &tv) == -1)
@@ -102,7 +154,7 @@ worker_main(void *arg)
 	if (event_base_dispatch(w->base) == -1)
 		log_warnx("worker %u: event loop failed", w->id);
 	__atomic_store_n(&w->finished, 1, __ATOMIC_RELEASE);
-	server_worker_done(w->srv);
+	w->done(w->done_arg);
 	return NULL;
 }
 
@@ -133,6 +185,13 @@ worker_start(struct worker *w)
 	return 0;
 }
 
+static void
+worker_close_fds(int *fds, size_t n)
+{
+	while (n > 0)
+		close(fds[--n]);
+}
+
 /* The worker's loop is over: close what is left, free it all. */
 void
 worker_free(struct worker *w)
@@ -142,8 +201,8 @@ worker_free(struct worker *w)
 	if (w->started)
 		pthread_join(w->thread, NULL);
 	while ((c = TAILQ_FIRST(&w->conns)) != NULL)
-		conn_close(c, "server exiting");
-	listener_detach(w);
+		conn_close(c, STATS_CLOSE_SHUTDOWN, "server exiting");
+	worker_unlisten(w);
 	event_free(w->ev_idle);
 	event_free(w->ev_accept_retry);
 	if (w->ev_beat != NULL)
@@ -154,24 +213,159 @@ worker_free(struct worker *w)
 		event_base_free(w->base);
 	}
 	if (w->cmd_fds != NULL) {
-		while (w->cmd_nfds > 0)
-			close(w->cmd_fds[--w->cmd_nfds]);
+		worker_close_fds(w->cmd_fds, w->cmd_nfds);
 		free(w->cmd_fds);
 	}
 	config_unref(w->cmd_conf);
 	config_unref(w->conf);
-	free(w->rbuf);
+	pthread_mutex_destroy(&w->lock);
 	free(w->wbuf);
 	free(w);
 }
 
+/* Accepting */
+
 static void
-worker_finish_all(struct worker *w, const char *reason)
+worker_accept_cb(struct evconnlistener *lev, evutil_socket_t fd,
+    struct sockaddr *sa, int salen, void *arg)
+{
+	(void)lev;
+	conn_accept(arg, fd, sa, salen);
+}
+
+static void
+worker_pause(struct worker *w)
+{
+	size_t	 i;
+
+	w->accept_paused = 1;
+	for (i = 0; i < w->nlevs; i++)
+		evconnlistener_disable(w->levs[i]);
+}
+
+static void
+worker_resume(struct worker *w)
+{
+	size_t	 i;
+
+	if (!w->accept_paused || w->stopping)
+		return;
+	w->accept_paused = 0;
+	evtimer_del(w->ev_accept_retry);
+	for (i = 0; i < w->nlevs; i++)
+		evconnlistener_enable(w->levs[i]);
+}
+
+/*
+ * libevent 2.1 leaves the listener enabled after an accept error, and the
+ * level-triggered listening socket would wake the loop at once, forever.  So
+ * on a shortage of descriptors or memory the worker stops accepting until
+ * one of its connections closes or a timer fires.
+ */
+static void
+worker_accept_error_cb(struct evconnlistener *lev, void *arg)
+{
+	struct worker	*w = arg;
+	struct timeval	 tv = { 0, WORKER_ACCEPT_RETRY_MS * 1000 };
+	int		 error = EVUTIL_SOCKET_ERROR();
+
+	(void)lev;
+	switch (error) {
+	case EMFILE:
+	case ENFILE:
+	case ENOBUFS:
+	case ENOMEM:
+		STATS_ADD(w->stats.accept_paused, 1);
+		if (log_ratelimit(&w->rl_accept, time(NULL))) {
+			log_warnx("accept: %s; pausing new connections "
+			    "(%lu similar suppressed)", strerror(error),
+			    w->rl_accept.suppressed);
+			w->rl_accept.suppressed = 0;
+		}
+		worker_pause(w);
+		evtimer_add(w->ev_accept_retry, &tv);
+		break;
+	default:
+		if (log_ratelimit(&w->rl_accept, time(NULL)))
+			log_warnx("accept: %s", strerror(error));
+		break;
+	}
+}
+
+/*
+ * Accept from these sockets (the worker's own dups, which it now owns and
+ * the array too) instead of the ones it had.
+ */
+int
+worker_listen(struct worker *w, int *fds, size_t n)
+{
+	struct evconnlistener	**levs = NULL;
+	size_t			 i, j;
+
+	worker_unlisten(w);
+	if (n == 0)
+		goto done;
+	/* An array of pointers. NOLINTNEXTLINE(bugprone-sizeof-expression) */
+	if ((levs = calloc(n, sizeof(*levs))) == NULL) {
+		log_warn("calloc");
+		worker_close_fds(fds, n);
+		free(fds);
+		return -1;
+	}
+	for (i = 0; i < n; i++) {
+		/* Backlog 0: the socket listens already. */
+		levs[i] = evconnlistener_new(w->base, worker_accept_cb, w,
+		    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 0, fds[i]);
+		if (levs[i] == NULL) {
+			log_warnx("worker %u: cannot create a listener",
+			    w->id);
+			for (j = 0; j < i; j++)
+				evconnlistener_free(levs[j]);
+			worker_close_fds(fds + i, n - i);
+			free(levs);
+			free(fds);
+			return -1;
+		}
+		evconnlistener_set_error_cb(levs[i], worker_accept_error_cb);
+		if (w->accept_paused)
+			evconnlistener_disable(levs[i]);
+	}
+	w->levs = levs;
+	w->nlevs = n;
+done:
+	free(fds);
+	return 0;
+}
+
+static void
+worker_unlisten(struct worker *w)
+{
+	size_t	 i;
+
+	for (i = 0; i < w->nlevs; i++)
+		evconnlistener_free(w->levs[i]);
+	free(w->levs);
+	w->levs = NULL;
+	w->nlevs = 0;
+}
+
+static void
+worker_retry_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	worker_resume(arg);
+}
+
+/* Commands */
+
+static void
+worker_finish_all(struct worker *w)
 {
 	struct conn	*c, *next;
 
 	TAILQ_FOREACH_SAFE(c, &w->conns, entry, next)
-		conn_finish(c, reason);
+		conn_drain(c);
 }
 
 /* Carry out a command, in the worker's own thread. */
@@ -185,11 +379,14 @@ worker_apply(struct worker *w, enum worker_cmd cmd, struct config *conf,
 	case WORKER_CMD_NONE:
 		break;
 	case WORKER_CMD_RECONF:
-		if (fds != NULL)
-			listener_attach(w, fds, nfds);
+		if (fds != NULL) {
+			worker_listen(w, fds, nfds);
+			fds = NULL;
+		}
 		if (conf != NULL) {
 			config_unref(w->conf);
 			w->conf = conf;
+			conf = NULL;
 			worker_fill_replies(w);
 			TAILQ_FOREACH(c, &w->conns, entry)
 				conn_reconfigure(c);
@@ -199,44 +396,47 @@ worker_apply(struct worker *w, enum worker_cmd cmd, struct config *conf,
 		break;
 	case WORKER_CMD_STOP:
 		w->stopping = 1;
-		listener_detach(w);
+		worker_unlisten(w);
 		evtimer_del(w->ev_accept_retry);
-		worker_finish_all(w, "server stopping");
-		if (TAILQ_EMPTY(&w->conns) && w->threaded)
-			event_base_loopexit(w->base, NULL);
+		worker_finish_all(w);
+		worker_conn_closed(w);
 		break;
 	case WORKER_CMD_HALT:
 		w->stopping = 1;
-		listener_detach(w);
+		worker_unlisten(w);
 		if (w->threaded)
 			event_base_loopbreak(w->base);
 		break;
 	}
-	free(fds);
+	config_unref(conf);
+	if (fds != NULL) {
+		worker_close_fds(fds, nfds);
+		free(fds);
+	}
 }
 
 /*
- * Hand a worker a command.  The worker takes over conf (a reference) and
- * fds (its own dups, in a malloc'ed array).  Worker 0 carries it out at
- * once; the others when their loop reads the eventfd.
+ * Hand a worker a command, numbered gen for worker_acked().  The worker
+ * takes over conf (a reference) and fds (its own dups, in a malloc'ed
+ * array).  Worker 0 carries it out at once; the others when their loop
+ * reads the eventfd, and then call the done callback.
  */
 void
 worker_post(struct worker *w, enum worker_cmd cmd, struct config *conf,
-    int *fds, size_t nfds)
+    int *fds, size_t nfds, uint64_t gen)
 {
-	struct server	*srv = w->srv;
 	uint64_t	 one = 1;
 
 	if (!w->threaded) {
 		worker_apply(w, cmd, conf, fds, nfds);
+		__atomic_store_n(&w->acked, gen, __ATOMIC_RELEASE);
 		return;
 	}
-	pthread_mutex_lock(&srv->lock);
+	pthread_mutex_lock(&w->lock);
 	/* A stop or a halt outranks a reconfiguration still waiting. */
 	if (w->cmd == WORKER_CMD_NONE || cmd >= w->cmd) {
 		if (w->cmd_fds != NULL) {
-			while (w->cmd_nfds > 0)
-				close(w->cmd_fds[--w->cmd_nfds]);
+			worker_close_fds(w->cmd_fds, w->cmd_nfds);
 			free(w->cmd_fds);
 		}
 		config_unref(w->cmd_conf);
@@ -246,11 +446,13 @@ worker_post(struct worker *w, enum worker_cmd cmd, struct config *conf,
 		w->cmd_nfds = nfds;
 	} else {
 		config_unref(conf);
-		while (nfds > 0)
-			close(fds[--nfds]);
-		free(fds);
+		if (fds != NULL) {
+			worker_close_fds(fds, nfds);
+			free(fds);
+		}
 	}
-	pthread_mutex_unlock(&srv->lock);
+	w->cmd_gen = gen;
+	pthread_mutex_unlock(&w->lock);
 	if (write(w->cmd_fd, &one, sizeof(one)) != sizeof(one))
 		log_warn("worker %u: eventfd", w->id);
 }
@@ -259,56 +461,198 @@ static void
 worker_cmd_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct worker	*w = arg;
-	struct server	*srv = w->srv;
 	enum worker_cmd	 cmd;
 	struct config	*conf;
 	int		*fds;
 	size_t		 nfds;
-	uint64_t	 n;
+	uint64_t	 n, gen;
 
 	(void)what;
 	if (read(fd, &n, sizeof(n)) == -1 && errno != EAGAIN)
 		log_warn("worker %u: eventfd", w->id);
-	pthread_mutex_lock(&srv->lock);
+	pthread_mutex_lock(&w->lock);
 	cmd = w->cmd;
 	conf = w->cmd_conf;
 	fds = w->cmd_fds;
 	nfds = w->cmd_nfds;
+	gen = w->cmd_gen;
 	w->cmd = WORKER_CMD_NONE;
 	w->cmd_conf = NULL;
 	w->cmd_fds = NULL;
 	w->cmd_nfds = 0;
-	pthread_mutex_unlock(&srv->lock);
+	pthread_mutex_unlock(&w->lock);
 
 	worker_apply(w, cmd, conf, fds, nfds);
+	__atomic_store_n(&w->acked, gen, __ATOMIC_RELEASE);
+	w->done(w->done_arg);
+}
 
-	pthread_mutex_lock(&srv->lock);
-	srv->acks++;
-	pthread_cond_broadcast(&srv->acked);
-	pthread_mutex_unlock(&srv->lock);
+/* The number of the last command this worker has carried out. */
+uint64_t
+worker_acked(struct worker *w)
+{
+	return __atomic_load_n(&w->acked, __ATOMIC_ACQUIRE);
+}
+
+int
+worker_threaded(const struct worker *w)
+{
+	return w->threaded;
 }
 
 /*
- * Idle connections: the list is in the order of their last request, so
- * one timer per worker, due when the oldest one would expire, is enough.
+ * Main thread: whether this worker's loop has run since the last look (it
+ * beats at half the watchdog's interval).  Worker 0 is the caller's own
+ * loop, and a worker whose loop has ended has nothing left to be stuck on.
+ */
+int
+worker_alive(struct worker *w)
+{
+	uint64_t	 beats;
+	int		 alive;
+
+	if (!w->threaded || worker_finished(w))
+		return 1;
+	beats = __atomic_load_n(&w->beats, __ATOMIC_RELAXED);
+	alive = beats != w->beats_seen;
+	w->beats_seen = beats;
+	return alive;
+}
+
+/* Main thread: whether the worker has finished every connection. */
+int
+worker_finished(struct worker *w)
+{
+	if (w->threaded)
+		return __atomic_load_n(&w->finished, __ATOMIC_ACQUIRE);
+	return w->stopping && TAILQ_EMPTY(&w->conns);
+}
+
+/* Add this worker's counters to total; any thread. */
+void
+worker_stats(struct worker *w, struct stats *total)
+{
+	stats_add(total, &w->stats);
+}
+
+/* What conn.c needs of its worker */
+
+struct event_base *
+worker_base(struct worker *w)
+{
+	return w->base;
+}
+
+const struct config *
+worker_conf(struct worker *w)
+{
+	return w->conf;
+}
+
+struct stats *
+worker_stats_own(struct worker *w)
+{
+	return &w->stats;
+}
+
+/* The block of replies and how many it holds. */
+const char *
+worker_replies(struct worker *w, size_t *n)
+{
+	*n = w->wbuf_replies;
+	return w->wbuf;
+}
+
+int
+worker_stopping(const struct worker *w)
+{
+	return w->stopping;
+}
+
+/*
+ * A new connection takes a slot under max_connections (shared by all
+ * workers) and an id.  Returns -1, the slot not taken, when all are used.
+ */
+int
+worker_conn_open(struct worker *w, struct conn *c)
+{
+	if (__atomic_add_fetch(&w->shared->conns_open, 1, __ATOMIC_RELAXED) >
+	    w->conf->max_connections) {
+		__atomic_sub_fetch(&w->shared->conns_open, 1,
+		    __ATOMIC_RELAXED);
+		return -1;
+	}
+	c->id = __atomic_add_fetch(&w->shared->next_conn_id, 1,
+	    __ATOMIC_RELAXED);
+	TAILQ_INSERT_TAIL(&w->conns, c, entry);
+	STATS_ADD(w->stats.conns_accepted, 1);
+	STATS_ADD(w->stats.conns_current, 1);
+	worker_idle_arm(w);
+	return 0;
+}
+
+/* Count and log (rate-limited) a connection refused at max_connections. */
+void
+worker_conn_reject(struct worker *w)
+{
+	STATS_ADD(w->stats.conns_rejected, 1);
+	if (log_ratelimit(&w->rl_reject, time(NULL))) {
+		log_warnx("max_connections (%u) reached, rejecting new "
+		    "connections (%lu similar suppressed)",
+		    w->conf->max_connections, w->rl_reject.suppressed);
+		w->rl_reject.suppressed = 0;
+	}
+}
+
+/*
+ * The connection is closing: off the list, its slot free.  The slot goes
+ * before the close is logged: once it is, another worker may already
+ * accept in its place.
  */
 void
+worker_conn_remove(struct worker *w, struct conn *c)
+{
+	TAILQ_REMOVE(&w->conns, c, entry);
+	STATS_ADD(w->stats.conns_current, -1);
+	__atomic_sub_fetch(&w->shared->conns_open, 1, __ATOMIC_RELAXED);
+}
+
+/* The one call up from conn.c: a descriptor is free, maybe the last. */
+void
+worker_conn_closed(struct worker *w)
+{
+	if (w->accept_paused)
+		worker_resume(w);
+	if (w->stopping && TAILQ_EMPTY(&w->conns)) {
+		if (w->threaded)
+			event_base_loopexit(w->base, NULL);
+		else
+			w->done(w->done_arg);
+	}
+}
+
+/* Idle connections */
+
+/*
+ * The list is in the order of the last request, so one timer per worker,
+ * due when the oldest connection would expire, is enough.  Times are on
+ * the monotonic clock: a step of the wall clock changes nothing.
+ */
+static void
 worker_idle_arm(struct worker *w)
 {
 	struct conn	*c = TAILQ_FIRST(&w->conns);
-	struct timeval	 now, due, tv;
+	struct timeval	 tv;
+	uint64_t	 now, due;
 
 	if (c == NULL || w->conf->idle_timeout == 0 ||
 	    evtimer_pending(w->ev_idle, NULL))
 		return;
-	event_base_gettimeofday_cached(w->base, &now);
-	tv.tv_sec = w->conf->idle_timeout;
-	tv.tv_usec = 0;
-	timeradd(&c->last_request, &tv, &due);
-	if (timercmp(&due, &now, <))
-		timerclear(&tv);
-	else
-		timersub(&due, &now, &tv);
+	now = conn_now_ms();
+	due = conn_last_request(c) + (uint64_t)w->conf->idle_timeout * 1000;
+	due = due > now ? due - now : 0;
+	tv.tv_sec = due / 1000;
+	tv.tv_usec = due % 1000 * 1000;
 	evtimer_add(w->ev_idle, &tv);
 }
 
@@ -316,7 +660,6 @@ worker_idle_arm(struct worker *w)
 void
 worker_touch(struct worker *w, struct conn *c)
 {
-	event_base_gettimeofday_cached(w->base, &c->last_request);
 	if (TAILQ_NEXT(c, entry) != NULL) {
 		TAILQ_REMOVE(&w->conns, c, entry);
 		TAILQ_INSERT_TAIL(&w->conns, c, entry);
@@ -328,43 +671,18 @@ worker_idle_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct worker	*w = arg;
 	struct conn	*c;
-	struct timeval	 now, idle, due;
+	uint64_t	 now, idle;
 
 	(void)fd;
 	(void)what;
 	if (w->conf->idle_timeout == 0)
 		return;
-	event_base_gettimeofday_cached(w->base, &now);
-	idle.tv_sec = w->conf->idle_timeout;
-	idle.tv_usec = 0;
+	now = conn_now_ms();
+	idle = (uint64_t)w->conf->idle_timeout * 1000;
 	while ((c = TAILQ_FIRST(&w->conns)) != NULL) {
-		timeradd(&c->last_request, &idle, &due);
-		if (timercmp(&now, &due, <))
+		if (conn_last_request(c) + idle > now)
 			break;
-		STATS_ADD(w->stats.closed_idle, 1);
-		conn_close(c, "idle timeout");
+		conn_close(c, STATS_CLOSE_IDLE, "idle timeout");
 	}
 	worker_idle_arm(w);
-}
-
-static void
-worker_retry_cb(evutil_socket_t fd, short what, void *arg)
-{
-	(void)fd;
-	(void)what;
-	listener_resume(arg);
-}
-
-/* A descriptor is free again: the moment to retry a paused accept. */
-void
-worker_conn_closed(struct worker *w)
-{
-	if (w->accept_paused)
-		listener_resume(w);
-	if (w->stopping && TAILQ_EMPTY(&w->conns)) {
-		if (w->threaded)
-			event_base_loopexit(w->base, NULL);
-		else
-			server_worker_done(w->srv);
-	}
 }
