@@ -245,7 +245,7 @@ server_watchdog_cb(evutil_socket_t fd, short what, void *arg)
 		if (worker_alive(srv->workers[i]))
 			continue;
 		alive = 0;
-		if (log_ratelimit(&srv->rl_stuck, time(NULL)))
+		if (log_ratelimit(&srv->rl_stuck, conn_now_ms() / 1000))
 			log_warnx("worker %u: its loop has not run for a "
 			    "watchdog interval; not pinging systemd", i);
 	}

@@ -455,7 +455,11 @@ systemd_notify(enum systemd_state state, const char *status)
 	}
 	if (systemd_notify_send(msg, (size_t)len, &cause) == -1) {
 		systemd_dropped++;
-		if (log_ratelimit(&systemd_rl_notify, time(NULL)))
+		/* The rate on the monotonic clock: a step of the wall clock
+		 * must not silence it. */
+		if (clock_gettime(CLOCK_MONOTONIC, &ts) == -1)
+			fatal("clock_gettime");
+		if (log_ratelimit(&systemd_rl_notify, ts.tv_sec))
 			log_warnx("systemd notification: %s", cause);
 		free(cause);
 		return;

@@ -276,7 +276,7 @@ worker_accept_error_cb(struct evconnlistener *lev, void *arg)
 	case ENOBUFS:
 	case ENOMEM:
 		STATS_ADD(w->stats.accept_paused, 1);
-		if (log_ratelimit(&w->rl_accept, time(NULL))) {
+		if (log_ratelimit(&w->rl_accept, conn_now_ms() / 1000)) {
 			log_warnx("accept: %s; pausing new connections "
 			    "(%lu similar suppressed)", strerror(error),
 			    w->rl_accept.suppressed);
@@ -286,7 +286,7 @@ worker_accept_error_cb(struct evconnlistener *lev, void *arg)
 		evtimer_add(w->ev_accept_retry, &tv);
 		break;
 	default:
-		if (log_ratelimit(&w->rl_accept, time(NULL)))
+		if (log_ratelimit(&w->rl_accept, conn_now_ms() / 1000))
 			log_warnx("accept: %s", strerror(error));
 		break;
 	}
@@ -596,7 +596,7 @@ void
 worker_conn_reject(struct worker *w)
 {
 	STATS_ADD(w->stats.conns_rejected, 1);
-	if (log_ratelimit(&w->rl_reject, time(NULL))) {
+	if (log_ratelimit(&w->rl_reject, conn_now_ms() / 1000)) {
 		log_warnx("max_connections (%u) reached, rejecting new "
 		    "connections (%lu similar suppressed)",
 		    w->conf->max_connections, w->rl_reject.suppressed);
