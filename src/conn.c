@@ -36,8 +36,6 @@
 static void	conn_read_cb(struct bufferevent *, void *);
 static void	conn_write_cb(struct bufferevent *, void *);
 static void	conn_event_cb(struct bufferevent *, short, void *);
-static void	conn_sent_cb(struct evbuffer *, const struct evbuffer_cb_info *,
-		    void *);
 static void	conn_linger_cb(evutil_socket_t, short, void *);
 static void	conn_process(struct conn *);
 static void	conn_flushed(struct conn *);
@@ -132,7 +130,6 @@ conn_accept(struct worker *w, int fd, const struct sockaddr *sa,
 	}
 	bufferevent_setcb(c->bev, conn_read_cb, conn_write_cb, conn_event_cb,
 	    c);
-	evbuffer_add_cb(bufferevent_get_output(c->bev), conn_sent_cb, c);
 	conn_reconfigure(c);
 	/* Writing is on, but libevent polls for it only while output waits. */
 	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
@@ -153,16 +150,19 @@ conn_reconfigure(struct conn *c)
 		conn_write_cb(c->bev, c);
 }
 
-/* Bytes leave the output buffer only as libevent writes them. */
+/*
+ * Bytes leave the output buffer only as libevent writes them: count what
+ * has gone since the last look.  Looked at from the write callback and at
+ * the close, so the count lags by at most half of max_output (an evbuffer
+ * callback would be exact at every write, but costs 64 bytes a connection).
+ */
 static void
-conn_sent_cb(struct evbuffer *out, const struct evbuffer_cb_info *info,
-    void *arg)
+conn_count_sent(struct conn *c)
 {
-	struct conn	*c = arg;
+	size_t	 left = evbuffer_get_length(bufferevent_get_output(c->bev));
 
-	(void)out;
-	if (info->n_deleted > 0)
-		STATS_ADD(c->stats->bytes_sent, info->n_deleted);
+	STATS_ADD(c->stats->bytes_sent, c->unsent - left);
+	c->unsent = left;
 }
 
 /*
@@ -202,6 +202,7 @@ conn_reply(struct conn *c, size_t n)
 			    "out of memory for replies");
 			return -1;
 		}
+		c->unsent += len - sent;
 	}
 	return 0;
 }
@@ -295,6 +296,7 @@ conn_write_cb(struct bufferevent *bev, void *arg)
 	struct conn	*c = arg;
 	size_t		 left = evbuffer_get_length(bufferevent_get_output(bev));
 
+	conn_count_sent(c);
 	if (c->state == CONN_FLUSHING) {
 		if (left == 0)
 			conn_flushed(c);
@@ -372,6 +374,8 @@ conn_finish(struct conn *c, enum stats_close why, const char *reason)
 		return;
 	c->why = why;
 	c->reason = reason;
+	/* Counted when the end is decided, not after the linger. */
+	STATS_ADD(c->stats->closed[why], 1);
 	c->state = CONN_FLUSHING;
 	c->paused = 0;
 	bufferevent_set_timeouts(c->bev, NULL, NULL);
@@ -408,7 +412,9 @@ conn_close(struct conn *c, enum stats_close why, const char *reason)
 	struct worker	*w = c->w;
 
 	worker_conn_remove(w, c);
-	STATS_ADD(c->stats->closed[why], 1);
+	conn_count_sent(c);
+	if (c->state == CONN_OPEN)	/* else counted by conn_finish() */
+		STATS_ADD(c->stats->closed[why], 1);
 	conn_log(c, reason);
 	if (c->ev_linger != NULL)
 		event_free(c->ev_linger);

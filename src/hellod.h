@@ -211,6 +211,7 @@ struct conn {
 	enum conn_state		 state;
 	struct frame		 frame;
 	uint64_t		 last_request;	/* monotonic ms */
+	size_t			 unsent;	/* output not counted as sent */
 	struct event		*ev_linger;	/* only while lingering */
 	unsigned		 paused:1;	/* output over max_output */
 	unsigned		 peer_eof:1;	/* client sent FIN */
