@@ -108,7 +108,6 @@ conn_accept(struct worker *w, int fd, const struct sockaddr *sa,
 	}
 	c->w = w;
 	c->fd = fd;
-	c->stats = worker_stats_own(w);
 	c->last_request = conn_now_ms();
 	if ((size_t)salen <= sizeof(c->peer))
 		memcpy(&c->peer, sa, salen);
@@ -161,8 +160,8 @@ conn_count_sent(struct conn *c)
 {
 	size_t	 left = evbuffer_get_length(bufferevent_get_output(c->bev));
 
-	STATS_ADD(c->stats->bytes_sent, c->unsent - left);
-	c->unsent = left;
+	STATS_ADD(worker_stats_own(c->w)->bytes_sent, c->unsent - left);
+	c->unsent = (uint32_t)left;
 }
 
 /*
@@ -193,7 +192,7 @@ conn_reply(struct conn *c, size_t n)
 			}
 			if (sent == -1)
 				sent = 0;
-			STATS_ADD(c->stats->bytes_sent, sent);
+			STATS_ADD(worker_stats_own(c->w)->bytes_sent, sent);
 			if ((size_t)sent == len)
 				continue;
 		}
@@ -202,7 +201,7 @@ conn_reply(struct conn *c, size_t n)
 			    "out of memory for replies");
 			return -1;
 		}
-		c->unsent += len - sent;
+		c->unsent += (uint32_t)(len - sent);
 	}
 	return 0;
 }
@@ -212,7 +211,7 @@ conn_pause(struct conn *c)
 {
 	bufferevent_disable(c->bev, EV_READ);
 	c->paused = 1;
-	STATS_ADD(c->stats->output_paused, 1);
+	STATS_ADD(worker_stats_own(c->w)->output_paused, 1);
 	conn_log(c, "output full, reading paused");
 }
 
@@ -222,7 +221,7 @@ conn_drain_input(struct conn *c, size_t n)
 	if (n == 0)
 		return;
 	evbuffer_drain(bufferevent_get_input(c->bev), n);
-	STATS_ADD(c->stats->bytes_received, n);
+	STATS_ADD(worker_stats_own(c->w)->bytes_received, n);
 }
 
 /*
@@ -250,7 +249,7 @@ conn_process(struct conn *c)
 		    budget, &lines, &used);
 		conn_drain_input(c, used);
 		if (lines > 0) {
-			STATS_ADD(c->stats->requests, lines);
+			STATS_ADD(worker_stats_own(c->w)->requests, lines);
 			c->last_request = conn_now_ms();
 			worker_touch(c->w, c);
 			if (conn_reply(c, lines) == -1)
@@ -265,7 +264,7 @@ conn_process(struct conn *c)
 	if (c->peer_eof) {
 		/* A last line cut off by EOF still gets its reply. */
 		if (frame_eof(&c->frame)) {
-			STATS_ADD(c->stats->requests, 1);
+			STATS_ADD(worker_stats_own(c->w)->requests, 1);
 			if (conn_reply(c, 1) == -1)
 				return;
 		}
@@ -375,7 +374,7 @@ conn_finish(struct conn *c, enum stats_close why, const char *reason)
 	c->why = why;
 	c->reason = reason;
 	/* Counted when the end is decided, not after the linger. */
-	STATS_ADD(c->stats->closed[why], 1);
+	STATS_ADD(worker_stats_own(c->w)->closed[why], 1);
 	c->state = CONN_FLUSHING;
 	c->paused = 0;
 	bufferevent_set_timeouts(c->bev, NULL, NULL);
@@ -414,11 +413,11 @@ conn_close(struct conn *c, enum stats_close why, const char *reason)
 	worker_conn_remove(w, c);
 	conn_count_sent(c);
 	if (c->state == CONN_OPEN)	/* else counted by conn_finish() */
-		STATS_ADD(c->stats->closed[why], 1);
+		STATS_ADD(worker_stats_own(c->w)->closed[why], 1);
 	conn_log(c, reason);
 	if (c->ev_linger != NULL)
 		event_free(c->ev_linger);
-	STATS_ADD(c->stats->bytes_received,
+	STATS_ADD(worker_stats_own(c->w)->bytes_received,
 	    evbuffer_get_length(bufferevent_get_input(c->bev)));
 	/* Closes the socket, once libevent is done with it. */
 	bufferevent_free(c->bev);

@@ -206,19 +206,18 @@ struct conn {
 	TAILQ_ENTRY(conn)	 entry;		/* worker's, by last request */
 	struct worker		*w;
 	struct bufferevent	*bev;		/* owns the socket */
-	int			 fd;		/* the bufferevent's, for send() */
-	struct stats		*stats;		/* the worker's */
-	enum conn_state		 state;
-	struct frame		 frame;
-	uint64_t		 last_request;	/* monotonic ms */
-	size_t			 unsent;	/* output not counted as sent */
 	struct event		*ev_linger;	/* only while lingering */
+	uint64_t		 id;
+	uint64_t		 last_request;	/* monotonic ms */
+	const char		*reason;	/* why it is closing */
+	struct frame		 frame;
+	uint32_t		 unsent;	/* output not counted as sent */
+	int			 fd;		/* the bufferevent's, for send() */
+	unsigned		 state:2;	/* enum conn_state */
+	unsigned		 why:3;		/* enum stats_close */
 	unsigned		 paused:1;	/* output over max_output */
 	unsigned		 peer_eof:1;	/* client sent FIN */
 	unsigned		 draining:1;	/* server stopping */
-	enum stats_close	 why;
-	const char		*reason;	/* why it is closing */
-	uint64_t		 id;
 	union {
 		struct sockaddr		sa;
 		struct sockaddr_in	sin;
