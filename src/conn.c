@@ -130,8 +130,9 @@ conn_accept(struct worker *w, int fd, const struct sockaddr *sa,
 	bufferevent_setcb(c->bev, conn_read_cb, conn_write_cb, conn_event_cb,
 	    c);
 	conn_reconfigure(c);
-	/* Writing is on, but libevent polls for it only while output waits. */
-	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+	/* Writing is enabled when output first waits (conn_reply()): enabled
+	 * now, it would cost two epoll_ctl calls per connection. */
+	bufferevent_enable(c->bev, EV_READ);
 	conn_log(c, "accepted");
 }
 
@@ -202,6 +203,10 @@ conn_reply(struct conn *c, size_t n)
 			return -1;
 		}
 		c->unsent += (uint32_t)(len - sent);
+		/* From now on libevent polls for writing whenever output
+		 * waits, and stops when it has drained. */
+		if (!(bufferevent_get_enabled(c->bev) & EV_WRITE))
+			bufferevent_enable(c->bev, EV_WRITE);
 	}
 	return 0;
 }
