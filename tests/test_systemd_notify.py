@@ -204,14 +204,17 @@ def test_watchdog_pings_every_half_period():
     with Notify() as n, Wrapped(with_pid("WATCHDOG_PID")), \
             Daemon(env=n.env(WATCHDOG_USEC=str(period)), base=BASE) as d:
         d.wait_log(r"watchdog: pinging systemd every 200 ms")
+        intervals = 3
         i, first = n.wait("WATCHDOG")
-        for _ in range(3):
+        for _ in range(intervals):
             i, last = n.wait("WATCHDOG", start=i + 1)
         pings = n.all("WATCHDOG")
         gaps = [b[0] - a[0] for a, b in zip(pings, pings[1:])]
-        # Never faster than asked; late only by scheduling noise.
+        # Never faster than asked; late only by scheduling noise: the mean
+        # gap from first to last is near half the period, well short of it.
         check(all(g > 0.15 for g in gaps), gaps)
-        check((last[0] - first[0]) / (len(pings) - 1) < period / 1e6, gaps)
+        mean = (last[0] - first[0]) / intervals
+        check(mean < 0.75 * period / 1e6, (mean, gaps))
         check(re.match(r"listening on .*; \d+ connections?$",
                        last[2]["STATUS"]), last)
         check(d.stop() == 0)
