@@ -329,25 +329,45 @@ config_trim(char *s)
 }
 
 /*
+ * The quote that closes the quoted value starting after s: the first one
+ * after which the line is blank or a comment.  NULL if none does.
+ */
+static char *
+config_closing_quote(char *s)
+{
+	char	*q, *rest;
+
+	for (q = strchr(s, '"'); q != NULL; q = strchr(q + 1, '"')) {
+		rest = q + 1 + strspn(q + 1, " \t\r\n\v\f");
+		if (*rest == '\0' || *rest == '#')
+			return q;
+	}
+	return NULL;
+}
+
+/*
  * Split one line into key and value.  Returns 0 for a blank or comment line,
- * 1 for a setting, -1 with err set for a malformed line.  An unquoted value
- * ends at '#'; a value in double quotes runs to the last quote on the line,
- * so it may hold blanks, '#' and quotes, and only a comment may follow it.
+ * 1 for a setting, -1 with err set for a malformed line.  '#' starts a
+ * comment wherever it stands outside a quoted value, also before the '='.
+ * An unquoted value ends at '#'.  A value in double quotes keeps its blanks
+ * and may hold '#' and quotes: it ends at the first quote after which the
+ * line is blank or a comment, so a comment may hold quotes too.
  */
 static int
 config_split(char *line, char **key, char **value, char *err, size_t errlen)
 {
 	char	*eq, *hash, *v, *q;
 
-	hash = strchr(line, '#');
-	eq = strchr(line, '=');
-	if (hash != NULL && (eq == NULL || hash < eq))
-		*hash = '\0';
-	line = config_trim(line);
-	if (*line == '\0')
-		return 0;
-	if (eq == NULL) {
-		snprintf(err, errlen, "expected 'key = value'");
+	eq = line + strcspn(line, "=#");
+	if (*eq != '=') {
+		/* A comment or the end of the line before any '='. */
+		hash = *eq == '#' ? eq : NULL;
+		*eq = '\0';
+		if (*config_trim(line) == '\0')
+			return 0;
+		snprintf(err, errlen, "expected 'key = value'%s",
+		    hash != NULL && strchr(hash + 1, '=') != NULL ?
+		    " (the '=' is in a comment)" : "");
 		return -1;
 	}
 	*eq = '\0';
@@ -360,18 +380,14 @@ config_split(char *line, char **key, char **value, char *err, size_t errlen)
 	while (isspace((unsigned char)*v))
 		v++;
 	if (*v == '"') {
-		if ((q = strrchr(v + 1, '"')) == NULL) {
-			snprintf(err, errlen, "%s: unterminated quote", *key);
+		if ((q = config_closing_quote(v + 1)) == NULL) {
+			snprintf(err, errlen, "%s: %s", *key,
+			    strchr(v + 1, '"') != NULL ?
+			    "text after the closing quote" :
+			    "unterminated quote");
 			return -1;
 		}
-		*q++ = '\0';
-		while (isspace((unsigned char)*q))
-			q++;
-		if (*q != '\0' && *q != '#') {
-			snprintf(err, errlen, "%s: text after the closing "
-			    "quote", *key);
-			return -1;
-		}
+		*q = '\0';
 		*value = v + 1;
 		return 1;
 	}

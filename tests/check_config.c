@@ -419,9 +419,9 @@ START_TEST(test_quotes)
 	config_free(conf);
 
 	/* Quotes and '#' inside a quoted value survive a round trip. */
-	conf = parse_ok("message = \"a\"#b\" # comment\n"
+	conf = parse_ok("message = \"a\"b #c\" # comment\n"
 	    "pidfile = \"/tmp/a#b \"\n");
-	check_reply(conf, "a\"#b");
+	check_reply(conf, "a\"b #c");
 	ck_assert_str_eq(conf->pidfile, "/tmp/a#b ");
 	check_round_trip(conf);
 	config_free(conf);
@@ -431,6 +431,53 @@ START_TEST(test_quotes)
 	ck_assert_str_eq(conf->pidfile, "/tmp/with blank.pid");
 	ck_assert_int_eq(conf->port, 7);
 	config_free(conf);
+}
+END_TEST
+
+/*
+ * Issue 9, item 12: a '#' before the '=' starts a comment like anywhere
+ * else, so the '=' after it is not there.
+ */
+START_TEST(test_comment_before_equals)
+{
+	struct config	*conf;
+
+	parse_bad("port # was = 5999\n", NAME ":1: expected 'key = value' "
+	    "(the '=' is in a comment)\n");
+	parse_bad("port #= 5999\n", NAME ":1: expected 'key = value' (the '=' "
+	    "is in a comment)\n");
+	parse_bad("port 5000 # none at all\n", NAME ":1: expected "
+	    "'key = value'\n");
+	/* Comment lines with an '=' in them are still just comments. */
+	conf = parse_ok("# port = 5999\n  #port=1\nport = 6 # = 7\n");
+	ck_assert_int_eq(conf->port, 6);
+	config_free(conf);
+}
+END_TEST
+
+/*
+ * Issue 9, item 13: a quoted value ends at the first quote after which the
+ * line is blank or a comment, so a comment may hold quotes of its own.
+ */
+START_TEST(test_quoted_value_then_quotes_in_comment)
+{
+	struct config	*conf;
+
+	conf = parse_ok("message = \"Hello\" # the \"greeting\"\n");
+	check_reply(conf, "Hello");
+	config_free(conf);
+	conf = parse_ok("message = \"Hello\"# the \"greeting\"\n");
+	check_reply(conf, "Hello");
+	config_free(conf);
+	conf = parse_ok("message = \"a \"b\" c\" # \"d\" \"e\" \"\n");
+	check_reply(conf, "a \"b\" c");
+	config_free(conf);
+	conf = parse_ok("pidfile = \"/run/x.pid\"   # \"old\" \"/run/y\"\n");
+	ck_assert_str_eq(conf->pidfile, "/run/x.pid");
+	config_free(conf);
+	/* Text, not a comment, after a quote that does not close. */
+	parse_bad("message = \"Hello\" there # \"x\n", NAME ":1: message: "
+	    "text after the closing quote\n");
 }
 END_TEST
 
@@ -1201,6 +1248,7 @@ config_suite(void)
 	tcase_add_test(tc, test_comments);
 	tcase_add_test(tc, test_crlf);
 	tcase_add_test(tc, test_quotes);
+	tcase_add_test(tc, test_quoted_value_then_quotes_in_comment);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("errors");
@@ -1214,6 +1262,7 @@ config_suite(void)
 	tcase_add_test(tc, test_bad_message);
 	tcase_add_test(tc, test_bad_strings);
 	tcase_add_test(tc, test_bad_syntax);
+	tcase_add_test(tc, test_comment_before_equals);
 	tcase_add_test(tc, test_nul_byte);
 	tcase_add_test(tc, test_long_line);
 	tcase_add_test(tc, test_many_errors);
