@@ -413,6 +413,45 @@ config_known_keys(char *buf, size_t len)
 		    config_keys[i].name);
 }
 
+enum config_read {
+	CONFIG_READ_LINE,
+	CONFIG_READ_LONG,	/* over CONFIG_LINE_MAX: the rest thrown away */
+	CONFIG_READ_EOF,
+	CONFIG_READ_ERROR,	/* errno says why */
+};
+
+/*
+ * Read one line into buf, which holds CONFIG_LINE_MAX + 2 bytes, less its LF
+ * or CRLF and NUL-terminated; *len is its length (a NUL byte in it makes that
+ * more than strlen).  Nothing is allocated: of a longer line, what does not
+ * fit is read and thrown away, so that the next line is found.  A read error
+ * is reported as one, never taken for the end of the file.
+ */
+static enum config_read
+config_read_line(FILE *fp, char *buf, size_t *len)
+{
+	size_t	 n = 0;
+	int	 c, over = 0;
+
+	/* The file is this thread's alone: no locking per byte. */
+	while ((c = getc_unlocked(fp)) != EOF && c != '\n') {
+		if (n <= CONFIG_LINE_MAX)	/* one more: a CR may go */
+			buf[n++] = (char)c;
+		else
+			over = 1;
+	}
+	if (c == EOF && ferror(fp))
+		return CONFIG_READ_ERROR;
+	if (c == EOF && n == 0)
+		return CONFIG_READ_EOF;
+	if (!over && n > 0 && buf[n - 1] == '\r')
+		n--;
+	buf[n] = '\0';
+	*len = n;
+	return over || n > CONFIG_LINE_MAX ? CONFIG_READ_LONG :
+	    CONFIG_READ_LINE;
+}
+
 /*
  * Parse a whole file.  Every error is reported, as "name:line: message" lines
  * in *errors (the caller frees it); then NULL is returned and nothing is
@@ -424,11 +463,11 @@ config_parse(FILE *fp, const char *name, char **errors)
 	struct config		*conf;
 	const struct config_key	*k;
 	FILE			*ef;
-	char			*line = NULL, *key, *value, err[512];
-	char			 known[512];
-	size_t			 cap = 0, errlen = 0, lineno = 0, len;
+	enum config_read	 rd;
+	char			 line[CONFIG_LINE_MAX + 2], *key, *value;
+	char			 err[512], known[512];
+	size_t			 errlen = 0, lineno = 0, len;
 	size_t			 seen[NKEYS] = { 0 };
-	ssize_t			 n;
 	int			 nerr = 0, r;
 
 	*errors = NULL;
@@ -439,20 +478,21 @@ config_parse(FILE *fp, const char *name, char **errors)
 		nerr++;
 		goto done;
 	}
-	while ((n = getline(&line, &cap, fp)) != -1) {
+	while ((rd = config_read_line(fp, line, &len)) != CONFIG_READ_EOF) {
 		lineno++;
-		len = n;
-		if (len > 0 && line[len - 1] == '\n')
-			len--;
-		if (len > 0 && line[len - 1] == '\r')
-			len--;
-		if (len > CONFIG_LINE_MAX) {
+		if (rd == CONFIG_READ_ERROR) {
+			fprintf(ef, "%s:%zu: read error: %s\n", name, lineno,
+			    strerror(errno));
+			nerr++;
+			break;
+		}
+		if (rd == CONFIG_READ_LONG) {
 			fprintf(ef, "%s:%zu: line longer than %d bytes\n",
 			    name, lineno, CONFIG_LINE_MAX);
 			nerr++;
 			continue;
 		}
-		if (strlen(line) != (size_t)n) {
+		if (memchr(line, '\0', len) != NULL) {
 			fprintf(ef, "%s:%zu: NUL byte in line\n", name, lineno);
 			nerr++;
 			continue;
@@ -485,16 +525,11 @@ config_parse(FILE *fp, const char *name, char **errors)
 			nerr++;
 		}
 	}
-	if (ferror(fp)) {
-		fprintf(ef, "%s: read error: %s\n", name, strerror(errno));
-		nerr++;
-	}
 	if (nerr == 0 && (conf->path = strdup(name)) == NULL) {
 		fprintf(ef, "%s: out of memory\n", name);
 		nerr++;
 	}
 done:
-	free(line);
 	fclose(ef);
 	if (nerr != 0) {
 		config_free(conf);

@@ -8,6 +8,7 @@
 #include "config.h"
 
 #include <sys/types.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -816,6 +817,109 @@ START_TEST(test_long_line)
 }
 END_TEST
 
+/*
+ * A file made up as it is read, never held in memory: head, then fill
+ * bytes of 'x', then tail; then the end of the file, or a read error with
+ * errno set to fail.
+ */
+struct gen {
+	const char	*head;
+	size_t		 fill;
+	const char	*tail;
+	int		 fail;
+	size_t		 off;
+};
+
+static ssize_t
+gen_read(void *cookie, char *buf, size_t size)
+{
+	struct gen	*g = cookie;
+	size_t		 hl = strlen(g->head), tl = strlen(g->tail), n = 0, k;
+
+	while (n < size && g->off < hl + g->fill + tl) {
+		if (g->off < hl) {
+			k = hl - g->off < size - n ? hl - g->off : size - n;
+			memcpy(buf + n, g->head + g->off, k);
+		} else if (g->off < hl + g->fill) {
+			k = hl + g->fill - g->off;
+			k = k < size - n ? k : size - n;
+			memset(buf + n, 'x', k);
+		} else {
+			k = hl + g->fill + tl - g->off;
+			k = k < size - n ? k : size - n;
+			memcpy(buf + n, g->tail + (g->off - hl - g->fill), k);
+		}
+		n += k;
+		g->off += k;
+	}
+	if (n == 0 && g->fail != 0) {
+		errno = g->fail;
+		return -1;
+	}
+	return n;
+}
+
+static struct config *
+parse_gen(struct gen *g, char **errors)
+{
+	cookie_io_functions_t	 io = { .read = gen_read };
+	struct config		*conf;
+	FILE			*fp;
+
+	fp = fopencookie(g, "r", io);
+	ck_assert_ptr_nonnull(fp);
+	conf = config_parse(fp, NAME, errors);
+	fclose(fp);
+	return conf;
+}
+
+/*
+ * Issue 9, item 14: a line far past the limit is read and thrown away, not
+ * held: memory stays flat, and the lines after it are still read.
+ */
+START_TEST(test_long_line_is_not_held)
+{
+	struct gen	 g = { "port = 7\n#", 64 << 20, "\nbogus = 1\n", 0, 0 };
+	struct rusage	 before, after;
+	struct config	*conf;
+	char		*errors, want[512];
+
+	snprintf(want, sizeof(want), NAME ":2: line longer than %d bytes\n"
+	    NAME ":3: unknown key 'bogus' (known keys: " KNOWN_KEYS ")\n",
+	    LINE_MAX_BYTES);
+	ck_assert_int_eq(getrusage(RUSAGE_SELF, &before), 0);
+	conf = parse_gen(&g, &errors);
+	ck_assert_int_eq(getrusage(RUSAGE_SELF, &after), 0);
+	ck_assert_ptr_null(conf);
+	ck_assert_str_eq(errors, want);
+	free(errors);
+	/* ru_maxrss is in KiB; the line is 64 MiB. */
+	ck_assert_msg(after.ru_maxrss - before.ru_maxrss < 8 * 1024,
+	    "peak RSS grew by %ld KiB reading one long line",
+	    after.ru_maxrss - before.ru_maxrss);
+}
+END_TEST
+
+/* A read error is an error, not the end of the file: nothing is set. */
+START_TEST(test_read_error)
+{
+	struct gen	 whole = { "port = 7\n", 0, "", EIO, 0 };
+	struct gen	 part = { "port = 7\nmessage = ", 10, "", EIO, 0 };
+	struct config	*conf;
+	char		*errors;
+
+	conf = parse_gen(&whole, &errors);
+	ck_assert_ptr_null(conf);
+	ck_assert_str_eq(errors, NAME ":2: read error: Input/output error\n");
+	free(errors);
+	/* Half a line before the error is not taken for a line. */
+	conf = parse_gen(&part, &errors);
+	ck_assert_ptr_null(conf);
+	ck_assert_str_eq(errors, NAME ":2: read error: Input/output error\n");
+	free(errors);
+}
+END_TEST
+
 START_TEST(test_many_errors)
 {
 	parse_bad(
@@ -1265,6 +1369,8 @@ config_suite(void)
 	tcase_add_test(tc, test_comment_before_equals);
 	tcase_add_test(tc, test_nul_byte);
 	tcase_add_test(tc, test_long_line);
+	tcase_add_test(tc, test_long_line_is_not_held);
+	tcase_add_test(tc, test_read_error);
 	tcase_add_test(tc, test_many_errors);
 	suite_add_tcase(s, tc);
 

@@ -6,6 +6,8 @@ Environment:
   HELLOD          the binary (make check sets it)
   HELLOD_WRAPPER  a command to run it under, e.g. "valgrind -q --error-exitcode=99"
   HELLOD_TIMEOUT  seconds any single wait may take (default 20)
+  HELLOD_SANITIZED  1: the daemon is built with AddressSanitizer (found by
+                  itself when the binary holds __asan_init; 0 says it is not)
 """
 
 import os
@@ -30,6 +32,20 @@ TIMEOUT = float(os.environ.get("HELLOD_TIMEOUT", "20"))
 if WRAPPER:
     TIMEOUT *= 3
 SKIP = 77
+
+
+def _asan_binary():
+    try:
+        with open(HELLOD, "rb") as f:
+            return b"__asan_init" in f.read()
+    except OSError:
+        return False
+
+
+# HELLOD_SANITIZED=1/0 says whether the daemon is built with AddressSanitizer;
+# unset, the binary is looked at.
+_san = os.environ.get("HELLOD_SANITIZED")
+SANITIZED = _asan_binary() if _san in (None, "") else _san not in ("0", "no")
 REPLY = b"Hello World\n"
 
 

@@ -3,12 +3,14 @@
 
 import os
 import re
+import resource
 import subprocess
 import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from hellodtest import HELLOD, TIMEOUT, WRAPPER, Daemon, check, main
+from hellodtest import (HELLOD, SANITIZED, TIMEOUT, WRAPPER, Daemon, Skip,
+                        check, main)
 
 
 def run(*args):
@@ -59,6 +61,37 @@ def test_t_reports_every_error_with_file_and_line():
         check("configuration test failed" in err, err)
     finally:
         os.unlink(path)
+
+
+def test_huge_line_under_a_memory_limit():
+    """Issue 9, item 14: a line far past the limit is read and thrown away
+    in constant memory.  Under a memory limit (ulimit -v) it is still an
+    error, not the end of the file, and the lines after it are read."""
+    if WRAPPER or SANITIZED:
+        raise Skip("a low RLIMIT_AS starves the wrapper or ASan")
+    limit = 64 << 20
+
+    def lower():
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+
+    p = subprocess.Popen([HELLOD, "-t", "-c", "/dev/stdin"],
+                         stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
+                         stderr=subprocess.PIPE, preexec_fn=lower)
+    chunk = b"x" * (1 << 20)
+    try:
+        p.stdin.write(b"port = 7\n#")
+        for _ in range(2 * limit // len(chunk)):     # twice the limit
+            p.stdin.write(chunk)
+        p.stdin.write(b"\nbogus = 1\n")
+        p.stdin.close()
+    except BrokenPipeError:
+        pass                        # it stopped reading: the checks say why
+    err = p.stderr.read().decode()
+    rc = p.wait(TIMEOUT)
+    p.stderr.close()
+    check(rc == 3, (rc, err))
+    check("/dev/stdin:2: line longer than 4096 bytes" in err, err)
+    check("/dev/stdin:3: unknown key 'bogus'" in err, err)
 
 
 def test_T_prints_effective_config():

@@ -6,10 +6,7 @@ and CPU time.  Waits are on socket events, log lines and counters, each
 bounded in time; loops are bounded in count.
 
 Environment, besides hellodtest's (HELLOD, HELLOD_WRAPPER, HELLOD_TIMEOUT,
-HELLOD_TEST_ONLY):
-  HELLOD_SANITIZED=1    the daemon is built with AddressSanitizer: memory
-                        bounds are loosened (found by itself when the binary
-                        holds __asan_init; =0 forces the strict bounds)
+HELLOD_TEST_ONLY, HELLOD_SANITIZED: under ASan memory bounds are loosened):
   HELLOD_STRESS_CONNS   connections for the concurrency scenario (10000)
   HELLOD_STRESS_WORKERS a "workers" value written into every config (unset:
                         the daemon's default)
@@ -28,8 +25,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, ".."))
 
 import hellodtest                                   # noqa: E402
-from hellodtest import (HELLOD, REPLY, TIMEOUT, WRAPPER, Skip,  # noqa: E402
-                        ask, check, main, recv_all, recv_exact)
+from hellodtest import (REPLY, SANITIZED, TIMEOUT, WRAPPER,  # noqa: E402
+                        Skip, ask, check, main, recv_all, recv_exact)
 
 # What the scripts take from here: hellodtest's names and this file's.
 __all__ = [
@@ -54,16 +51,6 @@ def Daemon(conf="", **kw):
     return hellodtest.Daemon(conf_extra() + conf, **kw)
 
 
-def _asan_binary():
-    try:
-        with open(HELLOD, "rb") as f:
-            return b"__asan_init" in f.read()
-    except OSError:
-        return False
-
-
-_san = os.environ.get("HELLOD_SANITIZED")
-SANITIZED = _asan_binary() if _san in (None, "") else _san not in ("0", "no")
 # Under a wrapper (valgrind) RSS is the wrapper's: memory is reported only.
 MEASURE_RSS = not WRAPPER
 
