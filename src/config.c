@@ -68,20 +68,16 @@ static const struct config_key config_keys[] = {
 };
 #define NKEYS	(sizeof(config_keys) / sizeof(config_keys[0]))
 
-static const char *const config_levels[] = {
-	[LOG_ERR] = "error",
-	[LOG_WARNING] = "warning",
-	[LOG_NOTICE] = "notice",
-	[LOG_INFO] = "info",
-	[LOG_DEBUG] = "debug",
-};
-
+/*
+ * log_level takes the names log.c shows, from error to debug: nothing logs
+ * above LOG_CRIT but fatal(), which nothing should silence.
+ */
 const char *
 config_level_name(int level)
 {
 	if (level < LOG_ERR || level > LOG_DEBUG)
 		return "?";
-	return config_levels[level];
+	return log_level_name(level);
 }
 
 /* The level to log at: the config's, raised by each -v, at most debug. */
@@ -96,13 +92,9 @@ config_log_level(const struct config *conf, int verbose)
 int
 config_level_parse(const char *s)
 {
-	int	 i;
+	int	 level = log_level_parse(s);
 
-	for (i = LOG_ERR; i <= LOG_DEBUG; i++) {
-		if (strcmp(config_levels[i], s) == 0)
-			return i;
-	}
-	return -1;
+	return level < LOG_ERR ? -1 : level;
 }
 
 /* A decimal number, optionally with a k or m suffix (powers of 1024). */

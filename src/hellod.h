@@ -106,7 +106,11 @@ enum frame_status frame_feed(struct frame *, const char *, size_t, size_t,
 		    size_t *, size_t *);
 int		 frame_eof(struct frame *);
 
-/* log.c */
+/*
+ * log.c: the priority of each function is documented in log.c; every
+ * message is logged whole, on one line, whatever its length (syslogd and
+ * journald may cut lines of their own limits, 8 KiB and 48 KiB by default).
+ */
 enum log_target {
 	LOG_TO_STDERR,
 	LOG_TO_SYSLOG,
@@ -115,6 +119,8 @@ void	log_init(enum log_target, int, const char *);
 void	log_set_journal(int);
 void	log_setlevel(int);
 int	log_getlevel(void);
+const char *log_level_name(int);
+int	log_level_parse(const char *);
 void	log_warn(const char *, ...) HELLOD_PRINTF(1, 2);
 void	log_warnx(const char *, ...) HELLOD_PRINTF(1, 2);
 void	log_notice(const char *, ...) HELLOD_PRINTF(1, 2);
