@@ -18,10 +18,6 @@
 
 #include "hellod.h"
 
-#define CONFIG_LINE_MAX		4096
-#define CONFIG_MESSAGE_MAX	1024
-#define CONFIG_PATH_MAX		1024	/* so that the dump's line fits too */
-
 enum config_kind {
 	CK_INT,		/* int */
 	CK_UINT,	/* unsigned */

@@ -92,6 +92,10 @@ int		 config_same_listen(const struct config *,
 const char	*config_level_name(int);
 int		 config_level_parse(const char *);
 int		 config_log_level(const struct config *, int);
+#define CONFIG_LINE_MAX		4096	/* bytes in a line, less LF or CRLF */
+#define CONFIG_MESSAGE_MAX	1024	/* bytes in message */
+#define CONFIG_PATH_MAX		1024	/* bytes in a path: the dump's line
+					   fits in CONFIG_LINE_MAX too */
 
 /* frame.c: counts lines; the reply never depends on a line's content */
 enum frame_status {

@@ -29,8 +29,6 @@
 #define KNOWN_KEYS	"port, bind, message, max_connections, " \
 			"idle_timeout, max_line_length, max_output, " \
 			"shutdown_timeout, log_level, pidfile, user, workers"
-#define LINE_MAX_BYTES	4096	/* CONFIG_LINE_MAX in config.c */
-#define MESSAGE_MAX	1024	/* CONFIG_MESSAGE_MAX in config.c */
 
 /* Parse len bytes of buf as the file "test.conf". */
 static struct config *
@@ -105,6 +103,17 @@ check_reply(const struct config *conf, const char *message)
 	ck_assert_uint_eq(conf->reply_len, len + 1);
 	ck_assert_int_eq(memcmp(conf->reply, message, len), 0);
 	ck_assert_int_eq(conf->reply[len], '\n');
+}
+
+/* A file that must parse, to the message want. */
+static void
+message_ok(const char *text, const char *want)
+{
+	struct config	*conf;
+
+	conf = parse_ok(text);
+	check_reply(conf, want);
+	config_free(conf);
 }
 
 static void
@@ -375,9 +384,7 @@ START_TEST(test_crlf)
 	config_free(conf);
 
 	/* A quoted value keeps its blanks but loses the CR. */
-	conf = parse_ok("message = \" Hi \"\r\n");
-	check_reply(conf, " Hi ");
-	config_free(conf);
+	message_ok("message = \" Hi \"\r\n", " Hi ");
 	/* No newline at all after the last CR. */
 	conf = parse_ok("user = root\r");
 	ck_assert_str_eq(conf->user, "root");
@@ -389,35 +396,22 @@ START_TEST(test_quotes)
 {
 	struct config	*conf;
 
-	conf = parse_ok("message = \"  Hello, World  \"\n");
-	check_reply(conf, "  Hello, World  ");
-	config_free(conf);
+	message_ok("message = \"  Hello, World  \"\n", "  Hello, World  ");
 
 	/* '#' inside quotes is text, after them a comment. */
-	conf = parse_ok("message = \"a # b\" # a comment\n");
-	check_reply(conf, "a # b");
-	config_free(conf);
-	conf = parse_ok("message = \"#\"\n");
-	check_reply(conf, "#");
-	config_free(conf);
+	message_ok("message = \"a # b\" # a comment\n", "a # b");
+	message_ok("message = \"#\"\n", "#");
 
 	/* Inner blanks need no quotes; outer ones are trimmed without. */
-	conf = parse_ok("message =   Hello   World   \n");
-	check_reply(conf, "Hello   World");
-	config_free(conf);
+	message_ok("message =   Hello   World   \n", "Hello   World");
 
 	/* Only the outer quotes are taken off. */
-	conf = parse_ok("message = \"say \"hi\"\"\n");
-	check_reply(conf, "say \"hi\"");
-	config_free(conf);
-	conf = parse_ok("message = it's \"fine\n");
-	check_reply(conf, "it's \"fine");
-	config_free(conf);
+	message_ok("message = \"say \"hi\"\"\n", "say \"hi\"");
+	message_ok("message = it's \"fine\n", "it's \"fine");
 
 	/* Bytes above ASCII are not control characters. */
-	conf = parse_ok("message = Gr\xc3\xbc\xc3\x9f dich\n");
-	check_reply(conf, "Gr\xc3\xbc\xc3\x9f dich");
-	config_free(conf);
+	message_ok("message = Gr\xc3\xbc\xc3\x9f dich\n",
+	    "Gr\xc3\xbc\xc3\x9f dich");
 
 	/* Quotes and '#' inside a quoted value survive a round trip. */
 	conf = parse_ok("message = \"a\"b #c\" # comment\n"
@@ -464,15 +458,9 @@ START_TEST(test_quoted_value_then_quotes_in_comment)
 {
 	struct config	*conf;
 
-	conf = parse_ok("message = \"Hello\" # the \"greeting\"\n");
-	check_reply(conf, "Hello");
-	config_free(conf);
-	conf = parse_ok("message = \"Hello\"# the \"greeting\"\n");
-	check_reply(conf, "Hello");
-	config_free(conf);
-	conf = parse_ok("message = \"a \"b\" c\" # \"d\" \"e\" \"\n");
-	check_reply(conf, "a \"b\" c");
-	config_free(conf);
+	message_ok("message = \"Hello\" # the \"greeting\"\n", "Hello");
+	message_ok("message = \"Hello\"# the \"greeting\"\n", "Hello");
+	message_ok("message = \"a \"b\" c\" # \"d\" \"e\" \"\n", "a \"b\" c");
 	conf = parse_ok("pidfile = \"/run/x.pid\"   # \"old\" \"/run/y\"\n");
 	ck_assert_str_eq(conf->pidfile, "/run/x.pid");
 	config_free(conf);
@@ -687,7 +675,7 @@ END_TEST
 START_TEST(test_bad_message)
 {
 	struct config	*conf;
-	char		 text[MESSAGE_MAX + 64], want[128];
+	char		 text[CONFIG_MESSAGE_MAX + 64], want[128];
 
 	bad_value("message", "\"\"",
 	    "message: length 0 is out of range (1 to 1024 bytes)");
@@ -702,15 +690,16 @@ START_TEST(test_bad_message)
 
 	/* 1024 bytes are fine, 1025 are not. */
 	memcpy(text, "message = ", 10);
-	memset(text + 10, 'x', MESSAGE_MAX);
-	memcpy(text + 10 + MESSAGE_MAX, "\n", 2);
+	memset(text + 10, 'x', CONFIG_MESSAGE_MAX);
+	memcpy(text + 10 + CONFIG_MESSAGE_MAX, "\n", 2);
 	conf = parse_ok(text);
-	ck_assert_uint_eq(strlen(conf->message), MESSAGE_MAX);
-	ck_assert_uint_eq(conf->reply_len, MESSAGE_MAX + 1);
+	ck_assert_uint_eq(strlen(conf->message), CONFIG_MESSAGE_MAX);
+	ck_assert_uint_eq(conf->reply_len, CONFIG_MESSAGE_MAX + 1);
 	config_free(conf);
-	memcpy(text + 10 + MESSAGE_MAX, "x\n", 3);
+	memcpy(text + 10 + CONFIG_MESSAGE_MAX, "x\n", 3);
 	snprintf(want, sizeof(want), NAME ":1: message: length %d is out of "
-	    "range (1 to %d bytes)\n", MESSAGE_MAX + 1, MESSAGE_MAX);
+	    "range (1 to %d bytes)\n", CONFIG_MESSAGE_MAX + 1,
+	    CONFIG_MESSAGE_MAX);
 	parse_bad(text, want);
 }
 END_TEST
@@ -718,6 +707,8 @@ END_TEST
 START_TEST(test_bad_strings)
 {
 	struct config	*conf;
+	char		 path[CONFIG_PATH_MAX + 2], text[CONFIG_PATH_MAX + 64];
+	char		 want[128];
 
 	bad_value("log_level", "verbose", "log_level: 'verbose' is not one of "
 	    "error, warning, notice, info, debug");
@@ -729,6 +720,22 @@ START_TEST(test_bad_strings)
 	    "pidfile: './hellod.pid' is not an absolute path");
 	bad_value("pidfile", "\" /run/hellod.pid\"",
 	    "pidfile: ' /run/hellod.pid' is not an absolute path");
+
+	/* CONFIG_PATH_MAX bytes are fine, one more is not. */
+	memset(path, 'p', sizeof(path));
+	path[0] = '/';
+	path[CONFIG_PATH_MAX] = '\0';
+	snprintf(text, sizeof(text), "pidfile = %s\n", path);
+	conf = parse_ok(text);
+	ck_assert_uint_eq(strlen(conf->pidfile), CONFIG_PATH_MAX);
+	check_round_trip(conf);
+	config_free(conf);
+	path[CONFIG_PATH_MAX] = 'p';
+	path[CONFIG_PATH_MAX + 1] = '\0';
+	snprintf(text, sizeof(text), "pidfile = %s\n", path);
+	snprintf(want, sizeof(want), NAME ":1: pidfile: path longer than %d "
+	    "bytes\n", CONFIG_PATH_MAX);
+	parse_bad(text, want);
 
 	ck_assert_ptr_null(getpwnam(NO_USER));
 	bad_value("user", NO_USER, "user: no such user '" NO_USER "'");
@@ -772,27 +779,27 @@ START_TEST(test_long_line)
 	struct config	*conf;
 	char		*text;
 	char		 want[512];
-	size_t		 len = 2 * LINE_MAX_BYTES;
+	size_t		 len = 2 * CONFIG_LINE_MAX;
 
 	text = malloc(len + 64);
 	ck_assert_ptr_nonnull(text);
 
 	/* A comment well within the limit. */
 	text[0] = '#';
-	memset(text + 1, 'x', LINE_MAX_BYTES - 2);
-	memcpy(text + LINE_MAX_BYTES - 1, "\nport = 6\n", 11);
+	memset(text + 1, 'x', CONFIG_LINE_MAX - 2);
+	memcpy(text + CONFIG_LINE_MAX - 1, "\nport = 6\n", 11);
 	conf = parse_ok(text);
 	ck_assert_int_eq(conf->port, 6);
 	config_free(conf);
 
 	/* Exactly at the limit, LF and CRLF not counted. */
 	memcpy(text, "port = 6", 8);
-	memset(text + 8, ' ', LINE_MAX_BYTES - 8);
-	memcpy(text + LINE_MAX_BYTES, "\n", 2);
+	memset(text + 8, ' ', CONFIG_LINE_MAX - 8);
+	memcpy(text + CONFIG_LINE_MAX, "\n", 2);
 	conf = parse_ok(text);
 	ck_assert_int_eq(conf->port, 6);
 	config_free(conf);
-	memcpy(text + LINE_MAX_BYTES, "\r\n", 3);
+	memcpy(text + CONFIG_LINE_MAX, "\r\n", 3);
 	conf = parse_ok(text);
 	ck_assert_int_eq(conf->port, 6);
 	config_free(conf);
@@ -803,15 +810,15 @@ START_TEST(test_long_line)
 	memcpy(text + 10 + len, "\nidle = 1\n", 11);
 	snprintf(want, sizeof(want), NAME ":2: line longer than %d bytes\n"
 	    NAME ":3: unknown key 'idle' (known keys: " KNOWN_KEYS ")\n",
-	    LINE_MAX_BYTES);
+	    CONFIG_LINE_MAX);
 	parse_bad(text, want);
 
 	/* Just past it, a setting this time. */
 	memcpy(text, "message = ", 10);
-	memset(text + 10, 'x', LINE_MAX_BYTES);
-	memcpy(text + 10 + LINE_MAX_BYTES, "\n", 2);
+	memset(text + 10, 'x', CONFIG_LINE_MAX);
+	memcpy(text + 10 + CONFIG_LINE_MAX, "\n", 2);
 	snprintf(want, sizeof(want), NAME ":1: line longer than %d bytes\n",
-	    LINE_MAX_BYTES);
+	    CONFIG_LINE_MAX);
 	parse_bad(text, want);
 	free(text);
 }
@@ -886,7 +893,7 @@ START_TEST(test_long_line_is_not_held)
 
 	snprintf(want, sizeof(want), NAME ":2: line longer than %d bytes\n"
 	    NAME ":3: unknown key 'bogus' (known keys: " KNOWN_KEYS ")\n",
-	    LINE_MAX_BYTES);
+	    CONFIG_LINE_MAX);
 	ck_assert_int_eq(getrusage(RUSAGE_SELF, &before), 0);
 	conf = parse_gen(&g, &errors);
 	ck_assert_int_eq(getrusage(RUSAGE_SELF, &after), 0);

@@ -17,7 +17,8 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import hellodtest
-from hellodtest import TIMEOUT, Daemon, Skip, Wrapped, ask, check, main
+from hellodtest import (TIMEOUT, Daemon, Skip, Wrapped, ask, check, clean_env,
+                        main)
 
 BASE = "port = 0\nbind = 127.0.0.1\n"
 
@@ -69,13 +70,7 @@ class Notify:
                 self.cond.notify_all()
 
     def env(self, **extra):
-        env = dict(os.environ)
-        for k in ("LISTEN_PID", "LISTEN_FDS", "LISTEN_FDNAMES",
-                  "WATCHDOG_USEC", "WATCHDOG_PID", "JOURNAL_STREAM"):
-            env.pop(k, None)
-        env["NOTIFY_SOCKET"] = self.address
-        env.update(extra)
-        return env
+        return clean_env(NOTIFY_SOCKET=self.address, **extra)
 
     def mark(self):
         with self.cond:
@@ -220,14 +215,6 @@ def test_watchdog_pings_every_half_period():
         check(d.stop() == 0)
 
 
-def worker_tid(pid, name):
-    for tid in os.listdir("/proc/%d/task" % pid):
-        with open("/proc/%d/task/%s/comm" % (pid, tid)) as f:
-            if f.read().strip() == name:
-                return int(tid)
-    raise AssertionError("no thread %s" % name)
-
-
 def test_watchdog_stops_while_a_worker_is_stuck():
     """The pings vouch for every loop: one worker thread stopped alone (by
     ptrace, as a thread hung in a loop would be) stops them, so systemd
@@ -242,7 +229,7 @@ def test_watchdog_stops_while_a_worker_is_stuck():
     with Notify() as n, Daemon(env=n.env(WATCHDOG_USEC=str(period)),
                                base=BASE + "workers = 2\n") as d:
         n.wait("WATCHDOG")
-        tid = worker_tid(d.pid, "hellod/w1")
+        tid = d.threads()["hellod/w1"]
         if libc.ptrace(PTRACE_SEIZE, tid, None, None) != 0:
             raise Skip("ptrace: %s" % os.strerror(ctypes.get_errno()))
         try:

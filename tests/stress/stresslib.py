@@ -25,19 +25,18 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, ".."))
 
 import hellodtest                                   # noqa: E402
-from hellodtest import (REPLY, SANITIZED, TIMEOUT, WRAPPER,  # noqa: E402
-                        Skip, ask, check, main, recv_all, recv_exact)
+from hellodtest import (REJECT, REPLY, SANITIZED, TIMEOUT,  # noqa: E402
+                        WRAPPER, Skip, ask, check, main, recv_all, recv_exact)
 
 # What the scripts take from here: hellodtest's names and this file's.
 __all__ = [
     "REPLY", "REJECT", "TIMEOUT", "WRAPPER", "SANITIZED", "MEASURE_RSS",
     "Daemon", "Deadline", "Skip", "ask", "check", "main", "recv_all",
     "recv_exact", "close_all", "conf_extra", "connect_many", "converse",
-    "cpu_share", "daemon_env", "exchange", "fd_count", "figure", "fill",
-    "raise_nofile", "set_linger0", "wait_closed", "wait_stats",
+    "daemon_env", "exchange", "fd_count", "figure", "fill",
+    "raise_nofile", "set_linger0", "wait_closed",
 ]
 
-REJECT = b"ERROR too many connections\n"
 WORKERS = os.environ.get("HELLOD_STRESS_WORKERS", "")
 
 
@@ -239,25 +238,6 @@ def wait_closed(socks, timeout=None, what="waiting for EOF"):
 def close_all(socks):
     for s in socks:
         s.close()
-
-
-def cpu_share(d, seconds):
-    """The daemon's CPU use over a window of this many seconds, as a
-    fraction of one core.  The window is the measurement: the sleep is
-    what is measured, not a synchronisation."""
-    cpu0, t0 = d.cpu_seconds(), time.monotonic()
-    time.sleep(seconds)
-    return (d.cpu_seconds() - cpu0) / (time.monotonic() - t0)
-
-
-def wait_stats(d, pred, what, tries=200):
-    """Like Daemon.wait_stat, with a predicate on all the counters."""
-    for _ in range(tries):
-        st = d.stats()
-        if pred(st):
-            return st
-        time.sleep(0.05)   # pacing between polls, not synchronisation
-    raise AssertionError("counters never became %s: %r" % (what, st))
 
 
 def converse(socks, payloads, timeout=None, what="converse", shut=True):
