@@ -4,7 +4,8 @@ talk to it, stop it by PID.
 
 Environment:
   HELLOD          the binary (make check sets it)
-  HELLOD_WRAPPER  a command to run it under, e.g. "valgrind -q --error-exitcode=99"
+  HELLOD_WRAPPER  a command to run it under, e.g.
+                  "valgrind -q --vgdb=no --error-exitcode=99"
   HELLOD_TIMEOUT  seconds any single wait may take (default 20)
   HELLOD_SANITIZED  1: the daemon is built with AddressSanitizer (found by
                   itself when the binary holds __asan_init; 0 says it is not)
