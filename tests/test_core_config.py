@@ -4,6 +4,7 @@
 import os
 import re
 import resource
+import shlex
 import subprocess
 import sys
 import tempfile
@@ -131,6 +132,37 @@ def test_default_file_missing_means_defaults():
     check(rc == 0, err)
     check(re.search(r"^port = 5000$", out, re.M), out)
     check("built-in defaults" in out, out)
+
+
+def configure_args():
+    """The arguments ./configure was given for this build, or None."""
+    status = os.path.join(os.environ.get("TOP_BUILDDIR", ""), "config.status")
+    if not os.path.exists(status):
+        return None
+    p = subprocess.run(["sh", status, "--config"], capture_output=True,
+                       timeout=TIMEOUT, text=True)
+    check(p.returncode == 0, p.stderr)
+    return shlex.split(p.stdout)
+
+
+def test_default_config_file_is_etc():
+    """Issue 9, item 16: a ./configure without --sysconfdir builds a hellod
+    that reads /etc/hellod.conf, as the README's first command says;
+    --sysconfdir=DIR makes it DIR/hellod.conf (make distcheck's build)."""
+    args = configure_args()
+    sysconfdir = os.environ.get("HELLOD_SYSCONFDIR")
+    if args is None or sysconfdir is None:
+        raise Skip("run it from make check, which says how it was built")
+    given = any(a == "--sysconfdir" or a.startswith("--sysconfdir=")
+                for a in args)
+    if not given:
+        check(sysconfdir == "/etc",
+              "configure %s: sysconfdir %s" % (shlex.join(args), sysconfdir))
+    rc, out, err = run("-h")
+    check(rc == 2, (rc, err))
+    check(re.search(r"\(default %s\)" % re.escape(sysconfdir +
+                                                   "/hellod.conf"), err),
+          err)
 
 
 def test_bad_config_at_start_exits_3_without_listening():
