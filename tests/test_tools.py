@@ -9,7 +9,8 @@ import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from hellodtest import WRAPPER, Daemon, Skip, Wrapped, ask, check, main
+from hellodtest import (SANITIZED, WRAPPER, Daemon, Skip, Wrapped, ask, check,
+                        main)
 
 
 def test_valgrind_leaves_no_fifos():
@@ -18,6 +19,8 @@ def test_valgrind_leaves_no_fifos():
     even when it is killed with the daemon, as after a failing test."""
     if WRAPPER:
         raise Skip("already under a wrapper")
+    if SANITIZED:
+        raise Skip("valgrind and ASan do not mix")
     valgrind = shutil.which(os.environ.get("VALGRIND") or "valgrind")
     if valgrind is None:
         raise Skip("valgrind is not installed")
