@@ -18,10 +18,6 @@
 
 #include "hellod.h"
 
-#define CONFIG_LINE_MAX		4096
-#define CONFIG_MESSAGE_MAX	1024
-#define CONFIG_PATH_MAX		1024	/* so that the dump's line fits too */
-
 enum config_kind {
 	CK_INT,		/* int */
 	CK_UINT,	/* unsigned */
@@ -68,20 +64,16 @@ static const struct config_key config_keys[] = {
 };
 #define NKEYS	(sizeof(config_keys) / sizeof(config_keys[0]))
 
-static const char *const config_levels[] = {
-	[LOG_ERR] = "error",
-	[LOG_WARNING] = "warning",
-	[LOG_NOTICE] = "notice",
-	[LOG_INFO] = "info",
-	[LOG_DEBUG] = "debug",
-};
-
+/*
+ * log_level takes the names log.c shows, from error to debug: nothing logs
+ * above LOG_CRIT but fatal(), which nothing should silence.
+ */
 const char *
 config_level_name(int level)
 {
 	if (level < LOG_ERR || level > LOG_DEBUG)
 		return "?";
-	return config_levels[level];
+	return log_level_name(level);
 }
 
 /* The level to log at: the config's, raised by each -v, at most debug. */
@@ -96,13 +88,9 @@ config_log_level(const struct config *conf, int verbose)
 int
 config_level_parse(const char *s)
 {
-	int	 i;
+	int	 level = log_level_parse(s);
 
-	for (i = LOG_ERR; i <= LOG_DEBUG; i++) {
-		if (strcmp(config_levels[i], s) == 0)
-			return i;
-	}
-	return -1;
+	return level < LOG_ERR ? -1 : level;
 }
 
 /* A decimal number, optionally with a k or m suffix (powers of 1024). */
@@ -329,25 +317,45 @@ config_trim(char *s)
 }
 
 /*
+ * The quote that closes the quoted value starting after s: the first one
+ * after which the line is blank or a comment.  NULL if none does.
+ */
+static char *
+config_closing_quote(char *s)
+{
+	char	*q, *rest;
+
+	for (q = strchr(s, '"'); q != NULL; q = strchr(q + 1, '"')) {
+		rest = q + 1 + strspn(q + 1, " \t\r\n\v\f");
+		if (*rest == '\0' || *rest == '#')
+			return q;
+	}
+	return NULL;
+}
+
+/*
  * Split one line into key and value.  Returns 0 for a blank or comment line,
- * 1 for a setting, -1 with err set for a malformed line.  An unquoted value
- * ends at '#'; a value in double quotes runs to the last quote on the line,
- * so it may hold blanks, '#' and quotes, and only a comment may follow it.
+ * 1 for a setting, -1 with err set for a malformed line.  '#' starts a
+ * comment wherever it stands outside a quoted value, also before the '='.
+ * An unquoted value ends at '#'.  A value in double quotes keeps its blanks
+ * and may hold '#' and quotes: it ends at the first quote after which the
+ * line is blank or a comment, so a comment may hold quotes too.
  */
 static int
 config_split(char *line, char **key, char **value, char *err, size_t errlen)
 {
 	char	*eq, *hash, *v, *q;
 
-	hash = strchr(line, '#');
-	eq = strchr(line, '=');
-	if (hash != NULL && (eq == NULL || hash < eq))
-		*hash = '\0';
-	line = config_trim(line);
-	if (*line == '\0')
-		return 0;
-	if (eq == NULL) {
-		snprintf(err, errlen, "expected 'key = value'");
+	eq = line + strcspn(line, "=#");
+	if (*eq != '=') {
+		/* A comment or the end of the line before any '='. */
+		hash = *eq == '#' ? eq : NULL;
+		*eq = '\0';
+		if (*config_trim(line) == '\0')
+			return 0;
+		snprintf(err, errlen, "expected 'key = value'%s",
+		    hash != NULL && strchr(hash + 1, '=') != NULL ?
+		    " (the '=' is in a comment)" : "");
 		return -1;
 	}
 	*eq = '\0';
@@ -360,18 +368,14 @@ config_split(char *line, char **key, char **value, char *err, size_t errlen)
 	while (isspace((unsigned char)*v))
 		v++;
 	if (*v == '"') {
-		if ((q = strrchr(v + 1, '"')) == NULL) {
-			snprintf(err, errlen, "%s: unterminated quote", *key);
+		if ((q = config_closing_quote(v + 1)) == NULL) {
+			snprintf(err, errlen, "%s: %s", *key,
+			    strchr(v + 1, '"') != NULL ?
+			    "text after the closing quote" :
+			    "unterminated quote");
 			return -1;
 		}
-		*q++ = '\0';
-		while (isspace((unsigned char)*q))
-			q++;
-		if (*q != '\0' && *q != '#') {
-			snprintf(err, errlen, "%s: text after the closing "
-			    "quote", *key);
-			return -1;
-		}
+		*q = '\0';
 		*value = v + 1;
 		return 1;
 	}
@@ -397,6 +401,45 @@ config_known_keys(char *buf, size_t len)
 		    config_keys[i].name);
 }
 
+enum config_read {
+	CONFIG_READ_LINE,
+	CONFIG_READ_LONG,	/* over CONFIG_LINE_MAX: the rest thrown away */
+	CONFIG_READ_EOF,
+	CONFIG_READ_ERROR,	/* errno says why */
+};
+
+/*
+ * Read one line into buf, which holds CONFIG_LINE_MAX + 2 bytes, less its LF
+ * or CRLF and NUL-terminated; *len is its length (a NUL byte in it makes that
+ * more than strlen).  Nothing is allocated: of a longer line, what does not
+ * fit is read and thrown away, so that the next line is found.  A read error
+ * is reported as one, never taken for the end of the file.
+ */
+static enum config_read
+config_read_line(FILE *fp, char *buf, size_t *len)
+{
+	size_t	 n = 0;
+	int	 c, over = 0;
+
+	/* The file is this thread's alone: no locking per byte. */
+	while ((c = getc_unlocked(fp)) != EOF && c != '\n') {
+		if (n <= CONFIG_LINE_MAX)	/* one more: a CR may go */
+			buf[n++] = (char)c;
+		else
+			over = 1;
+	}
+	if (c == EOF && ferror(fp))
+		return CONFIG_READ_ERROR;
+	if (c == EOF && n == 0)
+		return CONFIG_READ_EOF;
+	if (!over && n > 0 && buf[n - 1] == '\r')
+		n--;
+	buf[n] = '\0';
+	*len = n;
+	return over || n > CONFIG_LINE_MAX ? CONFIG_READ_LONG :
+	    CONFIG_READ_LINE;
+}
+
 /*
  * Parse a whole file.  Every error is reported, as "name:line: message" lines
  * in *errors (the caller frees it); then NULL is returned and nothing is
@@ -408,11 +451,11 @@ config_parse(FILE *fp, const char *name, char **errors)
 	struct config		*conf;
 	const struct config_key	*k;
 	FILE			*ef;
-	char			*line = NULL, *key, *value, err[512];
-	char			 known[512];
-	size_t			 cap = 0, errlen = 0, lineno = 0, len;
+	enum config_read	 rd;
+	char			 line[CONFIG_LINE_MAX + 2], *key, *value;
+	char			 err[512], known[512];
+	size_t			 errlen = 0, lineno = 0, len;
 	size_t			 seen[NKEYS] = { 0 };
-	ssize_t			 n;
 	int			 nerr = 0, r;
 
 	*errors = NULL;
@@ -423,20 +466,21 @@ config_parse(FILE *fp, const char *name, char **errors)
 		nerr++;
 		goto done;
 	}
-	while ((n = getline(&line, &cap, fp)) != -1) {
+	while ((rd = config_read_line(fp, line, &len)) != CONFIG_READ_EOF) {
 		lineno++;
-		len = n;
-		if (len > 0 && line[len - 1] == '\n')
-			len--;
-		if (len > 0 && line[len - 1] == '\r')
-			len--;
-		if (len > CONFIG_LINE_MAX) {
+		if (rd == CONFIG_READ_ERROR) {
+			fprintf(ef, "%s:%zu: read error: %s\n", name, lineno,
+			    strerror(errno));
+			nerr++;
+			break;
+		}
+		if (rd == CONFIG_READ_LONG) {
 			fprintf(ef, "%s:%zu: line longer than %d bytes\n",
 			    name, lineno, CONFIG_LINE_MAX);
 			nerr++;
 			continue;
 		}
-		if (strlen(line) != (size_t)n) {
+		if (memchr(line, '\0', len) != NULL) {
 			fprintf(ef, "%s:%zu: NUL byte in line\n", name, lineno);
 			nerr++;
 			continue;
@@ -469,16 +513,11 @@ config_parse(FILE *fp, const char *name, char **errors)
 			nerr++;
 		}
 	}
-	if (ferror(fp)) {
-		fprintf(ef, "%s: read error: %s\n", name, strerror(errno));
-		nerr++;
-	}
 	if (nerr == 0 && (conf->path = strdup(name)) == NULL) {
 		fprintf(ef, "%s: out of memory\n", name);
 		nerr++;
 	}
 done:
-	free(line);
 	fclose(ef);
 	if (nerr != 0) {
 		config_free(conf);

@@ -92,6 +92,10 @@ int		 config_same_listen(const struct config *,
 const char	*config_level_name(int);
 int		 config_level_parse(const char *);
 int		 config_log_level(const struct config *, int);
+#define CONFIG_LINE_MAX		4096	/* bytes in a line, less LF or CRLF */
+#define CONFIG_MESSAGE_MAX	1024	/* bytes in message */
+#define CONFIG_PATH_MAX		1024	/* bytes in a path: the dump's line
+					   fits in CONFIG_LINE_MAX too */
 
 /* frame.c: counts lines; the reply never depends on a line's content */
 struct evbuffer;
@@ -113,7 +117,11 @@ size_t		 frame_budget(size_t, size_t, size_t);
 int		 frame_eof(struct frame *);
 #define FRAME_IOV	8	/* input chains looked at in one pass */
 
-/* log.c */
+/*
+ * log.c: the priority of each function is documented in log.c; every
+ * message is logged whole, on one line, whatever its length (syslogd and
+ * journald may cut lines of their own limits, 8 KiB and 48 KiB by default).
+ */
 enum log_target {
 	LOG_TO_STDERR,
 	LOG_TO_SYSLOG,
@@ -122,6 +130,8 @@ void	log_init(enum log_target, int, const char *);
 void	log_set_journal(int);
 void	log_setlevel(int);
 int	log_getlevel(void);
+const char *log_level_name(int);
+int	log_level_parse(const char *);
 void	log_warn(const char *, ...) HELLOD_PRINTF(1, 2);
 void	log_warnx(const char *, ...) HELLOD_PRINTF(1, 2);
 void	log_notice(const char *, ...) HELLOD_PRINTF(1, 2);

@@ -1,6 +1,24 @@
 /*
- * A small OpenBSD-style log API: stderr in the foreground, syslog when
- * detached.
+ * The log: stderr in the foreground, syslog when detached.
+ *
+ * The names are OpenBSD's log.c: log_warn appends strerror(errno) and
+ * log_warnx does not, fatal and fatalx log and exit.  The levels are not:
+ * OpenBSD logs log_warn and log_warnx at LOG_ERR, hellod at LOG_WARNING,
+ * because log_level tells error from warning and a limit hit or a failed
+ * accept() must not read as an error.  Errors are log_errorx.  So:
+ *
+ *	fatal, fatalx		LOG_CRIT, then exit(HELLOD_EXIT_FAILURE)
+ *	log_errorx		LOG_ERR: what was asked cannot be done (a
+ *				reload, listening at start)
+ *	log_warn, log_warnx	LOG_WARNING: something failed or hit a limit,
+ *				and the daemon goes on
+ *	log_notice		LOG_NOTICE: start, listening, stop
+ *	log_info		LOG_INFO
+ *	log_debug		LOG_DEBUG: every connection, lines start with
+ *				__func__
+ *
+ * journalctl -p warning shows the first three rows, -p err the first two.
+ * Every message is logged whole, on one line, however long.
  */
 #include "config.h"
 
@@ -14,12 +32,15 @@
 
 #include "hellod.h"
 
+#define LOG_LINE_BUF	1024	/* on the stack; a longer line is allocated */
+
 static enum log_target	 log_target = LOG_TO_STDERR;
 static int		 log_level = LOG_INFO;
 static int		 log_tty;	/* stderr is a terminal: add time */
 static int		 log_journal;	/* journald reads stderr: <N> prefix */
 static const char	*log_ident = "hellod";
 
+/* The one table of level names: the log shows them, log_level takes them. */
 static const char *const log_names[] = {
 	[LOG_EMERG] = "emerg",
 	[LOG_ALERT] = "alert",
@@ -30,6 +51,29 @@ static const char *const log_names[] = {
 	[LOG_INFO] = "info",
 	[LOG_DEBUG] = "debug",
 };
+#define LOG_NNAMES	(sizeof(log_names) / sizeof(log_names[0]))
+
+/* The name of a syslog priority, "?" for none. */
+const char *
+log_level_name(int pri)
+{
+	if (pri < 0 || (size_t)pri >= LOG_NNAMES)
+		return "?";
+	return log_names[pri];
+}
+
+/* The priority of a name log_level_name() gives, -1 for none. */
+int
+log_level_parse(const char *name)
+{
+	size_t	 i;
+
+	for (i = 0; i < LOG_NNAMES; i++) {
+		if (strcmp(log_names[i], name) == 0)
+			return (int)i;
+	}
+	return -1;
+}
 
 void
 log_init(enum log_target target, int level, const char *ident)
@@ -62,53 +106,74 @@ log_getlevel(void)
 	return __atomic_load_n(&log_level, __ATOMIC_RELAXED);
 }
 
-void
-vlog(int pri, const char *fmt, va_list ap)
+/*
+ * Write one line, whole: formatted into buf when it fits, as nearly every
+ * line does, else into memory of its own.  Only when that memory cannot be
+ * had is the line cut, to LOG_LINE_BUF - 1 bytes ending in "...".  error,
+ * when not NULL, is appended after ": ".
+ */
+static void HELLOD_PRINTF(3, 0)
+log_line(int pri, const char *error, const char *fmt, va_list ap)
 {
-	char		 msg[1024], when[32];
+	char		 buf[LOG_LINE_BUF], *msg = buf, when[32];
+	const char	*sep = error != NULL ? ": " : "";
 	struct tm	 tm;
 	time_t		 now;
-	int		 saved_errno = errno;
+	va_list		 again;
+	int		 n;
 
-	if (pri > log_getlevel())
-		return;
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_copy(again, ap);
+	n = vsnprintf(buf, sizeof(buf), fmt, ap);
+	if (n < 0)
+		snprintf(buf, sizeof(buf), "(cannot format \"%s\")", fmt);
+	else if ((size_t)n >= sizeof(buf)) {
+		if ((msg = malloc((size_t)n + 1)) != NULL)
+			vsnprintf(msg, (size_t)n + 1, fmt, again);
+		else {
+			msg = buf;
+			memcpy(buf + sizeof(buf) - 4, "...", 4);
+		}
+	}
+	va_end(again);
+	if (error == NULL)
+		error = "";
 
 	if (log_target == LOG_TO_SYSLOG)
-		syslog(pri, "%s", msg);
+		syslog(pri, "%s%s%s", msg, sep, error);
 	else if (log_journal)
-		fprintf(stderr, "<%d>%s\n", pri, msg);
+		fprintf(stderr, "<%d>%s%s%s\n", pri, msg, sep, error);
 	else if (log_tty) {
 		now = time(NULL);
 		localtime_r(&now, &tm);
 		strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", &tm);
-		fprintf(stderr, "%s %s: %s\n", when, log_names[pri], msg);
+		fprintf(stderr, "%s %s: %s%s%s\n", when, log_level_name(pri),
+		    msg, sep, error);
 	} else
-		fprintf(stderr, "%s: %s\n", log_names[pri], msg);
-	errno = saved_errno;
+		fprintf(stderr, "%s: %s%s%s\n", log_level_name(pri), msg, sep,
+		    error);
+	if (msg != buf)
+		free(msg);
 }
 
-static void HELLOD_PRINTF(2, 3)
-logit(int pri, const char *fmt, ...)
+void
+vlog(int pri, const char *fmt, va_list ap)
 {
-	va_list	 ap;
+	int	 saved_errno = errno;
 
-	va_start(ap, fmt);
-	vlog(pri, fmt, ap);
-	va_end(ap);
+	if (pri > log_getlevel())
+		return;
+	log_line(pri, NULL, fmt, ap);
+	errno = saved_errno;
 }
 
 /* Like OpenBSD's log_warn: the message, then strerror of the saved errno. */
 static void HELLOD_PRINTF(3, 0)
 vlog_errno(int pri, int error, const char *fmt, va_list ap)
 {
-	char	 buf[1024];
-
-	vsnprintf(buf, sizeof(buf), fmt, ap);
-	if (error != 0)
-		logit(pri, "%s: %s", buf, strerror(error));
-	else
-		logit(pri, "%s", buf);
+	if (pri > log_getlevel())
+		return;
+	log_line(pri, error != 0 ? strerror(error) : NULL, fmt, ap);
+	errno = error;
 }
 
 void

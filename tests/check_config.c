@@ -8,6 +8,7 @@
 #include "config.h"
 
 #include <sys/types.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -28,8 +29,6 @@
 #define KNOWN_KEYS	"port, bind, message, max_connections, " \
 			"idle_timeout, max_line_length, max_output, " \
 			"shutdown_timeout, log_level, pidfile, user, workers"
-#define LINE_MAX_BYTES	4096	/* CONFIG_LINE_MAX in config.c */
-#define MESSAGE_MAX	1024	/* CONFIG_MESSAGE_MAX in config.c */
 
 /* Parse len bytes of buf as the file "test.conf". */
 static struct config *
@@ -104,6 +103,17 @@ check_reply(const struct config *conf, const char *message)
 	ck_assert_uint_eq(conf->reply_len, len + 1);
 	ck_assert_int_eq(memcmp(conf->reply, message, len), 0);
 	ck_assert_int_eq(conf->reply[len], '\n');
+}
+
+/* A file that must parse, to the message want. */
+static void
+message_ok(const char *text, const char *want)
+{
+	struct config	*conf;
+
+	conf = parse_ok(text);
+	check_reply(conf, want);
+	config_free(conf);
 }
 
 static void
@@ -374,9 +384,7 @@ START_TEST(test_crlf)
 	config_free(conf);
 
 	/* A quoted value keeps its blanks but loses the CR. */
-	conf = parse_ok("message = \" Hi \"\r\n");
-	check_reply(conf, " Hi ");
-	config_free(conf);
+	message_ok("message = \" Hi \"\r\n", " Hi ");
 	/* No newline at all after the last CR. */
 	conf = parse_ok("user = root\r");
 	ck_assert_str_eq(conf->user, "root");
@@ -388,40 +396,27 @@ START_TEST(test_quotes)
 {
 	struct config	*conf;
 
-	conf = parse_ok("message = \"  Hello, World  \"\n");
-	check_reply(conf, "  Hello, World  ");
-	config_free(conf);
+	message_ok("message = \"  Hello, World  \"\n", "  Hello, World  ");
 
 	/* '#' inside quotes is text, after them a comment. */
-	conf = parse_ok("message = \"a # b\" # a comment\n");
-	check_reply(conf, "a # b");
-	config_free(conf);
-	conf = parse_ok("message = \"#\"\n");
-	check_reply(conf, "#");
-	config_free(conf);
+	message_ok("message = \"a # b\" # a comment\n", "a # b");
+	message_ok("message = \"#\"\n", "#");
 
 	/* Inner blanks need no quotes; outer ones are trimmed without. */
-	conf = parse_ok("message =   Hello   World   \n");
-	check_reply(conf, "Hello   World");
-	config_free(conf);
+	message_ok("message =   Hello   World   \n", "Hello   World");
 
 	/* Only the outer quotes are taken off. */
-	conf = parse_ok("message = \"say \"hi\"\"\n");
-	check_reply(conf, "say \"hi\"");
-	config_free(conf);
-	conf = parse_ok("message = it's \"fine\n");
-	check_reply(conf, "it's \"fine");
-	config_free(conf);
+	message_ok("message = \"say \"hi\"\"\n", "say \"hi\"");
+	message_ok("message = it's \"fine\n", "it's \"fine");
 
 	/* Bytes above ASCII are not control characters. */
-	conf = parse_ok("message = Gr\xc3\xbc\xc3\x9f dich\n");
-	check_reply(conf, "Gr\xc3\xbc\xc3\x9f dich");
-	config_free(conf);
+	message_ok("message = Gr\xc3\xbc\xc3\x9f dich\n",
+	    "Gr\xc3\xbc\xc3\x9f dich");
 
 	/* Quotes and '#' inside a quoted value survive a round trip. */
-	conf = parse_ok("message = \"a\"#b\" # comment\n"
+	conf = parse_ok("message = \"a\"b #c\" # comment\n"
 	    "pidfile = \"/tmp/a#b \"\n");
-	check_reply(conf, "a\"#b");
+	check_reply(conf, "a\"b #c");
 	ck_assert_str_eq(conf->pidfile, "/tmp/a#b ");
 	check_round_trip(conf);
 	config_free(conf);
@@ -431,6 +426,47 @@ START_TEST(test_quotes)
 	ck_assert_str_eq(conf->pidfile, "/tmp/with blank.pid");
 	ck_assert_int_eq(conf->port, 7);
 	config_free(conf);
+}
+END_TEST
+
+/*
+ * Issue 9, item 12: a '#' before the '=' starts a comment like anywhere
+ * else, so the '=' after it is not there.
+ */
+START_TEST(test_comment_before_equals)
+{
+	struct config	*conf;
+
+	parse_bad("port # was = 5999\n", NAME ":1: expected 'key = value' "
+	    "(the '=' is in a comment)\n");
+	parse_bad("port #= 5999\n", NAME ":1: expected 'key = value' (the '=' "
+	    "is in a comment)\n");
+	parse_bad("port 5000 # none at all\n", NAME ":1: expected "
+	    "'key = value'\n");
+	/* Comment lines with an '=' in them are still just comments. */
+	conf = parse_ok("# port = 5999\n  #port=1\nport = 6 # = 7\n");
+	ck_assert_int_eq(conf->port, 6);
+	config_free(conf);
+}
+END_TEST
+
+/*
+ * Issue 9, item 13: a quoted value ends at the first quote after which the
+ * line is blank or a comment, so a comment may hold quotes of its own.
+ */
+START_TEST(test_quoted_value_then_quotes_in_comment)
+{
+	struct config	*conf;
+
+	message_ok("message = \"Hello\" # the \"greeting\"\n", "Hello");
+	message_ok("message = \"Hello\"# the \"greeting\"\n", "Hello");
+	message_ok("message = \"a \"b\" c\" # \"d\" \"e\" \"\n", "a \"b\" c");
+	conf = parse_ok("pidfile = \"/run/x.pid\"   # \"old\" \"/run/y\"\n");
+	ck_assert_str_eq(conf->pidfile, "/run/x.pid");
+	config_free(conf);
+	/* Text, not a comment, after a quote that does not close. */
+	parse_bad("message = \"Hello\" there # \"x\n", NAME ":1: message: "
+	    "text after the closing quote\n");
 }
 END_TEST
 
@@ -639,7 +675,7 @@ END_TEST
 START_TEST(test_bad_message)
 {
 	struct config	*conf;
-	char		 text[MESSAGE_MAX + 64], want[128];
+	char		 text[CONFIG_MESSAGE_MAX + 64], want[128];
 
 	bad_value("message", "\"\"",
 	    "message: length 0 is out of range (1 to 1024 bytes)");
@@ -654,15 +690,16 @@ START_TEST(test_bad_message)
 
 	/* 1024 bytes are fine, 1025 are not. */
 	memcpy(text, "message = ", 10);
-	memset(text + 10, 'x', MESSAGE_MAX);
-	memcpy(text + 10 + MESSAGE_MAX, "\n", 2);
+	memset(text + 10, 'x', CONFIG_MESSAGE_MAX);
+	memcpy(text + 10 + CONFIG_MESSAGE_MAX, "\n", 2);
 	conf = parse_ok(text);
-	ck_assert_uint_eq(strlen(conf->message), MESSAGE_MAX);
-	ck_assert_uint_eq(conf->reply_len, MESSAGE_MAX + 1);
+	ck_assert_uint_eq(strlen(conf->message), CONFIG_MESSAGE_MAX);
+	ck_assert_uint_eq(conf->reply_len, CONFIG_MESSAGE_MAX + 1);
 	config_free(conf);
-	memcpy(text + 10 + MESSAGE_MAX, "x\n", 3);
+	memcpy(text + 10 + CONFIG_MESSAGE_MAX, "x\n", 3);
 	snprintf(want, sizeof(want), NAME ":1: message: length %d is out of "
-	    "range (1 to %d bytes)\n", MESSAGE_MAX + 1, MESSAGE_MAX);
+	    "range (1 to %d bytes)\n", CONFIG_MESSAGE_MAX + 1,
+	    CONFIG_MESSAGE_MAX);
 	parse_bad(text, want);
 }
 END_TEST
@@ -670,6 +707,8 @@ END_TEST
 START_TEST(test_bad_strings)
 {
 	struct config	*conf;
+	char		 path[CONFIG_PATH_MAX + 2], text[CONFIG_PATH_MAX + 64];
+	char		 want[128];
 
 	bad_value("log_level", "verbose", "log_level: 'verbose' is not one of "
 	    "error, warning, notice, info, debug");
@@ -681,6 +720,22 @@ START_TEST(test_bad_strings)
 	    "pidfile: './hellod.pid' is not an absolute path");
 	bad_value("pidfile", "\" /run/hellod.pid\"",
 	    "pidfile: ' /run/hellod.pid' is not an absolute path");
+
+	/* CONFIG_PATH_MAX bytes are fine, one more is not. */
+	memset(path, 'p', sizeof(path));
+	path[0] = '/';
+	path[CONFIG_PATH_MAX] = '\0';
+	snprintf(text, sizeof(text), "pidfile = %s\n", path);
+	conf = parse_ok(text);
+	ck_assert_uint_eq(strlen(conf->pidfile), CONFIG_PATH_MAX);
+	check_round_trip(conf);
+	config_free(conf);
+	path[CONFIG_PATH_MAX] = 'p';
+	path[CONFIG_PATH_MAX + 1] = '\0';
+	snprintf(text, sizeof(text), "pidfile = %s\n", path);
+	snprintf(want, sizeof(want), NAME ":1: pidfile: path longer than %d "
+	    "bytes\n", CONFIG_PATH_MAX);
+	parse_bad(text, want);
 
 	ck_assert_ptr_null(getpwnam(NO_USER));
 	bad_value("user", NO_USER, "user: no such user '" NO_USER "'");
@@ -724,27 +779,27 @@ START_TEST(test_long_line)
 	struct config	*conf;
 	char		*text;
 	char		 want[512];
-	size_t		 len = 2 * LINE_MAX_BYTES;
+	size_t		 len = 2 * CONFIG_LINE_MAX;
 
 	text = malloc(len + 64);
 	ck_assert_ptr_nonnull(text);
 
 	/* A comment well within the limit. */
 	text[0] = '#';
-	memset(text + 1, 'x', LINE_MAX_BYTES - 2);
-	memcpy(text + LINE_MAX_BYTES - 1, "\nport = 6\n", 11);
+	memset(text + 1, 'x', CONFIG_LINE_MAX - 2);
+	memcpy(text + CONFIG_LINE_MAX - 1, "\nport = 6\n", 11);
 	conf = parse_ok(text);
 	ck_assert_int_eq(conf->port, 6);
 	config_free(conf);
 
 	/* Exactly at the limit, LF and CRLF not counted. */
 	memcpy(text, "port = 6", 8);
-	memset(text + 8, ' ', LINE_MAX_BYTES - 8);
-	memcpy(text + LINE_MAX_BYTES, "\n", 2);
+	memset(text + 8, ' ', CONFIG_LINE_MAX - 8);
+	memcpy(text + CONFIG_LINE_MAX, "\n", 2);
 	conf = parse_ok(text);
 	ck_assert_int_eq(conf->port, 6);
 	config_free(conf);
-	memcpy(text + LINE_MAX_BYTES, "\r\n", 3);
+	memcpy(text + CONFIG_LINE_MAX, "\r\n", 3);
 	conf = parse_ok(text);
 	ck_assert_int_eq(conf->port, 6);
 	config_free(conf);
@@ -755,17 +810,120 @@ START_TEST(test_long_line)
 	memcpy(text + 10 + len, "\nidle = 1\n", 11);
 	snprintf(want, sizeof(want), NAME ":2: line longer than %d bytes\n"
 	    NAME ":3: unknown key 'idle' (known keys: " KNOWN_KEYS ")\n",
-	    LINE_MAX_BYTES);
+	    CONFIG_LINE_MAX);
 	parse_bad(text, want);
 
 	/* Just past it, a setting this time. */
 	memcpy(text, "message = ", 10);
-	memset(text + 10, 'x', LINE_MAX_BYTES);
-	memcpy(text + 10 + LINE_MAX_BYTES, "\n", 2);
+	memset(text + 10, 'x', CONFIG_LINE_MAX);
+	memcpy(text + 10 + CONFIG_LINE_MAX, "\n", 2);
 	snprintf(want, sizeof(want), NAME ":1: line longer than %d bytes\n",
-	    LINE_MAX_BYTES);
+	    CONFIG_LINE_MAX);
 	parse_bad(text, want);
 	free(text);
+}
+END_TEST
+
+/*
+ * A file made up as it is read, never held in memory: head, then fill
+ * bytes of 'x', then tail; then the end of the file, or a read error with
+ * errno set to fail.
+ */
+struct gen {
+	const char	*head;
+	size_t		 fill;
+	const char	*tail;
+	int		 fail;
+	size_t		 off;
+};
+
+static ssize_t
+gen_read(void *cookie, char *buf, size_t size)
+{
+	struct gen	*g = cookie;
+	size_t		 hl = strlen(g->head), tl = strlen(g->tail), n = 0, k;
+
+	while (n < size && g->off < hl + g->fill + tl) {
+		if (g->off < hl) {
+			k = hl - g->off < size - n ? hl - g->off : size - n;
+			memcpy(buf + n, g->head + g->off, k);
+		} else if (g->off < hl + g->fill) {
+			k = hl + g->fill - g->off;
+			k = k < size - n ? k : size - n;
+			memset(buf + n, 'x', k);
+		} else {
+			k = hl + g->fill + tl - g->off;
+			k = k < size - n ? k : size - n;
+			memcpy(buf + n, g->tail + (g->off - hl - g->fill), k);
+		}
+		n += k;
+		g->off += k;
+	}
+	if (n == 0 && g->fail != 0) {
+		errno = g->fail;
+		return -1;
+	}
+	return n;
+}
+
+static struct config *
+parse_gen(struct gen *g, char **errors)
+{
+	cookie_io_functions_t	 io = { .read = gen_read };
+	struct config		*conf;
+	FILE			*fp;
+
+	fp = fopencookie(g, "r", io);
+	ck_assert_ptr_nonnull(fp);
+	conf = config_parse(fp, NAME, errors);
+	fclose(fp);
+	return conf;
+}
+
+/*
+ * Issue 9, item 14: a line far past the limit is read and thrown away, not
+ * held: memory stays flat, and the lines after it are still read.
+ */
+START_TEST(test_long_line_is_not_held)
+{
+	struct gen	 g = { "port = 7\n#", 64 << 20, "\nbogus = 1\n", 0, 0 };
+	struct rusage	 before, after;
+	struct config	*conf;
+	char		*errors, want[512];
+
+	snprintf(want, sizeof(want), NAME ":2: line longer than %d bytes\n"
+	    NAME ":3: unknown key 'bogus' (known keys: " KNOWN_KEYS ")\n",
+	    CONFIG_LINE_MAX);
+	ck_assert_int_eq(getrusage(RUSAGE_SELF, &before), 0);
+	conf = parse_gen(&g, &errors);
+	ck_assert_int_eq(getrusage(RUSAGE_SELF, &after), 0);
+	ck_assert_ptr_null(conf);
+	ck_assert_str_eq(errors, want);
+	free(errors);
+	/* ru_maxrss is in KiB; the line is 64 MiB. */
+	ck_assert_msg(after.ru_maxrss - before.ru_maxrss < 8 * 1024,
+	    "peak RSS grew by %ld KiB reading one long line",
+	    after.ru_maxrss - before.ru_maxrss);
+}
+END_TEST
+
+/* A read error is an error, not the end of the file: nothing is set. */
+START_TEST(test_read_error)
+{
+	struct gen	 whole = { "port = 7\n", 0, "", EIO, 0 };
+	struct gen	 part = { "port = 7\nmessage = ", 10, "", EIO, 0 };
+	struct config	*conf;
+	char		*errors;
+
+	conf = parse_gen(&whole, &errors);
+	ck_assert_ptr_null(conf);
+	ck_assert_str_eq(errors, NAME ":2: read error: Input/output error\n");
+	free(errors);
+	/* Half a line before the error is not taken for a line. */
+	conf = parse_gen(&part, &errors);
+	ck_assert_ptr_null(conf);
+	ck_assert_str_eq(errors, NAME ":2: read error: Input/output error\n");
+	free(errors);
 }
 END_TEST
 
@@ -1201,6 +1359,7 @@ config_suite(void)
 	tcase_add_test(tc, test_comments);
 	tcase_add_test(tc, test_crlf);
 	tcase_add_test(tc, test_quotes);
+	tcase_add_test(tc, test_quoted_value_then_quotes_in_comment);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("errors");
@@ -1214,8 +1373,11 @@ config_suite(void)
 	tcase_add_test(tc, test_bad_message);
 	tcase_add_test(tc, test_bad_strings);
 	tcase_add_test(tc, test_bad_syntax);
+	tcase_add_test(tc, test_comment_before_equals);
 	tcase_add_test(tc, test_nul_byte);
 	tcase_add_test(tc, test_long_line);
+	tcase_add_test(tc, test_long_line_is_not_held);
+	tcase_add_test(tc, test_read_error);
 	tcase_add_test(tc, test_many_errors);
 	suite_add_tcase(s, tc);
 

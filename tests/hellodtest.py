@@ -4,14 +4,17 @@ talk to it, stop it by PID.
 
 Environment:
   HELLOD          the binary (make check sets it)
-  HELLOD_WRAPPER  a command to run it under, e.g. "valgrind -q --error-exitcode=99"
+  HELLOD_WRAPPER  a command to run it under, e.g.
+                  "valgrind -q --vgdb=no --error-exitcode=99"
   HELLOD_TIMEOUT  seconds any single wait may take (default 20)
+  HELLOD_SANITIZED  1: the daemon is built with AddressSanitizer (found by
+                  itself when the binary holds __asan_init; 0 says it is not)
 """
 
 import os
+import pty
 import re
 import resource
-import select
 import shlex
 import shutil
 import signal
@@ -30,18 +33,45 @@ TIMEOUT = float(os.environ.get("HELLOD_TIMEOUT", "20"))
 if WRAPPER:
     TIMEOUT *= 3
 SKIP = 77
+
+
+def _asan_binary():
+    try:
+        with open(HELLOD, "rb") as f:
+            return b"__asan_init" in f.read()
+    except OSError:
+        return False
+
+
+# HELLOD_SANITIZED=1/0 says whether the daemon is built with AddressSanitizer;
+# unset, the binary is looked at.
+_san = os.environ.get("HELLOD_SANITIZED")
+SANITIZED = _asan_binary() if _san in (None, "") else _san not in ("0", "no")
 REPLY = b"Hello World\n"
+REJECT = b"ERROR too many connections\n"     # past max_connections
 
 
 class Skip(Exception):
     pass
 
 
+def clean_env(**extra):
+    """This environment less what a service manager would have set
+    (socket activation, notify socket, watchdog, journal), plus extra."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(
+        ("LISTEN_", "NOTIFY_SOCKET", "WATCHDOG_", "JOURNAL_STREAM"))}
+    env.update(extra)
+    return env
+
+
 class Daemon:
-    """A hellod process with a config file of its own in a temp dir."""
+    """A hellod process with a config file of its own in a temp dir.
+
+    ready: wait until it listens on 127.0.0.1 and has started (self.port).
+    tty: its stderr is a terminal (a pty of the test's) instead of a pipe."""
 
     def __init__(self, conf="", args=(), base="port = 0\nbind = 127.0.0.1\n",
-                 ready=True, nofile=None, env=None):
+                 ready=True, nofile=None, env=None, tty=False):
         self.dir = tempfile.mkdtemp(prefix="hellod-test-")
         self.conf = os.path.join(self.dir, "hellod.conf")
         self.write_conf(base + conf)
@@ -53,11 +83,26 @@ class Daemon:
             if nofile is not None:
                 resource.setrlimit(resource.RLIMIT_NOFILE, (nofile, nofile))
 
-        self.proc = subprocess.Popen(
-            WRAPPER + [HELLOD, "-c", self.conf] + list(args),
-            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE, preexec_fn=limits,
-            env=env if env is not None else os.environ)
+        if tty:
+            master, slave = pty.openpty()
+            stderr = slave
+        else:
+            stderr = subprocess.PIPE
+        try:
+            self.proc = subprocess.Popen(
+                WRAPPER + [HELLOD, "-c", self.conf] + list(args),
+                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                stderr=stderr, preexec_fn=limits,
+                env=env if env is not None else os.environ)
+        except BaseException:
+            if tty:
+                os.close(master)
+            shutil.rmtree(self.dir, ignore_errors=True)
+            raise
+        finally:
+            if tty:
+                os.close(slave)
+        self.output = (os.fdopen(master, "rb") if tty else self.proc.stderr)
         self.pid = self.proc.pid
         self.reader = threading.Thread(target=self._read, daemon=True)
         self.reader.start()
@@ -68,13 +113,17 @@ class Daemon:
             self.wait_log(r"started, pid")
 
     def _read(self):
-        for raw in self.proc.stderr:
-            line = raw.decode("utf-8", "replace").rstrip("\n")
-            if os.environ.get("HELLOD_TEST_VERBOSE"):
-                sys.stderr.write("  hellod| %s\n" % line)
-            with self.cond:
-                self.lines.append(line)
-                self.cond.notify_all()
+        try:
+            for raw in self.output:
+                # A terminal ends its lines in CRLF.
+                line = raw.decode("utf-8", "replace").rstrip("\r\n")
+                if os.environ.get("HELLOD_TEST_VERBOSE"):
+                    sys.stderr.write("  hellod| %s\n" % line)
+                with self.cond:
+                    self.lines.append(line)
+                    self.cond.notify_all()
+        except OSError:         # EIO: a pty once its last writer has gone
+            pass
         with self.cond:
             self.eof = True
             self.cond.notify_all()
@@ -135,15 +184,20 @@ class Daemon:
         return {k: [int(x) for x in v.split(",")] if "," in v else int(v)
                 for k, v in (kv.split("=") for kv in line.split())}
 
-    def wait_stat(self, name, pred, what="", tries=200):
-        """Ask for the counters until pred(value) holds (bounded)."""
+    def wait_stats(self, pred, what="", tries=200):
+        """Ask for the counters until pred(counters) holds (bounded);
+        return them."""
         for _ in range(tries):
             st = self.stats()
-            if pred(st[name]):
+            if pred(st):
                 return st
             time.sleep(0.05)   # pacing between polls, not synchronisation
-        raise AssertionError("counter %s never became %s: %r" %
-                             (name, what, st))
+        raise AssertionError("counters never became %s: %r" % (what, st))
+
+    def wait_stat(self, name, pred, what="", tries=200):
+        """wait_stats() on one counter: until pred(value) holds."""
+        return self.wait_stats(lambda st: pred(st[name]),
+                               "%s %s" % (name, what), tries)
 
     def connect(self, port=None, host="127.0.0.1"):
         return socket.create_connection((host, port or self.port),
@@ -160,6 +214,29 @@ class Daemon:
         with open("/proc/%d/stat" % self.pid) as f:
             fields = f.read().rsplit(")", 1)[1].split()
         return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    def cpu_share(self, seconds):
+        """Its CPU use over a window of this many seconds, as a fraction of
+        one core.  The window is the measurement: the sleep is what is
+        measured, not a synchronisation."""
+        cpu0, t0 = self.cpu_seconds(), time.monotonic()
+        time.sleep(seconds)
+        return (self.cpu_seconds() - cpu0) / (time.monotonic() - t0)
+
+    def threads(self):
+        """Its threads, as {name: thread ID}, from /proc/PID/task."""
+        names = {}
+        for tid in os.listdir("/proc/%d/task" % self.pid):
+            try:
+                with open("/proc/%d/task/%s/comm" % (self.pid, tid)) as f:
+                    names[f.read().strip()] = int(tid)
+            except FileNotFoundError:   # it ended meanwhile
+                pass
+        return names
+
+    def worker_threads(self):
+        """The names of its worker threads (worker 0 is the main thread)."""
+        return sorted(n for n in self.threads() if n.startswith("hellod/w"))
 
     def stop(self, sig=signal.SIGTERM, timeout=None):
         """Stop it and return its exit status."""
@@ -180,6 +257,7 @@ class Daemon:
             self.proc.kill()
             self.proc.wait()
         self.reader.join(TIMEOUT)
+        self.output.close()
         shutil.rmtree(self.dir, ignore_errors=True)
 
     def __enter__(self):

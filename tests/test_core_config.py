@@ -3,12 +3,15 @@
 
 import os
 import re
+import resource
+import shlex
 import subprocess
 import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from hellodtest import HELLOD, TIMEOUT, WRAPPER, Daemon, check, main
+from hellodtest import (HELLOD, SANITIZED, TIMEOUT, WRAPPER, Daemon, Skip,
+                        check, main)
 
 
 def run(*args):
@@ -61,6 +64,37 @@ def test_t_reports_every_error_with_file_and_line():
         os.unlink(path)
 
 
+def test_huge_line_under_a_memory_limit():
+    """Issue 9, item 14: a line far past the limit is read and thrown away
+    in constant memory.  Under a memory limit (ulimit -v) it is still an
+    error, not the end of the file, and the lines after it are read."""
+    if WRAPPER or SANITIZED:
+        raise Skip("a low RLIMIT_AS starves the wrapper or ASan")
+    limit = 64 << 20
+
+    def lower():
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+
+    p = subprocess.Popen([HELLOD, "-t", "-c", "/dev/stdin"],
+                         stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
+                         stderr=subprocess.PIPE, preexec_fn=lower)
+    chunk = b"x" * (1 << 20)
+    try:
+        p.stdin.write(b"port = 7\n#")
+        for _ in range(2 * limit // len(chunk)):     # twice the limit
+            p.stdin.write(chunk)
+        p.stdin.write(b"\nbogus = 1\n")
+        p.stdin.close()
+    except BrokenPipeError:
+        pass                        # it stopped reading: the checks say why
+    err = p.stderr.read().decode()
+    rc = p.wait(TIMEOUT)
+    p.stderr.close()
+    check(rc == 3, (rc, err))
+    check("/dev/stdin:2: line longer than 4096 bytes" in err, err)
+    check("/dev/stdin:3: unknown key 'bogus'" in err, err)
+
+
 def test_T_prints_effective_config():
     path = conf_file("port = 6002\nmax_line_length = 1k\n")
     try:
@@ -98,6 +132,37 @@ def test_default_file_missing_means_defaults():
     check(rc == 0, err)
     check(re.search(r"^port = 5000$", out, re.M), out)
     check("built-in defaults" in out, out)
+
+
+def configure_args():
+    """The arguments ./configure was given for this build, or None."""
+    status = os.path.join(os.environ.get("TOP_BUILDDIR", ""), "config.status")
+    if not os.path.exists(status):
+        return None
+    p = subprocess.run(["sh", status, "--config"], capture_output=True,
+                       timeout=TIMEOUT, text=True)
+    check(p.returncode == 0, p.stderr)
+    return shlex.split(p.stdout)
+
+
+def test_default_config_file_is_etc():
+    """Issue 9, item 16: a ./configure without --sysconfdir builds a hellod
+    that reads /etc/hellod.conf, as the README's first command says;
+    --sysconfdir=DIR makes it DIR/hellod.conf (make distcheck's build)."""
+    args = configure_args()
+    sysconfdir = os.environ.get("HELLOD_SYSCONFDIR")
+    if args is None or sysconfdir is None:
+        raise Skip("run it from make check, which says how it was built")
+    given = any(a == "--sysconfdir" or a.startswith("--sysconfdir=")
+                for a in args)
+    if not given:
+        check(sysconfdir == "/etc",
+              "configure %s: sysconfdir %s" % (shlex.join(args), sysconfdir))
+    rc, out, err = run("-h")
+    check(rc == 2, (rc, err))
+    check(re.search(r"\(default %s\)" % re.escape(sysconfdir +
+                                                   "/hellod.conf"), err),
+          err)
 
 
 def test_bad_config_at_start_exits_3_without_listening():

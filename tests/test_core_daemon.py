@@ -33,12 +33,15 @@ def test_detach_pidfile_and_stop():
     with open(conf, "w") as f:
         f.write("bind = 127.0.0.1\nport = %d\npidfile = %s\n" % (port, pidfile))
     # The parent returns only once the child listens.
-    p = subprocess.run([HELLOD, "-d", "-c", conf], timeout=TIMEOUT,
-                       capture_output=True, stdin=subprocess.DEVNULL)
-    check(p.returncode == 0, p.stderr)
+    p = subprocess.Popen([HELLOD, "-d", "-c", conf], stdin=subprocess.DEVNULL,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    _, err = p.communicate(timeout=TIMEOUT)
+    check(p.returncode == 0, err)
     with open(pidfile) as f:
         pid = int(f.read())
-    check(pid != p.returncode and not gone(pid))
+    # The pidfile names the detached child, which runs on, not the parent.
+    check(pid != p.pid, "pidfile holds the parent's PID %d" % pid)
+    check(not gone(pid), "PID %d from the pidfile is not running" % pid)
     try:
         with socket.create_connection(("127.0.0.1", port), TIMEOUT) as s:
             ask(s)

@@ -53,6 +53,20 @@ def test_bad_reload_keeps_running_config():
         check(st["reloads_failed"] == 1 and st["reloads"] == 0, st)
 
 
+def test_long_log_line_is_logged_whole():
+    """Issue 9, item 15: a log line longer than log.c's buffer (as the
+    SIGUSR1 line of many workers is) comes out whole, not cut at 1023."""
+    key = "k" * 3000
+    with Daemon() as d:
+        m = d.mark()
+        check(not d.reload(BASE + "port = %d\n%s = 1\n" % (d.port, key)))
+        got = d.wait_log(r"hellod\.conf:3: unknown key '(k*)'(.*)$",
+                         start=m)
+        check(len(got.group(1)) == len(key), len(got.group(1)))
+        check(got.group(2).endswith(", workers)"), got.group(2))
+        check(d.stop() == 0)
+
+
 def test_reload_that_cannot_bind_keeps_old_listeners():
     with Daemon() as d, socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))

@@ -8,19 +8,8 @@ import socket
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from hellodtest import (REPLY, Daemon, ask, check, main, recv_all,
+from hellodtest import (REJECT, REPLY, Daemon, ask, check, main, recv_all,
                         recv_exact)
-
-
-def worker_threads(pid):
-    """Names of hellod's worker threads (worker 0 is the main thread)."""
-    names = []
-    for tid in os.listdir("/proc/%d/task" % pid):
-        with open("/proc/%d/task/%s/comm" % (pid, tid)) as f:
-            name = f.read().strip()
-        if name.startswith("hellod/w"):
-            names.append(name)
-    return sorted(names)
 
 
 def test_one_worker_is_one_thread():
@@ -28,14 +17,14 @@ def test_one_worker_is_one_thread():
         d.wait_log("started, pid .*, 1 worker$")
         with d.connect() as s:
             ask(s)
-        check(worker_threads(d.pid) == [], worker_threads(d.pid))
+        check(d.worker_threads() == [], d.worker_threads())
 
 
 def test_workers_share_the_clients_and_the_counters():
     with Daemon("workers = 3\nlog_level = debug\n") as d:
         d.wait_log("started, pid .*, 3 workers")
-        check(worker_threads(d.pid) == ["hellod/w1", "hellod/w2"],
-              worker_threads(d.pid))
+        check(d.worker_threads() == ["hellod/w1", "hellod/w2"],
+              d.worker_threads())
         socks = [d.connect() for _ in range(40)]
         try:
             for s in socks:
@@ -76,7 +65,7 @@ def test_max_connections_counts_across_workers():
             for s in socks:
                 ask(s)
             with d.connect() as extra:
-                check(recv_all(extra) == b"ERROR too many connections\n")
+                check(recv_all(extra) == REJECT)
             for s in socks:
                 ask(s)
             check(d.stats()["conns_rejected"] == 1)

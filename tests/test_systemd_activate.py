@@ -11,16 +11,10 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import hellodtest
-from hellodtest import Daemon, Skip, Wrapped, ask, check, free_port, main
+from hellodtest import (Daemon, Skip, Wrapped, ask, check, clean_env,
+                        free_port, main)
 
 ACTIVATE = shutil.which("systemd-socket-activate")
-
-
-def clean_env(**extra):
-    env = {k: v for k, v in os.environ.items() if not k.startswith(
-        ("LISTEN_", "NOTIFY_SOCKET", "WATCHDOG_", "JOURNAL_STREAM"))}
-    env.update(extra)
-    return env
 
 
 def activate(*ports, names=None):

@@ -17,7 +17,8 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import hellodtest
-from hellodtest import TIMEOUT, Daemon, Skip, Wrapped, ask, check, main
+from hellodtest import (TIMEOUT, Daemon, Skip, Wrapped, ask, check, clean_env,
+                        main)
 
 BASE = "port = 0\nbind = 127.0.0.1\n"
 
@@ -69,13 +70,7 @@ class Notify:
                 self.cond.notify_all()
 
     def env(self, **extra):
-        env = dict(os.environ)
-        for k in ("LISTEN_PID", "LISTEN_FDS", "LISTEN_FDNAMES",
-                  "WATCHDOG_USEC", "WATCHDOG_PID", "JOURNAL_STREAM"):
-            env.pop(k, None)
-        env["NOTIFY_SOCKET"] = self.address
-        env.update(extra)
-        return env
+        return clean_env(NOTIFY_SOCKET=self.address, **extra)
 
     def mark(self):
         with self.cond:
@@ -204,25 +199,20 @@ def test_watchdog_pings_every_half_period():
     with Notify() as n, Wrapped(with_pid("WATCHDOG_PID")), \
             Daemon(env=n.env(WATCHDOG_USEC=str(period)), base=BASE) as d:
         d.wait_log(r"watchdog: pinging systemd every 200 ms")
+        intervals = 3
         i, first = n.wait("WATCHDOG")
-        for _ in range(3):
+        for _ in range(intervals):
             i, last = n.wait("WATCHDOG", start=i + 1)
         pings = n.all("WATCHDOG")
         gaps = [b[0] - a[0] for a, b in zip(pings, pings[1:])]
-        # Never faster than asked; late only by scheduling noise.
+        # Never faster than asked; late only by scheduling noise: the mean
+        # gap from first to last is near half the period, well short of it.
         check(all(g > 0.15 for g in gaps), gaps)
-        check((last[0] - first[0]) / (len(pings) - 1) < period / 1e6, gaps)
+        mean = (last[0] - first[0]) / intervals
+        check(mean < 0.75 * period / 1e6, (mean, gaps))
         check(re.match(r"listening on .*; \d+ connections?$",
                        last[2]["STATUS"]), last)
         check(d.stop() == 0)
-
-
-def worker_tid(pid, name):
-    for tid in os.listdir("/proc/%d/task" % pid):
-        with open("/proc/%d/task/%s/comm" % (pid, tid)) as f:
-            if f.read().strip() == name:
-                return int(tid)
-    raise AssertionError("no thread %s" % name)
 
 
 def test_watchdog_stops_while_a_worker_is_stuck():
@@ -239,7 +229,7 @@ def test_watchdog_stops_while_a_worker_is_stuck():
     with Notify() as n, Daemon(env=n.env(WATCHDOG_USEC=str(period)),
                                base=BASE + "workers = 2\n") as d:
         n.wait("WATCHDOG")
-        tid = worker_tid(d.pid, "hellod/w1")
+        tid = d.threads()["hellod/w1"]
         if libc.ptrace(PTRACE_SEIZE, tid, None, None) != 0:
             raise Skip("ptrace: %s" % os.strerror(ctypes.get_errno()))
         try:

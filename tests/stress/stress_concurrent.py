@@ -8,8 +8,8 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from stresslib import (MEASURE_RSS, REPLY, SANITIZED, TIMEOUT, Daemon, Skip,
-                       check, close_all, connect_many, cpu_share, exchange,
-                       fd_count, figure, main, raise_nofile)
+                       check, close_all, connect_many, exchange, fd_count,
+                       figure, main, raise_nofile)
 
 CONNS = int(os.environ.get("HELLOD_STRESS_CONNS", "10000"))
 HOLD = 2.0          # seconds every connection is held idle
@@ -45,7 +45,7 @@ def test_ten_thousand_concurrent_connections():
             rss = d.rss_kib()
 
             # Held idle: nothing to do, so (next to) no CPU.
-            idle_cpu = cpu_share(d, HOLD)
+            idle_cpu = d.cpu_share(HOLD)
 
             t1 = time.monotonic()
             got = exchange(socks, b"second\r\n", len(REPLY), 6 * TIMEOUT,

@@ -11,8 +11,8 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from stresslib import (REPLY, TIMEOUT, WRAPPER, Daemon, Deadline, Skip,
-                       check, close_all, connect_many, cpu_share, fd_count,
-                       figure, main)
+                       check, close_all, connect_many, fd_count, figure,
+                       main)
 
 NOFILE = 32         # the daemon's RLIMIT_NOFILE
 CLIENTS = 300       # all in the backlog at once, each with a line sent
@@ -66,7 +66,7 @@ def test_emfile_flood_idles_and_recovers():
 
             # Refused, the daemon must idle (a busy loop is a whole core).
             p0 = d.stats()["accept_paused"]
-            cpu = cpu_share(d, WINDOW)
+            cpu = d.cpu_share(WINDOW)
             st = d.stats()
             check(st["conns_accepted"] == cap,
                   "accepted while out of descriptors: %r" % st)

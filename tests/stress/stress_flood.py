@@ -14,7 +14,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from stresslib import (REJECT, REPLY, TIMEOUT, Daemon, Deadline, check,
                        close_all, connect_many, exchange, figure, main,
-                       raise_nofile, wait_closed, wait_stats)
+                       raise_nofile, wait_closed)
 
 CAP = 100           # max_connections
 FLOOD = 2000        # clients past it
@@ -27,8 +27,8 @@ def classify_quiet(d, flood, before):
     error line before it counts the rejection, and on loopback a send is
     in the peer's receive queue when it returns."""
     total = before + len(flood)
-    wait_stats(d, lambda st: st["conns_accepted"] + st["conns_rejected"]
-               == total, "accepted + rejected = %d" % total)
+    d.wait_stats(lambda st: st["conns_accepted"] + st["conns_rejected"]
+                 == total, "accepted + rejected = %d" % total)
     rejected, accepted = [], []
     for s in flood:
         s.setblocking(False)

@@ -13,7 +13,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from stresslib import (TIMEOUT, Daemon, Deadline, check, close_all,
                        conf_extra, connect_many, figure, fill, main,
-                       wait_closed, wait_stats)
+                       wait_closed)
 
 LINE = b"ping\n"
 
@@ -214,8 +214,8 @@ def test_no_reply_lost_across_a_graceful_stop():
         load.start()
         try:
             load.wait_replies(50000)
-            wait_stats(d, lambda st: st["output_paused"] >= 4,
-                       "the pipeliners paused")
+            d.wait_stats(lambda st: st["output_paused"] >= 4,
+                         "the pipeliners paused")
             # The talkers fall quiet with lines still in flight; the
             # stop must answer those and every line of the pipeliners.
             load.stop()

@@ -6,10 +6,7 @@ and CPU time.  Waits are on socket events, log lines and counters, each
 bounded in time; loops are bounded in count.
 
 Environment, besides hellodtest's (HELLOD, HELLOD_WRAPPER, HELLOD_TIMEOUT,
-HELLOD_TEST_ONLY):
-  HELLOD_SANITIZED=1    the daemon is built with AddressSanitizer: memory
-                        bounds are loosened (found by itself when the binary
-                        holds __asan_init; =0 forces the strict bounds)
+HELLOD_TEST_ONLY, HELLOD_SANITIZED: under ASan memory bounds are loosened):
   HELLOD_STRESS_CONNS   connections for the concurrency scenario (10000)
   HELLOD_STRESS_WORKERS a "workers" value written into every config (unset:
                         the daemon's default)
@@ -28,19 +25,18 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, ".."))
 
 import hellodtest                                   # noqa: E402
-from hellodtest import (HELLOD, REPLY, TIMEOUT, WRAPPER, Skip,  # noqa: E402
-                        ask, check, main, recv_all, recv_exact)
+from hellodtest import (REJECT, REPLY, SANITIZED, TIMEOUT,  # noqa: E402
+                        WRAPPER, Skip, ask, check, main, recv_all, recv_exact)
 
 # What the scripts take from here: hellodtest's names and this file's.
 __all__ = [
     "REPLY", "REJECT", "TIMEOUT", "WRAPPER", "SANITIZED", "MEASURE_RSS",
     "Daemon", "Deadline", "Skip", "ask", "check", "main", "recv_all",
     "recv_exact", "close_all", "conf_extra", "connect_many", "converse",
-    "cpu_share", "daemon_env", "exchange", "fd_count", "figure", "fill",
-    "raise_nofile", "set_linger0", "wait_closed", "wait_stats",
+    "daemon_env", "exchange", "fd_count", "figure", "fill",
+    "raise_nofile", "set_linger0", "wait_closed",
 ]
 
-REJECT = b"ERROR too many connections\n"
 WORKERS = os.environ.get("HELLOD_STRESS_WORKERS", "")
 
 
@@ -54,16 +50,6 @@ def Daemon(conf="", **kw):
     return hellodtest.Daemon(conf_extra() + conf, **kw)
 
 
-def _asan_binary():
-    try:
-        with open(HELLOD, "rb") as f:
-            return b"__asan_init" in f.read()
-    except OSError:
-        return False
-
-
-_san = os.environ.get("HELLOD_SANITIZED")
-SANITIZED = _asan_binary() if _san in (None, "") else _san not in ("0", "no")
 # Under a wrapper (valgrind) RSS is the wrapper's: memory is reported only.
 MEASURE_RSS = not WRAPPER
 
@@ -252,25 +238,6 @@ def wait_closed(socks, timeout=None, what="waiting for EOF"):
 def close_all(socks):
     for s in socks:
         s.close()
-
-
-def cpu_share(d, seconds):
-    """The daemon's CPU use over a window of this many seconds, as a
-    fraction of one core.  The window is the measurement: the sleep is
-    what is measured, not a synchronisation."""
-    cpu0, t0 = d.cpu_seconds(), time.monotonic()
-    time.sleep(seconds)
-    return (d.cpu_seconds() - cpu0) / (time.monotonic() - t0)
-
-
-def wait_stats(d, pred, what, tries=200):
-    """Like Daemon.wait_stat, with a predicate on all the counters."""
-    for _ in range(tries):
-        st = d.stats()
-        if pred(st):
-            return st
-        time.sleep(0.05)   # pacing between polls, not synchronisation
-    raise AssertionError("counters never became %s: %r" % (what, st))
 
 
 def converse(socks, payloads, timeout=None, what="converse", shut=True):

@@ -1,0 +1,181 @@
+/*
+ * check_log.c: the log API in src/log.c, as stderr receives it.
+ *
+ * Each test sends stderr to an unlinked temporary file for the lines it
+ * logs, and puts stderr and the log's settings back afterwards (with
+ * CK_FORK=no every test shares the process).
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include "check_hellod.h"
+#include "hellod.h"
+
+static FILE	*capture_fp;
+static int	 capture_saved = -1;
+
+/* From here on, stderr goes to a file; the log to stderr at level. */
+static void
+capture_start(int level, int journal)
+{
+	fflush(stderr);
+	capture_fp = tmpfile();
+	ck_assert_ptr_nonnull(capture_fp);
+	capture_saved = dup(STDERR_FILENO);
+	ck_assert_int_ge(capture_saved, 0);
+	ck_assert_int_eq(dup2(fileno(capture_fp), STDERR_FILENO),
+	    STDERR_FILENO);
+	log_init(LOG_TO_STDERR, level, NULL);	/* not a terminal now */
+	log_set_journal(journal);
+}
+
+/* What stderr received since capture_start(), which the caller frees. */
+static char *
+capture_end(void)
+{
+	char	*text;
+	long	 len;
+
+	fflush(stderr);
+	ck_assert_int_eq(dup2(capture_saved, STDERR_FILENO), STDERR_FILENO);
+	close(capture_saved);
+	capture_saved = -1;
+	log_set_journal(0);
+	log_init(LOG_TO_STDERR, LOG_INFO, NULL);
+
+	ck_assert_int_eq(fseek(capture_fp, 0, SEEK_END), 0);
+	len = ftell(capture_fp);
+	ck_assert_int_ge(len, 0);
+	rewind(capture_fp);
+	text = malloc(len + 1);
+	ck_assert_ptr_nonnull(text);
+	ck_assert_uint_eq(fread(text, 1, len, capture_fp), (size_t)len);
+	text[len] = '\0';
+	fclose(capture_fp);
+	capture_fp = NULL;
+	return text;
+}
+
+/*
+ * Issue 9, item 20: which function logs at which priority, and the name
+ * each priority is shown with, from the one table there is.
+ */
+START_TEST(test_levels)
+{
+	char	*text;
+
+	capture_start(LOG_DEBUG, 1);
+	errno = ENOENT;
+	log_warn("warn");
+	log_warnx("warnx");
+	log_errorx("errorx");
+	log_notice("notice");
+	log_info("info");
+	log_debug("debug");
+	text = capture_end();
+	ck_assert_str_eq(text,
+	    "<4>warn: No such file or directory\n"
+	    "<4>warnx\n"
+	    "<3>errorx\n"
+	    "<5>notice\n"
+	    "<6>info\n"
+	    "<7>debug\n");
+	free(text);
+
+	/* Without journald: the level's name, the one log_level takes. */
+	capture_start(LOG_DEBUG, 0);
+	log_warnx("w");
+	log_errorx("e");
+	log_notice("n");
+	log_info("i");
+	log_debug("d");
+	text = capture_end();
+	ck_assert_str_eq(text, "warning: w\nerror: e\nnotice: n\ninfo: i\n"
+	    "debug: d\n");
+	free(text);
+	ck_assert_str_eq(log_level_name(LOG_CRIT), "crit");
+	ck_assert_str_eq(log_level_name(LOG_ERR), "error");
+	ck_assert_str_eq(log_level_name(LOG_WARNING), "warning");
+	ck_assert_str_eq(log_level_name(8), "?");
+	ck_assert_str_eq(log_level_name(-1), "?");
+	ck_assert_int_eq(log_level_parse("warning"), LOG_WARNING);
+	ck_assert_int_eq(log_level_parse("crit"), LOG_CRIT);
+	ck_assert_int_eq(log_level_parse("warn"), -1);
+	ck_assert_int_eq(log_level_parse("?"), -1);
+}
+END_TEST
+
+/* Below the level nothing is written, and errno is kept either way. */
+START_TEST(test_threshold)
+{
+	char	*text;
+
+	capture_start(LOG_WARNING, 0);
+	errno = EAGAIN;
+	log_info("not shown");
+	log_debug("not shown");
+	ck_assert_int_eq(errno, EAGAIN);
+	log_warn("shown");
+	ck_assert_int_eq(errno, EAGAIN);
+	log_setlevel(LOG_ERR);
+	log_warnx("not shown");
+	log_errorx("shown too");
+	text = capture_end();
+	ck_assert_str_eq(text, "warning: shown: Resource temporarily "
+	    "unavailable\nerror: shown too\n");
+	free(text);
+}
+END_TEST
+
+/*
+ * Issue 9, item 15: a line longer than any buffer of log.c's, such as the
+ * SIGUSR1 stats of WORKER_MAX workers, is logged whole, in one line.
+ */
+START_TEST(test_long_line_whole)
+{
+	char	*text, *want, *big;
+	size_t	 len = SERVER_STATS_MAX + 1000, i;
+
+	big = malloc(len + 1);
+	ck_assert_ptr_nonnull(big);
+	for (i = 0; i < len; i++)
+		big[i] = 'a' + i % 26;
+	big[len] = '\0';
+	ck_assert_int_ne(asprintf(&want, "info: stats: %s\n"
+	    "warning: %s: Permission denied\n<5>%s\n", big, big, big), -1);
+
+	capture_start(LOG_INFO, 0);
+	log_info("stats: %s", big);
+	errno = EACCES;
+	log_warn("%s", big);
+	log_set_journal(1);
+	log_notice("%s", big);
+	text = capture_end();
+	ck_assert_uint_eq(strlen(text), strlen(want));
+	ck_assert_str_eq(text, want);
+	free(text);
+	free(want);
+	free(big);
+}
+END_TEST
+
+Suite *
+log_suite(void)
+{
+	Suite	*s;
+	TCase	*tc;
+
+	s = suite_create("log");
+	tc = tcase_create("stderr");
+	tcase_add_test(tc, test_levels);
+	tcase_add_test(tc, test_threshold);
+	tcase_add_test(tc, test_long_line_whole);
+	suite_add_tcase(s, tc);
+	return (s);
+}
