@@ -134,6 +134,9 @@ conn_accept(struct worker *w, int fd, const struct sockaddr *sa,
 	 * now, it would cost two epoll_ctl calls per connection. */
 	bufferevent_enable(c->bev, EV_READ);
 	conn_log(c, "accepted");
+	/* Taken from a listener's queue as it closes for a stop. */
+	if (worker_stopping(w))
+		conn_drain(c);
 }
 
 /* Apply the worker's current config to a connection (after a reload). */

@@ -10,6 +10,7 @@
 #include "config.h"
 
 #include <sys/eventfd.h>
+#include <sys/socket.h>
 
 #include <errno.h>
 #include <signal.h>
@@ -65,7 +66,7 @@ struct worker {
 static void	worker_cmd_cb(evutil_socket_t, short, void *);
 static void	worker_idle_cb(evutil_socket_t, short, void *);
 static void	worker_retry_cb(evutil_socket_t, short, void *);
-static void	worker_unlisten(struct worker *);
+static void	worker_unlisten(struct worker *, int);
 static void	worker_idle_arm(struct worker *);
 
 /* Lay out a block of replies back to back, sent as it is: once per config. */
@@ -200,9 +201,9 @@ worker_free(struct worker *w)
 
 	if (w->started)
 		pthread_join(w->thread, NULL);
+	worker_unlisten(w, 0);
 	while ((c = TAILQ_FIRST(&w->conns)) != NULL)
 		conn_close(c, STATS_CLOSE_SHUTDOWN, "server exiting");
-	worker_unlisten(w);
 	event_free(w->ev_idle);
 	event_free(w->ev_accept_retry);
 	if (w->ev_beat != NULL)
@@ -302,7 +303,7 @@ worker_listen(struct worker *w, int *fds, size_t n)
 	struct evconnlistener	**levs = NULL;
 	size_t			 i, j;
 
-	worker_unlisten(w);
+	worker_unlisten(w, 1);
 	if (n == 0)
 		goto done;
 	/* An array of pointers. NOLINTNEXTLINE(bugprone-sizeof-expression) */
@@ -337,13 +338,48 @@ done:
 	return 0;
 }
 
+/*
+ * Before a listening socket closes, take the connections the kernel has
+ * queued on it already: closing would reset them, and their clients saw
+ * the connection succeed.  This worker's dup may be the socket's last
+ * descriptor (the server closes its own at once, other workers theirs when
+ * they get to it), so what is left unaccepted is what arrives between the
+ * last accept() and the close(): microseconds, not a loop's iteration.
+ */
 static void
-worker_unlisten(struct worker *w)
+worker_accept_queued(struct worker *w, evutil_socket_t lfd)
+{
+	struct sockaddr_storage	 ss;
+	socklen_t		 len;
+	int			 fd;
+
+	for (;;) {
+		len = sizeof(ss);
+		fd = accept4(lfd, (struct sockaddr *)&ss, &len,
+		    SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd == -1) {
+			if (errno == EINTR || errno == ECONNABORTED)
+				continue;
+			if (errno != EAGAIN && errno != EWOULDBLOCK)
+				log_warn("accept before closing a listener");
+			return;
+		}
+		conn_accept(w, fd, (struct sockaddr *)&ss, len);
+	}
+}
+
+/* Stop accepting; with take_queued, first take what is queued. */
+static void
+worker_unlisten(struct worker *w, int take_queued)
 {
 	size_t	 i;
 
-	for (i = 0; i < w->nlevs; i++)
+	for (i = 0; i < w->nlevs; i++) {
+		if (take_queued && !w->accept_paused)
+			worker_accept_queued(w, evconnlistener_get_fd(
+			    w->levs[i]));
 		evconnlistener_free(w->levs[i]);
+	}
 	free(w->levs);
 	w->levs = NULL;
 	w->nlevs = 0;
@@ -396,14 +432,14 @@ worker_apply(struct worker *w, enum worker_cmd cmd, struct config *conf,
 		break;
 	case WORKER_CMD_STOP:
 		w->stopping = 1;
-		worker_unlisten(w);
+		worker_unlisten(w, 1);
 		evtimer_del(w->ev_accept_retry);
 		worker_finish_all(w);
 		worker_conn_closed(w);
 		break;
 	case WORKER_CMD_HALT:
 		w->stopping = 1;
-		worker_unlisten(w);
+		worker_unlisten(w, 0);
 		if (w->threaded)
 			event_base_loopbreak(w->base);
 		break;

@@ -6,6 +6,7 @@ reloads in a row under load from several clients."""
 import os
 import selectors
 import signal
+import socket
 import sys
 import threading
 import time
@@ -14,6 +15,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from stresslib import (TIMEOUT, Daemon, Deadline, check, close_all,
                        conf_extra, connect_many, figure, fill, main,
                        wait_closed)
+from hellodtest import REPLY, free_port
 
 LINE = b"ping\n"
 
@@ -195,6 +197,88 @@ def test_no_reply_lost_across_a_reload():
         check(st["requests"] == sum(load.sent), (st, sum(load.sent)))
         check(d.stop() == 0)
     figure("signals_reload_replies", sum(load.replies), "replies")
+
+
+class Connector(threading.Thread):
+    """New connections at a bounded rate (RATE a second, at most COUNT),
+    each to the port the test says is current: connect, one line, its
+    reply, close.  A refused connect is fine (the port just moved); a
+    connection that was accepted and then reset is a lost client."""
+    RATE = 200
+    COUNT = 2000
+
+    def __init__(self, port):
+        super().__init__(daemon=True)
+        self.port = port
+        self.stopping = threading.Event()
+        self.answered = threading.Condition()
+        self.ok = self.refused = 0
+        self.failed = []
+
+    def wait_ok(self, n):
+        """Until n connections have been answered in all."""
+        with self.answered:
+            check(self.answered.wait_for(
+                lambda: self.ok >= n or not self.is_alive(), TIMEOUT),
+                "only %d connections answered" % self.ok)
+
+    def run(self):
+        t0 = time.monotonic()
+        for i in range(self.COUNT):
+            if self.stopping.is_set():
+                break
+            # Paced: the i-th connection no earlier than i / RATE s in.
+            delay = t0 + i / self.RATE - time.monotonic()
+            if delay > 0:
+                self.stopping.wait(delay)
+            try:
+                with socket.create_connection(("127.0.0.1", self.port),
+                                              TIMEOUT) as s:
+                    s.sendall(b"hi\n")
+                    got = b""
+                    while len(got) < len(REPLY):
+                        chunk = s.recv(64)
+                        if not chunk:
+                            break
+                        got += chunk
+                    if got == REPLY:
+                        with self.answered:
+                            self.ok += 1
+                            self.answered.notify_all()
+                    else:
+                        self.failed.append("got %r" % got)
+            except ConnectionRefusedError:
+                self.refused += 1
+            except OSError as e:
+                self.failed.append(repr(e))
+
+
+def test_port_changes_under_new_connections_reset_nobody():
+    """Reloads that move the port back and forth while clients keep
+    connecting: the connections queued on the closing listener are
+    accepted and answered, not reset."""
+    ports = [free_port(), free_port()]
+    with Daemon(base=conf("Hello World", ports[0])) as d:
+        c = Connector(ports[0])
+        c.start()
+        try:
+            for k in range(1, 21):
+                new = ports[k % 2]
+                m = d.mark()
+                check(d.reload(conf("Hello World", new)))
+                d.wait_log(r"listening on 127\.0\.0\.1:%d" % new, start=m)
+                c.port = new
+                # Let some connections in on this port before moving on.
+                c.wait_ok(c.ok + 10)
+        finally:
+            c.stopping.set()
+            c.join(2 * TIMEOUT)
+        check(not c.failed, "%d accepted clients lost: %s" % (
+            len(c.failed), c.failed[:5]))
+        check(c.ok > 0, "nobody was answered")
+        check(d.stop() == 0)
+    figure("signals_port_moves_answered", c.ok, "connections")
+    figure("signals_port_moves_refused", c.refused, "connections")
 
 
 def test_no_reply_lost_across_a_graceful_stop():
