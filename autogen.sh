@@ -7,10 +7,12 @@ set -e
 # iproute2 and util-linux (namespaces), valgrind, clang with its fuzzer
 # runtime, cppcheck, clang-tidy, mandoc and man-db (lint), and systemd's
 # socket activator plus debootstrap and nspawn for the end-to-end test.
+# The Debian package (make check-deb): debhelper, dpkg-dev, lintian, and
+# devscripts for dch; no fakeroot, as it builds with Rules-Requires-Root: no.
 DEPS="build-essential autoconf automake libtool pkg-config libevent-dev \
 check python3 telnet iproute2 util-linux valgrind clang \
 libclang-rt-14-dev cppcheck clang-tidy mandoc man-db systemd \
-systemd-container debootstrap"
+systemd-container debootstrap debhelper dpkg-dev lintian devscripts"
 
 if [ "$1" = "--deps" ]; then
 	shift

@@ -1,14 +1,17 @@
 #!/bin/bash
 # End-to-end test of hellod under a real systemd.
 #
-#   tests/e2e/run.sh [--builddir DIR | --stage DIR]
+#   tests/e2e/run.sh [--builddir DIR | --stage DIR | --deb DIR --guest FILE]
 #
 # Installs hellod with "make install DESTDIR=<staging>" from a build
 # directory (default: the current directory when it holds a configured
 # build, else a build of this source tree configured here with
 # --prefix=/usr --sysconfdir=/etc), boots a Debian bookworm container with
 # systemd-nspawn, and runs tests/e2e/guest.sh inside it (see there for the
-# checks).  With --stage, DIR is an already installed tree.
+# checks).  With --stage, DIR is an already installed tree.  With --deb,
+# nothing is installed from a build: DIR (the packages and what else the
+# guest needs) is bound at /mnt/deb and the guest script FILE, run instead
+# of guest.sh, installs them itself (tests/deb/run.sh, "make check-deb").
 #
 # The rootfs is built once with debootstrap (from the machine's own apt
 # mirror) and cached under /var/tmp/hellod-e2e; every boot runs on a
@@ -39,12 +42,17 @@ die() { say "FAIL: $*"; exit 1; }
 
 builddir=''
 stage=''
+debdir=''
+guest=$here/guest.sh
 while [ $# -gt 0 ]; do
 	case $1 in
 	--builddir) builddir=${2:?}; shift 2 ;;
 	--stage) stage=${2:?}; shift 2 ;;
+	--deb) debdir=$(cd "${2:?}" && pwd); shift 2 ;;
+	--guest) guest=$(cd "$(dirname "${2:?}")" && pwd)/$(basename "$2"); shift 2 ;;
 	-h|--help) sed -n '2,/^$/s/^# \{0,1\}//p' "$0"; exit 0 ;;
-	*) echo "usage: $0 [--builddir DIR | --stage DIR]" >&2; exit 2 ;;
+	*) echo "usage: $0 [--builddir DIR | --stage DIR |" \
+	    "--deb DIR --guest FILE]" >&2; exit 2 ;;
 	esac
 done
 
@@ -136,12 +144,20 @@ cleanup() {
 }
 trap cleanup EXIT
 
+mkdir -p "$work/results" "$work/journal"
+binds=(--bind-ro="$(dirname "$guest"):/mnt/e2e")
+[ -z "$debdir" ] || binds+=(--bind-ro="$debdir:/mnt/deb")
+
+# The "make install" tree, unless the guest installs packages (--deb); the
+# block is left unindented so that it reads as before.
+if [ -z "$debdir" ]; then
 if [ -n "$stage" ]; then
 	stage=$(cd "$stage" && pwd)
 else
 	stage=$work/stage
 	install_stage
 fi
+binds+=(--bind-ro="$stage:/mnt/stage")
 
 # What was installed where: the guest copies the tree to / and learns the
 # paths from here.
@@ -152,17 +168,17 @@ socket=$(cd "$stage" && find . -name hellod.socket -type f | head -n1)
 for f in bin conf service socket; do
 	[ -n "${!f}" ] || die "make install put no $f in $stage"
 done
-mkdir -p "$work/results" "$work/journal"
 cat >"$work/results/paths" <<EOF
 HELLOD_BIN=${bin#.}
 HELLOD_CONF=${conf#.}
 HELLOD_SERVICE=${service#.}
 HELLOD_SOCKET=${socket#.}
 EOF
+fi
 
 # The unit that runs the checks once the guest has booted; its exit status
 # becomes the container's, and so nspawn's.
-cat >"$work/hellod-e2e.service" <<'EOF'
+cat >"$work/hellod-e2e.service" <<EOF
 [Unit]
 Description=hellod end-to-end checks
 After=multi-user.target
@@ -171,7 +187,7 @@ FailureAction=exit
 
 [Service]
 Type=oneshot
-ExecStart=/bin/bash /mnt/e2e/guest.sh
+ExecStart=/bin/bash /mnt/e2e/$(basename "$guest")
 StandardOutput=append:/mnt/results/guest.log
 StandardError=inherit
 TimeoutStartSec=infinity
@@ -202,8 +218,7 @@ set +e
 	    systemd-nspawn --quiet --directory="$rootfs" --volatile=overlay \
 	    --boot --register=no --keep-unit --private-network \
 	    --console=pipe \
-	    --bind-ro="$stage:/mnt/stage" \
-	    --bind-ro="$here:/mnt/e2e" \
+	    "${binds[@]}" \
 	    --bind="$work/results:/mnt/results" \
 	    --bind="$work/journal:/var/log/journal" \
 	    --bind-ro="$work/hellod-e2e.service:/etc/systemd/system/hellod-e2e.service" \
