@@ -200,6 +200,8 @@ proxy_v1_inet(const uint8_t *p, size_t start, size_t lim, int v6,
 		}
 		if (i == lim)
 			goto more;
+		if (p[i] == '\n')
+			return proxy_bad(res, "v1: LF without CR");
 		if (p[i] != (f == PROXY_V1_DPORT ? '\r' : ' ') || i == fstart)
 			return proxy_bad(res, proxy_v1_bad[v6][f]);
 		switch (f) {
