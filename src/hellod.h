@@ -110,6 +110,12 @@ struct config {
 	char			*pidfile;
 	char			*user;
 	unsigned		 workers;	/* 0 = one per CPU */
+	unsigned		 max_connections_per_source; /* 0 = off */
+	int			 proxy_protocol; /* a PROXY header first */
+	struct addr_prefix	 proxy_trusted[ADDR_PREFIX_MAX];
+	size_t			 nproxy_trusted;
+	char			*proxy_trusted_text; /* as written, or NULL */
+	unsigned		 proxy_timeout;	/* seconds for the header */
 	int			 refs;		/* server and workers */
 };
 struct config	*config_default(void);
