@@ -526,6 +526,33 @@ START_TEST(test_not_header)
 }
 END_TEST
 
+/* What HAProxy 2.6 sent, send-proxy-v2 proxy-v2-options crc32c. */
+START_TEST(test_v2_haproxy)
+{
+	static const uint8_t	 check[] =
+	    V2_SIG "\x20\x00\x00\x07" "\x03\x00\x04\xa9\xb8\x7e\x8f";
+	static const uint8_t	 conn[] =
+	    V2_SIG "\x21\x11\x00\x13" "\x7f\x00\x00\x07\x7f\x00\x00\x01"
+	    "\xd8\xd3\x84\xeb" "\x03\x00\x04\xa2\xff\xfe\x40";
+	struct proxy_result	 r;
+	uint8_t			 buf[64];
+
+	/* A health check: LOCAL, with only the checksum in its block. */
+	check_ok(check, sizeof(check) - 1, &r);
+	check_unspec(&r);
+	ck_assert_str_eq(r.reason, "v2 LOCAL");
+	/* A client's connection from 127.0.0.7:55507 to 127.0.0.1:34027. */
+	check_ok(conn, sizeof(conn) - 1, &r);
+	check_sin(&r.src, "127.0.0.7", 55507);
+	check_sin(&r.dst, "127.0.0.1", 34027);
+	/* Its checksum is checked: a port changed is noticed. */
+	memcpy(buf, conn, sizeof(conn) - 1);
+	buf[24] ^= 1;
+	check_bad(buf, sizeof(conn) - 1, sizeof(conn) - 1,
+	    "v2: CRC32C mismatch");
+}
+END_TEST
+
 /* A v2 header: the 16 fixed bytes, then body. */
 static size_t
 v2(uint8_t *buf, uint8_t ver_cmd, uint8_t fam, const void *body, size_t len)
@@ -998,6 +1025,7 @@ proxy_suite(void)
 	tcase_add_test(tc, test_v2_bad);
 	tcase_add_test(tc, test_v2_length);
 	tcase_add_test(tc, test_v2_tlvs);
+	tcase_add_test(tc, test_v2_haproxy);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("any");
