@@ -2,7 +2,7 @@
 # Fuzz every target for a bounded time; fail on any crash, leak, timeout or
 # sanitizer report.
 #
-#   fuzz/run.sh SECONDS [TARGET...]	(targets: config frame proxy; default all)
+#   fuzz/run.sh SECONDS [TARGET...]	(config frame proxy; default all)
 #
 # Builds with clang and --enable-fuzzing in its own build directory
 # ($FUZZ_BUILDDIR, default build-fuzz/ in the source tree; reused when

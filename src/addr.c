@@ -299,7 +299,8 @@ addr_prefix_parse(const char *text, struct addr_prefix *out, size_t max,
 		if (addr_prefix_parse_one(tok, len, &p, err, errlen) == -1)
 			return -1;
 		for (i = 0; i < count; i++) {
-			if (out[i].family == p.family && out[i].bits == p.bits &&
+			if (out[i].family == p.family &&
+			    out[i].bits == p.bits &&
 			    memcmp(out[i].addr, p.addr, sizeof(p.addr)) == 0) {
 				snprintf(err, errlen, "'%.*s' is listed twice",
 				    (int)len, tok);

@@ -175,7 +175,7 @@ union proxy_addr {
 };
 struct proxy_result {
 	int			 version;	/* 1, 2; 0: no signature yet */
-	sa_family_t		 family;	/* AF_UNSPEC: the socket's own */
+	sa_family_t		 family;	/* AF_UNSPEC: the socket's */
 	socklen_t		 len;		/* of src and dst */
 	union proxy_addr	 src;		/* the client */
 	union proxy_addr	 dst;		/* where it connected to */
@@ -183,8 +183,8 @@ struct proxy_result {
 };
 enum proxy_status proxy_parse(const void *, size_t, struct proxy_result *,
 		    size_t *);
-#define PROXY_V1_MAX		107	/* the line with its CRLF, as specified */
-#define PROXY_V2_HEADER		16	/* signature, command, family, length */
+#define PROXY_V1_MAX		107	/* the line and its CRLF, at most */
+#define PROXY_V2_HEADER		16	/* signature, command, family, len */
 /*
  * The v2 length field's largest value: addresses and TLVs.  The spec fits
  * the whole header in 536 bytes (the smallest MSS); 536 after the fixed 16

@@ -90,6 +90,41 @@ proxy_bad(struct proxy_result *res, const char *reason)
 	return PROXY_BAD;
 }
 
+/* v1 ran out of bytes before its CRLF: wait, unless at the bound. */
+static enum proxy_status
+proxy_v1_more(size_t lim, struct proxy_result *res)
+{
+	if (lim == PROXY_V1_MAX)
+		return proxy_bad(res, "v1: no CRLF within 107 bytes");
+	return PROXY_MORE;
+}
+
+/* The client and its destination: addresses as bytes, ports as sent. */
+static void
+proxy_set(struct proxy_result *res, sa_family_t family, const void *src,
+    const void *dst, uint16_t sport, uint16_t dport, const char *kind)
+{
+	res->family = family;
+	if (family == AF_INET) {
+		res->len = sizeof(struct sockaddr_in);
+		res->src.sin.sin_family = AF_INET;
+		memcpy(&res->src.sin.sin_addr, src, 4);
+		res->src.sin.sin_port = sport;
+		res->dst.sin.sin_family = AF_INET;
+		memcpy(&res->dst.sin.sin_addr, dst, 4);
+		res->dst.sin.sin_port = dport;
+	} else {
+		res->len = sizeof(struct sockaddr_in6);
+		res->src.sin6.sin6_family = AF_INET6;
+		memcpy(&res->src.sin6.sin6_addr, src, 16);
+		res->src.sin6.sin6_port = sport;
+		res->dst.sin6.sin6_family = AF_INET6;
+		memcpy(&res->dst.sin6.sin6_addr, dst, 16);
+		res->dst.sin6.sin6_port = dport;
+	}
+	res->reason = kind;
+}
+
 /*
  * A decimal number of 1 to max digits without a leading zero ("0" itself
  * is fine), at most limit: what the spec asks of v1's ports and of each
@@ -226,33 +261,19 @@ proxy_v1_inet(const uint8_t *p, size_t start, size_t lim, int v6,
 	if (p[i] != '\n')
 		return proxy_bad(res, "v1: CR without LF");
 
-	if (v6) {
-		res->family = AF_INET6;
-		res->len = sizeof(struct sockaddr_in6);
-		res->src.sin6.sin6_family = AF_INET6;
-		res->src.sin6.sin6_addr = a6[0];
-		res->src.sin6.sin6_port = htons((uint16_t)port[0]);
-		res->dst.sin6.sin6_family = AF_INET6;
-		res->dst.sin6.sin6_addr = a6[1];
-		res->dst.sin6.sin6_port = htons((uint16_t)port[1]);
-	} else {
-		res->family = AF_INET;
-		res->len = sizeof(struct sockaddr_in);
-		res->src.sin.sin_family = AF_INET;
-		res->src.sin.sin_addr = a4[0];
-		res->src.sin.sin_port = htons((uint16_t)port[0]);
-		res->dst.sin.sin_family = AF_INET;
-		res->dst.sin.sin_addr = a4[1];
-		res->dst.sin.sin_port = htons((uint16_t)port[1]);
-	}
-	res->reason = v6 ? "v1 TCP6" : "v1 TCP4";
+	if (v6)
+		proxy_set(res, AF_INET6, &a6[0], &a6[1],
+		    htons((uint16_t)port[0]), htons((uint16_t)port[1]),
+		    "v1 TCP6");
+	else
+		proxy_set(res, AF_INET, &a4[0], &a4[1],
+		    htons((uint16_t)port[0]), htons((uint16_t)port[1]),
+		    "v1 TCP4");
 	*used = i + 1;
 	return PROXY_OK;
 
 more:
-	if (lim == PROXY_V1_MAX)
-		return proxy_bad(res, "v1: no CRLF within 107 bytes");
-	return PROXY_MORE;
+	return proxy_v1_more(lim, res);
 }
 
 /*
@@ -286,9 +307,7 @@ proxy_v1_unknown(const uint8_t *p, size_t start, size_t lim,
 		return PROXY_OK;
 	}
 more:
-	if (lim == PROXY_V1_MAX)
-		return proxy_bad(res, "v1: no CRLF within 107 bytes");
-	return PROXY_MORE;
+	return proxy_v1_more(lim, res);
 }
 
 static enum proxy_status
@@ -397,6 +416,7 @@ proxy_v2(const uint8_t *p, size_t len, struct proxy_result *res,
 {
 	const uint8_t	*a;
 	size_t		 alen, total;
+	uint16_t	 port[2];	/* network order */
 	unsigned	 cmd = 0, fam = 0;
 
 	res->version = 2;
@@ -456,26 +476,16 @@ proxy_v2(const uint8_t *p, size_t len, struct proxy_result *res,
 
 	switch (fam) {
 	case PROXY_V2_TCP4:
-		res->family = AF_INET;
-		res->len = sizeof(struct sockaddr_in);
-		res->src.sin.sin_family = AF_INET;
-		memcpy(&res->src.sin.sin_addr, a, 4);
-		memcpy(&res->src.sin.sin_port, a + 8, 2);
-		res->dst.sin.sin_family = AF_INET;
-		memcpy(&res->dst.sin.sin_addr, a + 4, 4);
-		memcpy(&res->dst.sin.sin_port, a + 10, 2);
-		res->reason = "v2 PROXY TCP4";
+		memcpy(&port[0], a + 8, 2);
+		memcpy(&port[1], a + 10, 2);
+		proxy_set(res, AF_INET, a, a + 4, port[0], port[1],
+		    "v2 PROXY TCP4");
 		break;
 	case PROXY_V2_TCP6:
-		res->family = AF_INET6;
-		res->len = sizeof(struct sockaddr_in6);
-		res->src.sin6.sin6_family = AF_INET6;
-		memcpy(&res->src.sin6.sin6_addr, a, 16);
-		memcpy(&res->src.sin6.sin6_port, a + 32, 2);
-		res->dst.sin6.sin6_family = AF_INET6;
-		memcpy(&res->dst.sin6.sin6_addr, a + 16, 16);
-		memcpy(&res->dst.sin6.sin6_port, a + 34, 2);
-		res->reason = "v2 PROXY TCP6";
+		memcpy(&port[0], a + 32, 2);
+		memcpy(&port[1], a + 34, 2);
+		proxy_set(res, AF_INET6, a, a + 16, port[0], port[1],
+		    "v2 PROXY TCP6");
 		break;
 	default:
 		/*

@@ -27,9 +27,9 @@
 #define NO_USER		"hellod-check-no-such-user"
 #define KNOWN_KEYS	"port, bind, message, max_connections, " \
 			"idle_timeout, max_line_length, max_output, " \
-			"shutdown_timeout, log_level, pidfile, user, workers, " \
-			"max_connections_per_source, proxy_protocol, " \
-			"proxy_trusted, proxy_timeout"
+			"shutdown_timeout, log_level, pidfile, user, " \
+			"workers, max_connections_per_source, " \
+			"proxy_protocol, proxy_trusted, proxy_timeout"
 #define LINE_MAX_BYTES	4096	/* CONFIG_LINE_MAX in config.c */
 #define MESSAGE_MAX	1024	/* CONFIG_MESSAGE_MAX in config.c */
 

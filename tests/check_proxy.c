@@ -208,71 +208,66 @@ check_unspec(const struct proxy_result *r)
 	ck_assert_int_eq(memcmp(&r->dst, &zero, sizeof(zero)), 0);
 }
 
+/* A v1 TCP4 or TCP6 line that must give exactly these. */
 static void
-v1_tcp4(const char *line, const char *src, const char *dst, int sport,
-    int dport)
+v1_inet(int family, const char *line, const char *src, const char *dst,
+    int sport, int dport)
 {
 	struct proxy_result	 r;
 
 	check_ok(line, strlen(line), &r);
 	ck_assert_int_eq(r.version, 1);
-	ck_assert_int_eq(r.family, AF_INET);
-	ck_assert_uint_eq(r.len, sizeof(struct sockaddr_in));
-	check_sin(&r.src, src, sport);
-	check_sin(&r.dst, dst, dport);
-	ck_assert_str_eq(r.reason, "v1 TCP4");
-}
-
-static void
-v1_tcp6(const char *line, const char *src, const char *dst, int sport,
-    int dport)
-{
-	struct proxy_result	 r;
-
-	check_ok(line, strlen(line), &r);
-	ck_assert_int_eq(r.version, 1);
-	ck_assert_int_eq(r.family, AF_INET6);
-	ck_assert_uint_eq(r.len, sizeof(struct sockaddr_in6));
-	check_sin6(&r.src, src, sport);
-	check_sin6(&r.dst, dst, dport);
-	ck_assert_str_eq(r.reason, "v1 TCP6");
+	ck_assert_int_eq(r.family, family);
+	if (family == AF_INET) {
+		ck_assert_uint_eq(r.len, sizeof(struct sockaddr_in));
+		check_sin(&r.src, src, sport);
+		check_sin(&r.dst, dst, dport);
+		ck_assert_str_eq(r.reason, "v1 TCP4");
+	} else {
+		ck_assert_uint_eq(r.len, sizeof(struct sockaddr_in6));
+		check_sin6(&r.src, src, sport);
+		check_sin6(&r.dst, dst, dport);
+		ck_assert_str_eq(r.reason, "v1 TCP6");
+	}
 }
 
 START_TEST(test_v1_tcp4)
 {
 	/* The spec's own example. */
-	v1_tcp4("PROXY TCP4 192.168.0.1 192.168.0.11 56324 443\r\n",
+	v1_inet(AF_INET, "PROXY TCP4 192.168.0.1 192.168.0.11 56324 443\r\n",
 	    "192.168.0.1", "192.168.0.11", 56324, 443);
 	/* Its longest TCP4 line, 56 bytes, and the smallest values. */
 	ck_assert_uint_eq(strlen("PROXY TCP4 255.255.255.255 255.255.255.255 "
 	    "65535 65535\r\n"), 56);
-	v1_tcp4("PROXY TCP4 255.255.255.255 255.255.255.255 65535 65535\r\n",
-	    "255.255.255.255", "255.255.255.255", 65535, 65535);
-	v1_tcp4("PROXY TCP4 0.0.0.0 0.0.0.0 0 0\r\n", "0.0.0.0", "0.0.0.0",
-	    0, 0);
-	v1_tcp4("PROXY TCP4 10.0.0.1 10.20.100.200 1 10\r\n", "10.0.0.1",
-	    "10.20.100.200", 1, 10);
-	v1_tcp4("PROXY TCP4 127.0.0.7 127.0.0.1 4242 5000\r\n", "127.0.0.7",
-	    "127.0.0.1", 4242, 5000);
+	v1_inet(AF_INET, "PROXY TCP4 255.255.255.255 255.255.255.255 "
+	    "65535 65535\r\n", "255.255.255.255", "255.255.255.255", 65535,
+	    65535);
+	v1_inet(AF_INET, "PROXY TCP4 0.0.0.0 0.0.0.0 0 0\r\n", "0.0.0.0",
+	    "0.0.0.0", 0, 0);
+	v1_inet(AF_INET, "PROXY TCP4 10.0.0.1 10.20.100.200 1 10\r\n",
+	    "10.0.0.1", "10.20.100.200", 1, 10);
+	v1_inet(AF_INET, "PROXY TCP4 127.0.0.7 127.0.0.1 4242 5000\r\n",
+	    "127.0.0.7", "127.0.0.1", 4242, 5000);
 }
 END_TEST
 
 START_TEST(test_v1_tcp6)
 {
-	v1_tcp6("PROXY TCP6 2001:db8::1 2001:db8::2 4242 5000\r\n",
+	v1_inet(AF_INET6, "PROXY TCP6 2001:db8::1 2001:db8::2 4242 5000\r\n",
 	    "2001:db8::1", "2001:db8::2", 4242, 5000);
-	v1_tcp6("PROXY TCP6 ::1 :: 0 65535\r\n", "::1", "::", 0, 65535);
+	v1_inet(AF_INET6, "PROXY TCP6 ::1 :: 0 65535\r\n", "::1", "::", 0,
+	    65535);
 	/* Upper case, leading zeros in a group, every group written. */
-	v1_tcp6("PROXY TCP6 2001:0DB8:0000:0000:0000:0000:0000:00Ff "
+	v1_inet(AF_INET6, "PROXY TCP6 2001:0DB8:0000:0000:0000:0000:0000:00Ff "
 	    "FE80::a 1 2\r\n", "2001:db8::ff", "fe80::a", 1, 2);
 	/* The embedded IPv4 form HAProxy sends for mixed families. */
-	v1_tcp6("PROXY TCP6 ::ffff:192.0.2.1 2001:db8::2 4242 5000\r\n",
-	    "::ffff:192.0.2.1", "2001:db8::2", 4242, 5000);
+	v1_inet(AF_INET6, "PROXY TCP6 ::ffff:192.0.2.1 2001:db8::2 4242 "
+	    "5000\r\n", "::ffff:192.0.2.1", "2001:db8::2", 4242, 5000);
 	/* The spec's longest TCP6 line: 104 bytes. */
 	ck_assert_uint_eq(strlen("PROXY TCP6 "
 	    "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff "
 	    "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff 65535 65535\r\n"), 104);
-	v1_tcp6("PROXY TCP6 ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff "
+	v1_inet(AF_INET6, "PROXY TCP6 ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff "
 	    "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff 65535 65535\r\n",
 	    "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff",
 	    "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff", 65535, 65535);
@@ -291,7 +286,8 @@ START_TEST(test_v1_unknown)
 	ck_assert_str_eq(r.reason, "v1 UNKNOWN");
 
 	/* Whatever follows "UNKNOWN " is ignored, addresses or not. */
-#define LONG_FORM "PROXY UNKNOWN ffff:f...f:ffff ffff:f...f:ffff 65535 65535\r\n"
+#define LONG_FORM	"PROXY UNKNOWN ffff:f...f:ffff ffff:f...f:ffff " \
+			"65535 65535\r\n"
 	check_ok(LONG_FORM, sizeof(LONG_FORM) - 1, &r);
 	check_unspec(&r);
 	check_ok("PROXY UNKNOWN \r\n", 16, &r);
@@ -334,9 +330,9 @@ START_TEST(test_v1_bound)
 	ck_assert_uint_gt(len, PROXY_V1_MAX);
 	check_bad(buf, len, PROXY_V1_MAX, NO_CRLF);
 	/* One such address fits. */
-	v1_tcp6("PROXY TCP6 ffff:ffff:ffff:ffff:ffff:ffff:255.255.255.255 "
-	    "::1 65535 65535\r\n", "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff",
-	    "::1", 65535, 65535);
+	v1_inet(AF_INET6, "PROXY TCP6 "
+	    "ffff:ffff:ffff:ffff:ffff:ffff:255.255.255.255 ::1 65535 65535\r\n",
+	    "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff", "::1", 65535, 65535);
 	/* The reason names the bound the header defines. */
 	snprintf(buf, sizeof(buf), "v1: no CRLF within %d bytes",
 	    PROXY_V1_MAX);
@@ -467,8 +463,10 @@ START_TEST(test_v1_bad)
 		{ "PROXY TCP4 1.2.3.4\n", 19, "v1: LF without CR" },
 		{ "PROXY TCP4 1.2.3.4 5.6.7.8 1 2\r\r\n", 32,
 		    "v1: CR without LF" },
-		{ "PROXY TCP4 1.2.3.4 5.6.7.8 1 2\rX", 32, "v1: CR without LF" },
-		{ "PROXY TCP4 1.2.3.4 5.6.7.8 1 2\n\r", 31, "v1: LF without CR" },
+		{ "PROXY TCP4 1.2.3.4 5.6.7.8 1 2\rX", 32,
+		    "v1: CR without LF" },
+		{ "PROXY TCP4 1.2.3.4 5.6.7.8 1 2\n\r", 31,
+		    "v1: LF without CR" },
 	};
 	size_t	 i;
 
@@ -872,7 +870,7 @@ START_TEST(test_v2_corrupt)
 	struct proxy_result	 r;
 	enum proxy_status	 st;
 	uint8_t			 hdrs[4][PROXY_HEADER_MAX + 16], buf[128];
-	size_t			 lens[4], h, i, used, at;
+	size_t			 lens[4], h, i, pos, used, at, want;
 	int			 v;
 
 	lens[0] = v2(hdrs[0], 0x21, 0x11, v2_ip4, 12);
@@ -883,21 +881,21 @@ START_TEST(test_v2_corrupt)
 	lens[3] = v2(hdrs[3], 0x21, 0x11, buf, 23);
 	v2_sign(hdrs[3], lens[3], PROXY_V2_HEADER + 15);
 	for (h = 0; h < 4; h++) {
-		for (i = 0; i < lens[h]; i++) {
-			for (v = 0; v < 256; v++) {
-				memcpy(buf, hdrs[h], lens[h]);
-				buf[i] = (uint8_t)v;
-				at = decide(buf, lens[h], &r, &used, &st);
-				if (i < V2_SIG_LEN && v != hdrs[h][i])
-					/* "P\n": a v1 start, wrong at byte 2. */
-					REQUIRE(st == PROXY_BAD &&
-					    strcmp(r.reason, NOT_HEADER) == 0 &&
-					    at == (i == 0 && v == 'P' ? 2 : i + 1),
-					    "byte %zu = %d: %d at %zu (%s)", i, v,
-					    st, at, r.reason);
-				REQUIRE(st != PROXY_OK || used <= lens[h],
-				    "used %zu of %zu", used, lens[h]);
-			}
+		for (i = 0; i < lens[h] * 256; i++) {
+			pos = i / 256;
+			v = i % 256;
+			memcpy(buf, hdrs[h], lens[h]);
+			buf[pos] = (uint8_t)v;
+			at = decide(buf, lens[h], &r, &used, &st);
+			/* "P\n" is a v1 start, wrong at its second byte. */
+			want = pos == 0 && v == 'P' ? 2 : pos + 1;
+			if (pos < V2_SIG_LEN && v != hdrs[h][pos])
+				REQUIRE(st == PROXY_BAD && at == want &&
+				    strcmp(r.reason, NOT_HEADER) == 0,
+				    "byte %zu = %d: %d at %zu (%s)", pos, v, st,
+				    at, r.reason);
+			REQUIRE(st != PROXY_OK || used <= lens[h],
+			    "used %zu of %zu", used, lens[h]);
 		}
 	}
 }
