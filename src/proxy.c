@@ -29,7 +29,6 @@
 
 #define PROXY_V1_SIG		"PROXY "
 #define PROXY_V1_SIG_LEN	6
-#define PROXY_V2_SIG		"\r\n\r\n\0\r\nQUIT\n"
 #define PROXY_V2_SIG_LEN	12
 
 /* v2: byte 13, version and command. */
@@ -41,10 +40,9 @@
 #define PROXY_V2_FAM_INET	0x1
 #define PROXY_V2_FAM_INET6	0x2
 #define PROXY_V2_FAM_UNIX	0x3
-#define PROXY_V2_TRANS_STREAM	0x1
-#define PROXY_V2_TRANS_MAX	0x2	/* DGRAM */
-#define PROXY_V2_TCP4		0x11
-#define PROXY_V2_TCP6		0x21
+#define PROXY_V2_TRANS_MAX	0x2	/* DGRAM; 0x1 is STREAM */
+#define PROXY_V2_TCP4		0x11	/* INET, STREAM */
+#define PROXY_V2_TCP6		0x21	/* INET6, STREAM */
 /* v2: the address block of each family, ports included. */
 #define PROXY_V2_ADDR_INET	(4 + 4 + 2 + 2)
 #define PROXY_V2_ADDR_INET6	(16 + 16 + 2 + 2)
@@ -338,7 +336,7 @@ proxy_v1(const uint8_t *p, size_t len, struct proxy_result *res,
 			continue;
 		}
 		start += protos[i].len;
-		if (i == 2)
+		if (i == 2)	/* UNKNOWN */
 			return proxy_v1_unknown(p, start, lim, res, used);
 		return proxy_v1_inet(p, start, lim, i == 1, res, used);
 	}
@@ -463,6 +461,7 @@ proxy_v2(const uint8_t *p, size_t len, struct proxy_result *res,
 	case PROXY_V2_FAM_UNIX:
 		alen = PROXY_V2_ADDR_UNIX;
 		break;
+	case PROXY_V2_FAM_UNSPEC:
 	default:
 		alen = 0;
 		break;
