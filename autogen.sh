@@ -5,14 +5,15 @@ set -e
 
 # Build: toolchain, autotools, libevent, Check.  Tests: python3, telnet,
 # iproute2 and util-linux (namespaces), valgrind, clang with its fuzzer
-# runtime, cppcheck, clang-tidy, mandoc and man-db (lint), and systemd's
-# socket activator plus debootstrap and nspawn for the end-to-end test.
+# runtime, cppcheck, clang-tidy, mandoc and man-db (lint), systemd's
+# socket activator plus debootstrap and nspawn for the end-to-end test,
+# and haproxy for "make check-lb".
 # The Debian package (make check-deb): debhelper, dpkg-dev, lintian, and
 # devscripts for dch; no fakeroot, as it builds with Rules-Requires-Root: no.
 DEPS="build-essential autoconf automake libtool pkg-config libevent-dev \
 check python3 telnet iproute2 util-linux valgrind clang \
 libclang-rt-14-dev cppcheck clang-tidy mandoc man-db systemd \
-systemd-container debootstrap debhelper dpkg-dev lintian devscripts"
+systemd-container debootstrap debhelper dpkg-dev lintian devscripts haproxy"
 
 if [ "$1" = "--deps" ]; then
 	shift

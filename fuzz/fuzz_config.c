@@ -106,6 +106,23 @@ fuzz_config_diff(const struct config *a, const struct config *b)
 		return "user";
 	if (a->workers != b->workers)
 		return "workers";
+	if (a->max_connections_per_source != b->max_connections_per_source)
+		return "max_connections_per_source";
+	if (a->proxy_protocol != b->proxy_protocol)
+		return "proxy_protocol";
+	if (a->nproxy_trusted != b->nproxy_trusted)
+		return "nproxy_trusted";
+	for (i = 0; i < a->nproxy_trusted; i++) {
+		if (a->proxy_trusted[i].family != b->proxy_trusted[i].family ||
+		    a->proxy_trusted[i].bits != b->proxy_trusted[i].bits ||
+		    memcmp(a->proxy_trusted[i].addr, b->proxy_trusted[i].addr,
+		    sizeof(a->proxy_trusted[i].addr)) != 0)
+			return "proxy_trusted";
+	}
+	if (!fuzz_same_str(a->proxy_trusted_text, b->proxy_trusted_text))
+		return "proxy_trusted_text";
+	if (a->proxy_timeout != b->proxy_timeout)
+		return "proxy_timeout";
 	return NULL;
 }
 

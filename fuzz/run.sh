@@ -2,7 +2,7 @@
 # Fuzz every target for a bounded time; fail on any crash, leak, timeout or
 # sanitizer report.
 #
-#   fuzz/run.sh SECONDS [TARGET...]	(targets: config frame; default all)
+#   fuzz/run.sh SECONDS [TARGET...]	(config frame proxy; default all)
 #
 # Builds with clang and --enable-fuzzing in its own build directory
 # ($FUZZ_BUILDDIR, default build-fuzz/ in the source tree; reused when
@@ -14,7 +14,7 @@
 set -eu
 
 usage() {
-	echo "usage: $0 SECONDS [config|frame ...]" >&2
+	echo "usage: $0 SECONDS [config|frame|proxy ...]" >&2
 	exit 2
 }
 
@@ -24,7 +24,7 @@ shift
 case $secs in
 ''|*[!0-9]*) usage ;;
 esac
-targets=${*:-config frame}
+targets=${*:-config frame proxy}
 
 top=$(cd "$(dirname "$0")/.." && pwd)
 build=${FUZZ_BUILDDIR:-$top/build-fuzz}

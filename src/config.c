@@ -28,6 +28,8 @@ enum config_kind {
 	CK_LEVEL,
 	CK_PATH,
 	CK_USER,
+	CK_BOOL,	/* int, yes or no */
+	CK_PREFIXES,	/* proxy_trusted */
 };
 
 struct config_key {
@@ -61,6 +63,13 @@ static const struct config_key config_keys[] = {
 	{ "user",		CK_USER,	OFF(user),	0, 0,	NULL },
 	{ "workers",		CK_UINT,	OFF(workers),	0, WORKER_MAX,
 	    "0" },
+	{ "max_connections_per_source", CK_UINT,
+	    OFF(max_connections_per_source), 0, 1000000, "0" },
+	{ "proxy_protocol",	CK_BOOL,	OFF(proxy_protocol),
+	    0, 1,	"no" },
+	{ "proxy_trusted",	CK_PREFIXES,	0,		0, 0,	NULL },
+	{ "proxy_timeout",	CK_SECONDS,	OFF(proxy_timeout),
+	    1, 3600,	"3" },
 };
 #define NKEYS	(sizeof(config_keys) / sizeof(config_keys[0]))
 
@@ -132,6 +141,23 @@ range:
 	return -1;
 }
 
+/*
+ * A list value as written, less the blanks a quoted value keeps at either
+ * end: the dump writes it unquoted, and must read back.
+ */
+static char *
+config_list_text(const char *value)
+{
+	size_t	 len;
+
+	while (isblank((unsigned char)*value))
+		value++;
+	len = strlen(value);
+	while (len > 0 && isblank((unsigned char)value[len - 1]))
+		len--;
+	return strndup(value, len);
+}
+
 static int
 config_set(struct config *conf, const struct config_key *key,
     const char *value, char *err, size_t errlen)
@@ -163,16 +189,32 @@ config_set(struct config *conf, const struct config_key *key,
 			snprintf(err, errlen, "bind: %s", aerr);
 			return -1;
 		}
-		/* As written, less the blanks a quoted value keeps at either
-		 * end: the dump writes it unquoted, and must read back. */
-		while (isblank((unsigned char)*value))
-			value++;
-		len = strlen(value);
-		while (len > 0 && isblank((unsigned char)value[len - 1]))
-			len--;
 		free(conf->bind_text);
-		if ((conf->bind_text = strndup(value, len)) == NULL)
+		if ((conf->bind_text = config_list_text(value)) == NULL)
 			goto nomem;
+		return 0;
+	case CK_PREFIXES:
+		if (addr_prefix_parse(value, conf->proxy_trusted,
+		    ADDR_PREFIX_MAX, &conf->nproxy_trusted, aerr,
+		    sizeof(aerr)) == -1) {
+			snprintf(err, errlen, "%s: %s", key->name, aerr);
+			return -1;
+		}
+		free(conf->proxy_trusted_text);
+		if ((conf->proxy_trusted_text = config_list_text(value)) ==
+		    NULL)
+			goto nomem;
+		return 0;
+	case CK_BOOL:
+		if (strcmp(value, "yes") == 0)
+			*(int *)p = 1;
+		else if (strcmp(value, "no") == 0)
+			*(int *)p = 0;
+		else {
+			snprintf(err, errlen, "%s: '%s' is not yes or no",
+			    key->name, value);
+			return -1;
+		}
 		return 0;
 	case CK_MESSAGE:
 		len = strlen(value);
@@ -284,6 +326,7 @@ config_free(struct config *conf)
 	free(conf->reply);
 	free(conf->pidfile);
 	free(conf->user);
+	free(conf->proxy_trusted_text);
 	free(conf);
 }
 
@@ -388,6 +431,34 @@ config_split(char *line, char **key, char **value, char *err, size_t errlen)
 	}
 	*value = v;
 	return 1;
+}
+
+/*
+ * What one key alone cannot say: proxy_protocol and proxy_trusted go
+ * together.  seen[] holds the line each key was set on.  A key whose own
+ * line was bad has been reported already and is not reported again.
+ */
+static int
+config_check(const struct config *conf, const size_t *seen,
+    const char *name, FILE *ef)
+{
+	size_t	 proto, trusted;
+	int	 nerr = 0;
+
+	proto = config_find("proxy_protocol") - config_keys;
+	trusted = config_find("proxy_trusted") - config_keys;
+	if (conf->proxy_protocol && seen[trusted] == 0) {
+		fprintf(ef, "%s:%zu: proxy_protocol = yes needs proxy_trusted, "
+		    "the addresses of the load balancers\n", name,
+		    seen[proto]);
+		nerr++;
+	}
+	if (conf->proxy_trusted_text != NULL && !conf->proxy_protocol) {
+		fprintf(ef, "%s:%zu: proxy_trusted is set but proxy_protocol "
+		    "is not yes\n", name, seen[trusted]);
+		nerr++;
+	}
+	return nerr;
 }
 
 static void
@@ -513,6 +584,7 @@ config_parse(FILE *fp, const char *name, char **errors)
 			nerr++;
 		}
 	}
+	nerr += config_check(conf, seen, name, ef);
 	if (nerr == 0 && (conf->path = strdup(name)) == NULL) {
 		fprintf(ef, "%s: out of memory\n", name);
 		nerr++;
@@ -585,6 +657,17 @@ config_dump(const struct config *conf, FILE *fp)
 		case CK_LEVEL:
 			fprintf(fp, "%s = %s\n", k->name,
 			    config_level_name(conf->log_level));
+			break;
+		case CK_BOOL:
+			fprintf(fp, "%s = %s\n", k->name,
+			    *(const int *)p ? "yes" : "no");
+			break;
+		case CK_PREFIXES:
+			if (conf->proxy_trusted_text == NULL)
+				fprintf(fp, "#%s =\n", k->name);
+			else
+				fprintf(fp, "%s = %s\n", k->name,
+				    conf->proxy_trusted_text);
 			break;
 		case CK_PATH:
 		case CK_USER:

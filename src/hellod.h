@@ -58,6 +58,38 @@ const char *addr_fmt(const struct sockaddr *, char *, size_t);
 int	 addr_equal(const struct listen_addr *, const struct listen_addr *);
 #define ADDR_STRLEN	(INET6_ADDRSTRLEN + 8)	/* "[addr]:port" */
 #define ADDR_MAX	16	/* addresses in one "bind" value */
+/*
+ * A network, "10.0.0.0/8" or "fd00::/8" (a bare address is a /32 or a
+ * /128), for proxy_trusted.  An IPv4-mapped IPv6 prefix of /96 or more is
+ * kept as the IPv4 prefix it is, and an IPv4-mapped peer is matched as
+ * IPv4 too, so "127.0.0.1" trusts ::ffff:127.0.0.1 on a dual-stack socket.
+ */
+struct addr_prefix {
+	sa_family_t	 family;	/* AF_INET or AF_INET6 */
+	unsigned	 bits;		/* 0-32 or 0-128 */
+	uint8_t		 addr[16];	/* network order, host bits zero */
+};
+int	 addr_prefix_parse(const char *, struct addr_prefix *, size_t,
+	     size_t *, char *, size_t);
+int	 addr_prefix_match(const struct addr_prefix *, size_t,
+	     const struct sockaddr *);
+#define ADDR_PREFIX_MAX	64	/* prefixes in one proxy_trusted value */
+/*
+ * Whose connections max_connections_per_source counts together: one IPv4
+ * address (an IPv4-mapped IPv6 one included), or one IPv6 /64, the
+ * smallest block a site or a host's SLAAC addresses are given.  Zeroed
+ * past the bytes that count, so that memcmp() and hashing work on it.
+ */
+struct addr_source {
+	sa_family_t	 family;	/* AF_INET, AF_INET6, AF_UNSPEC */
+	uint8_t		 addr[8];	/* 4 IPv4 bytes, or the /64 */
+};
+void	 addr_source_key(const struct sockaddr *, struct addr_source *);
+int	 addr_source_equal(const struct addr_source *,
+	     const struct addr_source *);
+uint32_t addr_source_hash(const struct addr_source *, uint32_t);
+const char *addr_source_fmt(const struct addr_source *, char *, size_t);
+#define ADDR_SOURCE_V6_BITS	64
 
 /* config.c */
 struct config {
@@ -78,6 +110,12 @@ struct config {
 	char			*pidfile;
 	char			*user;
 	unsigned		 workers;	/* 0 = one per CPU */
+	unsigned		 max_connections_per_source; /* 0 = off */
+	int			 proxy_protocol; /* a PROXY header first */
+	struct addr_prefix	 proxy_trusted[ADDR_PREFIX_MAX];
+	size_t			 nproxy_trusted;
+	char			*proxy_trusted_text; /* as written, or NULL */
+	unsigned		 proxy_timeout;	/* seconds for the header */
 	int			 refs;		/* server and workers */
 };
 struct config	*config_default(void);
@@ -116,6 +154,55 @@ enum frame_status frame_evbuffer(struct frame *, struct evbuffer *, size_t,
 size_t		 frame_budget(size_t, size_t, size_t);
 int		 frame_eof(struct frame *);
 #define FRAME_IOV	8	/* input chains looked at in one pass */
+
+/*
+ * proxy.c: the PROXY protocol header, v1 and v2 (HAProxy's
+ * doc/proxy-protocol.txt).  proxy_parse(buf, len, res, &used) looks at the
+ * first len bytes the connection received, all of them each time, and
+ * keeps no state: ask again with more bytes after PROXY_MORE.
+ *  PROXY_MORE	every byte so far fits a header: wait (never once len
+ *		reaches PROXY_HEADER_MAX)
+ *  PROXY_OK	a header of *used bytes; what follows it is the client's
+ *		data.  res->family AF_INET or AF_INET6: the client is
+ *		res->src (res->len bytes), the address it asked for
+ *		res->dst; AF_UNSPEC (v2 LOCAL, v1 UNKNOWN, v2 PROXY for
+ *		UNSPEC, UDP or UNIX): use the socket's own addresses.
+ *		res->reason names the kind ("v2 LOCAL").
+ *  PROXY_BAD	not a valid header, decided as early as the bytes allow;
+ *		res->reason, a static string, says why ("not a PROXY
+ *		header", "v1: no CRLF within 107 bytes").
+ * The bytes to collect are at most PROXY_HEADER_MAX: *used never exceeds
+ * it, and MORE is never the answer at that length.
+ */
+enum proxy_status {
+	PROXY_MORE,
+	PROXY_OK,
+	PROXY_BAD,
+};
+union proxy_addr {
+	struct sockaddr		sa;
+	struct sockaddr_in	sin;
+	struct sockaddr_in6	sin6;
+};
+struct proxy_result {
+	int			 version;	/* 1, 2; 0: no signature yet */
+	sa_family_t		 family;	/* AF_UNSPEC: the socket's */
+	socklen_t		 len;		/* of src and dst */
+	union proxy_addr	 src;		/* the client */
+	union proxy_addr	 dst;		/* where it connected to */
+	const char		*reason;
+};
+enum proxy_status proxy_parse(const void *, size_t, struct proxy_result *,
+		    size_t *);
+#define PROXY_V1_MAX		107	/* the line and its CRLF, at most */
+#define PROXY_V2_HEADER		16	/* signature, command, family, len */
+/*
+ * The v2 length field's largest value: addresses and TLVs.  The spec fits
+ * the whole header in 536 bytes (the smallest MSS); 536 after the fixed 16
+ * leaves room for a sender that adds a TLV more than it should.
+ */
+#define PROXY_V2_LEN_MAX	536
+#define PROXY_HEADER_MAX	(PROXY_V2_HEADER + PROXY_V2_LEN_MAX)
 
 /*
  * log.c: the priority of each function is documented in log.c; every

@@ -28,7 +28,9 @@
 #define NO_USER		"hellod-check-no-such-user"
 #define KNOWN_KEYS	"port, bind, message, max_connections, " \
 			"idle_timeout, max_line_length, max_output, " \
-			"shutdown_timeout, log_level, pidfile, user, workers"
+			"shutdown_timeout, log_level, pidfile, user, " \
+			"workers, max_connections_per_source, " \
+			"proxy_protocol, proxy_trusted, proxy_timeout"
 
 /* Parse len bytes of buf as the file "test.conf". */
 static struct config *
@@ -150,6 +152,20 @@ check_same(const struct config *a, const struct config *b)
 	check_str_or_null(a->pidfile, b->pidfile);
 	check_str_or_null(a->user, b->user);
 	ck_assert_uint_eq(a->workers, b->workers);
+	ck_assert_uint_eq(a->max_connections_per_source,
+	    b->max_connections_per_source);
+	ck_assert_int_eq(a->proxy_protocol, b->proxy_protocol);
+	ck_assert_uint_eq(a->nproxy_trusted, b->nproxy_trusted);
+	for (i = 0; i < a->nproxy_trusted; i++) {
+		ck_assert_int_eq(a->proxy_trusted[i].family,
+		    b->proxy_trusted[i].family);
+		ck_assert_uint_eq(a->proxy_trusted[i].bits,
+		    b->proxy_trusted[i].bits);
+		ck_assert_int_eq(memcmp(a->proxy_trusted[i].addr,
+		    b->proxy_trusted[i].addr, 16), 0);
+	}
+	check_str_or_null(a->proxy_trusted_text, b->proxy_trusted_text);
+	ck_assert_uint_eq(a->proxy_timeout, b->proxy_timeout);
 	ck_assert(config_same_listen(a, b));
 }
 
@@ -188,6 +204,11 @@ START_TEST(test_default)
 	ck_assert_str_eq(conf->pidfile, "/run/hellod.pid");
 	ck_assert_ptr_null(conf->user);
 	ck_assert_uint_eq(conf->workers, 0);
+	ck_assert_uint_eq(conf->max_connections_per_source, 0);
+	ck_assert_int_eq(conf->proxy_protocol, 0);
+	ck_assert_uint_eq(conf->nproxy_trusted, 0);
+	ck_assert_ptr_null(conf->proxy_trusted_text);
+	ck_assert_uint_eq(conf->proxy_timeout, 3);
 
 	ck_assert_str_eq(conf->bind_text, "*");
 	ck_assert_uint_eq(conf->nbinds, 2);
@@ -243,7 +264,11 @@ START_TEST(test_every_key)
 	    "log_level = debug\n"
 	    "pidfile = /tmp/hellod-check.pid\n"
 	    "user = root\n"
-	    "workers = 3\n");
+	    "workers = 3\n"
+	    "max_connections_per_source = 5\n"
+	    "proxy_protocol = yes\n"
+	    "proxy_trusted = 127.0.0.1 10.0.0.0/8, ::1\n"
+	    "proxy_timeout = 10\n");
 	ck_assert_int_eq(conf->port, 6000);
 	ck_assert_str_eq(conf->bind_text, "127.0.0.1, ::1");
 	ck_assert_uint_eq(conf->nbinds, 2);
@@ -262,6 +287,15 @@ START_TEST(test_every_key)
 	ck_assert_str_eq(conf->pidfile, "/tmp/hellod-check.pid");
 	ck_assert_str_eq(conf->user, "root");
 	ck_assert_uint_eq(conf->workers, 3);
+	ck_assert_uint_eq(conf->max_connections_per_source, 5);
+	ck_assert_int_eq(conf->proxy_protocol, 1);
+	ck_assert_uint_eq(conf->nproxy_trusted, 3);
+	ck_assert_int_eq(conf->proxy_trusted[1].family, AF_INET);
+	ck_assert_uint_eq(conf->proxy_trusted[1].bits, 8);
+	ck_assert_int_eq(conf->proxy_trusted[2].family, AF_INET6);
+	ck_assert_uint_eq(conf->proxy_trusted[2].bits, 128);
+	ck_assert_str_eq(conf->proxy_trusted_text, "127.0.0.1 10.0.0.0/8, ::1");
+	ck_assert_uint_eq(conf->proxy_timeout, 10);
 	config_free(conf);
 
 	/* Blanks around '=' are optional. */
@@ -958,6 +992,102 @@ START_TEST(test_many_errors)
 }
 END_TEST
 
+START_TEST(test_proxy_keys)
+{
+	struct config	*conf;
+	char		 buf[INET6_ADDRSTRLEN];
+
+	conf = parse_ok("proxy_protocol = yes\n"
+	    "proxy_trusted = ::ffff:10.0.0.0/104 fd00::/8\n");
+	ck_assert_int_eq(conf->proxy_protocol, 1);
+	ck_assert_uint_eq(conf->nproxy_trusted, 2);
+	/* The mapped prefix is kept as the IPv4 one. */
+	ck_assert_int_eq(conf->proxy_trusted[0].family, AF_INET);
+	ck_assert_uint_eq(conf->proxy_trusted[0].bits, 8);
+	ck_assert_str_eq(inet_ntop(AF_INET, conf->proxy_trusted[0].addr, buf,
+	    sizeof(buf)), "10.0.0.0");
+	/* The default timeout stands. */
+	ck_assert_uint_eq(conf->proxy_timeout, 3);
+	ck_assert_uint_eq(conf->max_connections_per_source, 0);
+	check_round_trip(conf);
+	config_free(conf);
+
+	/* Either order; no is the default, and may be said. */
+	conf = parse_ok("proxy_trusted = 127.0.0.1\nproxy_protocol = yes\n");
+	ck_assert_int_eq(conf->proxy_protocol, 1);
+	config_free(conf);
+	conf = parse_ok("proxy_protocol = no\nproxy_timeout = 3600\n"
+	    "max_connections_per_source = 1000000\n");
+	ck_assert_int_eq(conf->proxy_protocol, 0);
+	ck_assert_uint_eq(conf->proxy_timeout, 3600);
+	ck_assert_uint_eq(conf->max_connections_per_source, 1000000);
+	check_round_trip(conf);
+	config_free(conf);
+	/* Without proxy_protocol the per-source cap is the socket's. */
+	conf = parse_ok("max_connections_per_source = 1\n");
+	ck_assert_uint_eq(conf->max_connections_per_source, 1);
+	config_free(conf);
+}
+END_TEST
+
+START_TEST(test_bad_proxy)
+{
+	static const char	*bools[] = { "Yes", "YES", "true", "1", "on",
+	    "y", "no no", "yes please" };
+	char			 want[128];
+	size_t			 i;
+
+	for (i = 0; i < sizeof(bools) / sizeof(bools[0]); i++) {
+		snprintf(want, sizeof(want), "proxy_protocol: '%s' is not yes "
+		    "or no", bools[i]);
+		bad_value("proxy_protocol", bools[i], want);
+	}
+	bad_value("proxy_timeout", "0",
+	    "proxy_timeout: 0 is out of range (1 to 3600)");
+	bad_value("proxy_timeout", "3601",
+	    "proxy_timeout: 3601 is out of range (1 to 3600)");
+	bad_value("proxy_timeout", "3s", "proxy_timeout: '3s' is not a number");
+	bad_value("max_connections_per_source", "1000001",
+	    "max_connections_per_source: 1000001 is out of range "
+	    "(0 to 1000000)");
+	bad_value("max_connections_per_source", "-1",
+	    "max_connections_per_source: '-1' is not a number");
+	bad_value("proxy_trusted", "localhost", "proxy_trusted: 'localhost' "
+	    "is not a numeric IPv4 or IPv6 address or ADDR/LEN prefix");
+	bad_value("proxy_trusted", "10.0.0.0/33",
+	    "proxy_trusted: '10.0.0.0/33': the prefix length is not 0 to 32");
+	bad_value("proxy_trusted", "10.1.0.0/8", "proxy_trusted: '10.1.0.0/8' "
+	    "has bits set past the prefix length (the network is 10.0.0.0/8)");
+	bad_value("proxy_trusted", "\" , \"", "proxy_trusted: no address "
+	    "given");
+
+	/* The two go together, in either direction. */
+	parse_bad("proxy_protocol = yes\n", NAME ":1: proxy_protocol = yes "
+	    "needs proxy_trusted, the addresses of the load balancers\n");
+	parse_bad("# lb\nproxy_trusted = 127.0.0.1\n", NAME ":2: proxy_trusted "
+	    "is set but proxy_protocol is not yes\n");
+	parse_bad("proxy_trusted = 127.0.0.1\nproxy_protocol = no\n",
+	    NAME ":1: proxy_trusted is set but proxy_protocol is not yes\n");
+	/* A bad proxy_trusted is reported once, not also as missing. */
+	parse_bad("proxy_protocol = yes\nproxy_trusted = 10.0.0.1/8\n",
+	    NAME ":2: proxy_trusted: '10.0.0.1/8' has bits set past the "
+	    "prefix length (the network is 10.0.0.0/8)\n");
+	/* A bad proxy_protocol: proxy_trusted without it is said too. */
+	parse_bad("proxy_protocol = on\nproxy_trusted = ::1\n",
+	    NAME ":1: proxy_protocol: 'on' is not yes or no\n"
+	    NAME ":2: proxy_trusted is set but proxy_protocol is not yes\n");
+	/* And among other errors, every one in order. */
+	parse_bad("port = x\nproxy_protocol = yes\nproxy_timeout = 0\n",
+	    NAME ":1: port: 'x' is not a number\n"
+	    NAME ":3: proxy_timeout: 0 is out of range (1 to 3600)\n"
+	    NAME ":2: proxy_protocol = yes needs proxy_trusted, the "
+	    "addresses of the load balancers\n");
+	parse_bad("proxy_trusted = ::1\nproxy_trusted = ::2\n"
+	    "proxy_protocol = yes\n",
+	    NAME ":2: duplicate key 'proxy_trusted' (first set on line 1)\n");
+}
+END_TEST
+
 /* A fresh temporary directory for config_load(). */
 static void
 temp_dir(char *dir, size_t len)
@@ -1085,7 +1215,11 @@ START_TEST(test_dump)
 	    "log_level = info\n"
 	    "pidfile = \"/run/hellod.pid\"\n"
 	    "#user =\n"
-	    "workers = 0\n");
+	    "workers = 0\n"
+	    "max_connections_per_source = 0\n"
+	    "proxy_protocol = no\n"
+	    "#proxy_trusted =\n"
+	    "proxy_timeout = 3\n");
 	free(text);
 	check_round_trip(conf);
 	config_free(conf);
@@ -1118,7 +1252,11 @@ START_TEST(test_round_trip)
 	    "log_level = debug\n"
 	    "pidfile = /tmp/round trip.pid\n"
 	    "user = root\n"
-	    "workers = 4\n");
+	    "workers = 4\n"
+	    "max_connections_per_source = 2\n"
+	    "proxy_protocol = yes\n"
+	    "proxy_trusted = \" 127.0.0.1,[::1]/128  10.0.0.0/8 \"\n"
+	    "proxy_timeout = 1\n");
 	/* Really not the defaults, so the comparison means something. */
 	def = config_default();
 	ck_assert_int_ne(conf->port, def->port);
@@ -1133,12 +1271,19 @@ START_TEST(test_round_trip)
 	ck_assert_str_ne(conf->pidfile, def->pidfile);
 	ck_assert_ptr_nonnull(conf->user);
 	ck_assert_uint_ne(conf->workers, def->workers);
+	ck_assert_uint_ne(conf->max_connections_per_source,
+	    def->max_connections_per_source);
+	ck_assert_int_ne(conf->proxy_protocol, def->proxy_protocol);
+	ck_assert_uint_ne(conf->nproxy_trusted, def->nproxy_trusted);
+	ck_assert_uint_ne(conf->proxy_timeout, def->proxy_timeout);
 	config_free(def);
 
 	text = dump(conf);
 	ck_assert_ptr_nonnull(strstr(text,
 	    "\nmessage = \"  Hi # there, \"friend\"  \"\n"));
 	ck_assert_ptr_nonnull(strstr(text, "\nmax_output = 1048576\n"));
+	ck_assert_ptr_nonnull(strstr(text,
+	    "\nproxy_trusted = 127.0.0.1,[::1]/128  10.0.0.0/8\n"));
 	free(text);
 	check_round_trip(conf);
 	config_free(conf);
@@ -1360,6 +1505,7 @@ config_suite(void)
 	tcase_add_test(tc, test_crlf);
 	tcase_add_test(tc, test_quotes);
 	tcase_add_test(tc, test_quoted_value_then_quotes_in_comment);
+	tcase_add_test(tc, test_proxy_keys);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("errors");
@@ -1379,6 +1525,7 @@ config_suite(void)
 	tcase_add_test(tc, test_long_line_is_not_held);
 	tcase_add_test(tc, test_read_error);
 	tcase_add_test(tc, test_many_errors);
+	tcase_add_test(tc, test_bad_proxy);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("load");

@@ -13,6 +13,7 @@ Suite	*chains_suite(void);
 Suite	*config_suite(void);
 Suite	*frame_suite(void);
 Suite	*log_suite(void);
+Suite	*proxy_suite(void);
 Suite	*systemd_suite(void);
 
 #endif

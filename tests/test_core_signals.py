@@ -63,7 +63,7 @@ def test_long_log_line_is_logged_whole():
         got = d.wait_log(r"hellod\.conf:3: unknown key '(k*)'(.*)$",
                          start=m)
         check(len(got.group(1)) == len(key), len(got.group(1)))
-        check(got.group(2).endswith(", workers)"), got.group(2))
+        check(got.group(2).endswith(", proxy_timeout)"), got.group(2))
         check(d.stop() == 0)
 
 
