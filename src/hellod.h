@@ -243,6 +243,8 @@ enum stats_close {
 	STATS_CLOSE_TOO_LONG,		/* max_line_length */
 	STATS_CLOSE_ERROR,		/* socket error, out of memory */
 	STATS_CLOSE_SHUTDOWN,		/* the server stops */
+	STATS_CLOSE_PROBE,		/* closed without a byte: a check */
+	STATS_CLOSE_PROXY,		/* no good PROXY header */
 	STATS_CLOSE_MAX,
 };
 /*
@@ -254,6 +256,8 @@ struct stats {
 	uint64_t	conns_accepted;
 	uint64_t	conns_current;		/* this worker's open ones */
 	uint64_t	conns_rejected;		/* over max_connections */
+	uint64_t	conns_rejected_source;	/* max_connections_per_source */
+	uint64_t	conns_rejected_proxy;	/* bad or untrusted PROXY */
 	uint64_t	requests;		/* lines answered */
 	uint64_t	bytes_received;
 	uint64_t	bytes_sent;
@@ -270,6 +274,18 @@ struct stats {
 void		 stats_add(struct stats *, const struct stats *);
 void		 stats_format(const struct stats *, char *, size_t);
 const char	*stats_close_name(enum stats_close);
+
+/* source.c: connections open per source, for max_connections_per_source */
+struct source_table;
+struct source_table *source_table_new(void);
+void		 source_table_free(struct source_table *);
+int		 source_take(struct source_table *, const struct addr_source *,
+		     unsigned);
+void		 source_release(struct source_table *,
+		     const struct addr_source *);
+unsigned	 source_count(struct source_table *,
+		     const struct addr_source *, size_t *);
+#define SOURCE_BUCKETS	4096
 
 /*
  * listener.c: the set of listening sockets, one per address, opened from
