@@ -36,9 +36,13 @@
 static void	conn_read_cb(struct bufferevent *, void *);
 static void	conn_write_cb(struct bufferevent *, void *);
 static void	conn_event_cb(struct bufferevent *, short, void *);
-static void	conn_linger_cb(evutil_socket_t, short, void *);
+static void	conn_timer_cb(evutil_socket_t, short, void *);
 static void	conn_process(struct conn *);
+static void	conn_drain_input(struct conn *, size_t);
+static void	conn_proxy_fail(struct conn *, const char *);
+static void	conn_say(struct conn *, const char *);
 static void	conn_flushed(struct conn *);
+static void	conn_free(struct conn *);
 
 /* Milliseconds on the monotonic clock: idle times ignore wall-clock steps. */
 uint64_t
@@ -71,7 +75,7 @@ conn_log_at(const char *func, struct conn *c, const char *what)
 }
 
 /*
- * One line to say why, then FIN.  This socket never becomes a connection
+ * One line to say why (or none), then FIN.  This socket never becomes a connection
  * (no bufferevent, nothing of libevent's): the socket buffer is empty, so
  * the non-blocking send either fits or the client is gone.  What the
  * client sent already is read and dropped first, a bounded number of
@@ -79,13 +83,13 @@ conn_log_at(const char *func, struct conn *c, const char *what)
  * line on its way.
  */
 static void
-conn_reject(int fd)
+conn_reject(int fd, const char *line)
 {
 	char	 junk[4096];
 	int	 i;
 
-	(void)send(fd, CONN_REJECT_LINE, sizeof(CONN_REJECT_LINE) - 1,
-	    MSG_DONTWAIT | MSG_NOSIGNAL);
+	if (line != NULL)
+		(void)send(fd, line, strlen(line), MSG_DONTWAIT | MSG_NOSIGNAL);
 	if (shutdown(fd, SHUT_WR) == 0) {
 		for (i = 0; i < CONN_REJECT_DRAIN; i++) {
 			if (recv(fd, junk, sizeof(junk), MSG_DONTWAIT) <= 0)
@@ -99,37 +103,66 @@ void
 conn_accept(struct worker *w, int fd, const struct sockaddr *sa,
     socklen_t salen)
 {
-	struct conn	*c;
+	const struct config	*conf = worker_conf(w);
+	struct timeval		 tv = { conf->proxy_timeout, 0 };
+	struct conn		*c;
+	int			 counted = 0;
 
+	if (conf->proxy_protocol && !addr_prefix_match(conf->proxy_trusted,
+	    conf->nproxy_trusted, sa)) {
+		worker_proxy_reject(w, sa, "not in proxy_trusted");
+		conn_reject(fd, NULL);
+		return;
+	}
+	/* Behind a proxy the source is known only from the header. */
+	if (!conf->proxy_protocol && (counted = worker_source_take(w, sa)) ==
+	    -1) {
+		worker_source_reject(w, sa);
+		conn_reject(fd, CONN_REJECT_SOURCE_LINE);
+		return;
+	}
 	if ((c = calloc(1, sizeof(*c))) == NULL) {
 		log_warn("%s: calloc", __func__);
+		if (counted == 1)
+			worker_source_release(w, sa);
 		close(fd);
 		return;
 	}
 	c->w = w;
 	c->fd = fd;
 	c->last_request = conn_now_ms();
+	c->sourced = counted == 1;
 	if ((size_t)salen <= sizeof(c->peer))
 		memcpy(&c->peer, sa, salen);
 	if (worker_conn_open(w, c) == -1) {
+		if (c->sourced)
+			worker_source_release(w, sa);
 		free(c);
-		conn_reject(fd);
+		conn_reject(fd, CONN_REJECT_LINE);
 		worker_conn_reject(w);
 		return;
 	}
 	c->bev = bufferevent_socket_new(worker_base(w), fd,
 	    BEV_OPT_CLOSE_ON_FREE);
 	if (c->bev == NULL) {
-		worker_conn_remove(w, c);
 		log_warnx("%s: cannot allocate a bufferevent", __func__);
 		close(fd);
-		free(c);
-		worker_conn_closed(w);
+		conn_free(c);
 		return;
 	}
 	bufferevent_setcb(c->bev, conn_read_cb, conn_write_cb, conn_event_cb,
 	    c);
 	conn_reconfigure(c);
+	if (conf->proxy_protocol) {
+		/* The whole header within proxy_timeout, however it trickles. */
+		c->state = CONN_PROXY;
+		if ((c->ev_timer = evtimer_new(worker_base(w), conn_timer_cb,
+		    c)) == NULL) {
+			conn_close(c, STATS_CLOSE_ERROR, "out of memory");
+			return;
+		}
+		evtimer_add(c->ev_timer, &tv);
+	}
 	/* Writing is enabled when output first waits (conn_reply()): enabled
 	 * now, it would cost two epoll_ctl calls per connection. */
 	bufferevent_enable(c->bev, EV_READ);
@@ -137,6 +170,104 @@ conn_accept(struct worker *w, int fd, const struct sockaddr *sa,
 	/* Taken from a listener's queue as it closes for a stop. */
 	if (worker_stopping(w))
 		conn_drain(c);
+}
+
+/*
+ * The PROXY header, from the bytes received so far, left in the input
+ * until it is whole (the parser looks at all of them each time; at most
+ * PROXY_HEADER_MAX).  What follows it is the client's, read as lines.
+ */
+static void
+conn_proxy_header(struct conn *c)
+{
+	struct evbuffer		*in = bufferevent_get_input(c->bev);
+	struct proxy_result	 res;
+	size_t			 n, used;
+	unsigned char		*p;
+	char			 from[ADDR_STRLEN], via[ADDR_STRLEN];
+	int			 counted;
+
+	n = evbuffer_get_length(in);
+	if (n > PROXY_HEADER_MAX)
+		n = PROXY_HEADER_MAX;
+	if ((p = evbuffer_pullup(in, n)) == NULL) {
+		conn_close(c, STATS_CLOSE_ERROR, "out of memory");
+		return;
+	}
+	switch (proxy_parse(p, n, &res, &used)) {
+	case PROXY_MORE:
+		return;		/* the timer bounds the wait */
+	case PROXY_BAD:
+		conn_proxy_fail(c, res.reason);
+		return;
+	case PROXY_OK:
+		break;
+	}
+	conn_drain_input(c, used);
+	event_free(c->ev_timer);
+	c->ev_timer = NULL;
+	c->state = CONN_OPEN;
+	/* LOCAL and UNKNOWN (health checks): the socket's own addresses. */
+	if (res.family != AF_UNSPEC) {
+		if (log_getlevel() >= LOG_DEBUG)
+			log_debug("%s: connection %llu from %s via %s (%s)",
+			    __func__, (unsigned long long)c->id,
+			    addr_fmt(&res.src.sa, from, sizeof(from)),
+			    addr_fmt(&c->peer.sa, via, sizeof(via)),
+			    res.reason);
+		memcpy(&c->peer, &res.src, res.len <= sizeof(c->peer) ?
+		    res.len : sizeof(c->peer));
+		if ((counted = worker_source_take(c->w, &c->peer.sa)) == -1) {
+			worker_source_reject(c->w, &c->peer.sa);
+			conn_say(c, CONN_REJECT_SOURCE_LINE);
+			conn_finish(c, STATS_CLOSE_REJECTED,
+			    "too many connections from its address");
+			return;
+		}
+		c->sourced = counted == 1;
+	}
+	if (worker_stopping(c->w))
+		conn_drain(c);
+	if (evbuffer_get_length(in) > 0)
+		conn_process(c);
+}
+
+/* No good header: counted, logged, closed without a reply (but a FIN). */
+static void
+conn_proxy_fail(struct conn *c, const char *why)
+{
+	worker_proxy_reject(c->w, &c->peer.sa, why);
+	if (c->ev_timer != NULL) {
+		event_free(c->ev_timer);
+		c->ev_timer = NULL;
+	}
+	c->state = CONN_OPEN;
+	conn_finish(c, STATS_CLOSE_REJECTED, why);
+}
+
+/* One line of the daemon's own, queued like a reply. */
+static void
+conn_say(struct conn *c, const char *line)
+{
+	size_t	 len = strlen(line);
+
+	if (evbuffer_add(bufferevent_get_output(c->bev), line, len) == 0) {
+		c->unsent += (uint32_t)len;
+		bufferevent_enable(c->bev, EV_WRITE);
+	}
+}
+
+static void
+conn_timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct conn	*c = arg;
+
+	(void)fd;
+	(void)what;
+	if (c->state == CONN_PROXY)
+		conn_proxy_fail(c, "no PROXY header within proxy_timeout");
+	else
+		conn_close(c, c->why, c->reason);	/* lingered enough */
 }
 
 /* Apply the worker's current config to a connection (after a reload). */
@@ -230,6 +361,8 @@ conn_drain_input(struct conn *c, size_t n)
 		return;
 	evbuffer_drain(bufferevent_get_input(c->bev), n);
 	STATS_ADD(worker_stats_own(c->w)->bytes_received, n);
+	if (c->state == CONN_OPEN)
+		c->spoke = 1;
 }
 
 /*
@@ -276,7 +409,12 @@ conn_process(struct conn *c)
 			if (conn_reply(c, 1) == -1)
 				return;
 		}
-		conn_finish(c, STATS_CLOSE_CLIENT, "client closed");
+		/* A health check's connection says nothing: debug only. */
+		if (c->spoke)
+			conn_finish(c, STATS_CLOSE_CLIENT, "client closed");
+		else
+			conn_finish(c, STATS_CLOSE_PROBE,
+			    "closed without a byte (a health check?)");
 		return;
 	}
 	if (evbuffer_get_length(out) >= conf->max_output)
@@ -288,6 +426,10 @@ conn_read_cb(struct bufferevent *bev, void *arg)
 {
 	struct conn	*c = arg;
 
+	if (c->state == CONN_PROXY) {
+		conn_proxy_header(c);
+		return;
+	}
 	if (c->state != CONN_OPEN) {
 		/* Lingering: what the client still sends is dropped. */
 		conn_drain_input(c, evbuffer_get_length(
@@ -325,8 +467,17 @@ conn_event_cb(struct bufferevent *bev, short what, void *arg)
 	struct conn	*c = arg;
 	int		 error = EVUTIL_SOCKET_ERROR();
 
-	(void)bev;
 	if (what & BEV_EVENT_EOF) {
+		if (c->state == CONN_PROXY) {
+			if (evbuffer_get_length(bufferevent_get_input(bev)) >
+			    0)
+				conn_proxy_fail(c, "closed within the PROXY "
+				    "header");
+			else
+				conn_close(c, STATS_CLOSE_PROBE, "closed "
+				    "without a byte (a health check?)");
+			return;
+		}
 		if (c->state != CONN_OPEN) {
 			conn_close(c, c->why, c->reason);
 			return;
@@ -343,16 +494,6 @@ conn_event_cb(struct bufferevent *bev, short what, void *arg)
 	if (what & BEV_EVENT_ERROR)
 		conn_close(c, c->state == CONN_OPEN ? STATS_CLOSE_ERROR :
 		    c->why, error != 0 ? strerror(error) : "socket error");
-}
-
-static void
-conn_linger_cb(evutil_socket_t fd, short what, void *arg)
-{
-	struct conn	*c = arg;
-
-	(void)fd;
-	(void)what;
-	conn_close(c, c->why, c->reason);
 }
 
 /*
@@ -403,12 +544,12 @@ conn_flushed(struct conn *c)
 		return;
 	}
 	c->state = CONN_LINGERING;
-	c->ev_linger = evtimer_new(worker_base(c->w), conn_linger_cb, c);
-	if (c->ev_linger == NULL) {
+	c->ev_timer = evtimer_new(worker_base(c->w), conn_timer_cb, c);
+	if (c->ev_timer == NULL) {
 		conn_close(c, c->why, c->reason);
 		return;
 	}
-	evtimer_add(c->ev_linger, &tv);
+	evtimer_add(c->ev_timer, &tv);
 	conn_drain_input(c, evbuffer_get_length(bufferevent_get_input(c->bev)));
 	bufferevent_enable(c->bev, EV_READ);
 }
@@ -416,19 +557,30 @@ conn_flushed(struct conn *c)
 void
 conn_close(struct conn *c, enum stats_close why, const char *reason)
 {
-	struct worker	*w = c->w;
-
-	worker_conn_remove(w, c);
 	conn_count_sent(c);
-	if (c->state == CONN_OPEN)	/* else counted by conn_finish() */
+	if (c->state == CONN_OPEN || c->state == CONN_PROXY)
 		STATS_ADD(worker_stats_own(c->w)->closed[why], 1);
-	conn_log(c, reason);
-	if (c->ev_linger != NULL)
-		event_free(c->ev_linger);
 	STATS_ADD(worker_stats_own(c->w)->bytes_received,
 	    evbuffer_get_length(bufferevent_get_input(c->bev)));
 	/* Closes the socket, once libevent is done with it. */
 	bufferevent_free(c->bev);
+	c->bev = NULL;
+	c->reason = reason;
+	conn_free(c);
+}
+
+/* Everything but the bufferevent, which is gone already. */
+static void
+conn_free(struct conn *c)
+{
+	struct worker	*w = c->w;
+
+	worker_conn_remove(w, c);
+	if (c->sourced)
+		worker_source_release(w, &c->peer.sa);
+	conn_log(c, c->reason != NULL ? c->reason : "closed");
+	if (c->ev_timer != NULL)
+		event_free(c->ev_timer);
 	free(c);
 	worker_conn_closed(w);
 }

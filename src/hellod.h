@@ -244,7 +244,7 @@ enum stats_close {
 	STATS_CLOSE_ERROR,		/* socket error, out of memory */
 	STATS_CLOSE_SHUTDOWN,		/* the server stops */
 	STATS_CLOSE_PROBE,		/* closed without a byte: a check */
-	STATS_CLOSE_PROXY,		/* no good PROXY header */
+	STATS_CLOSE_REJECTED,		/* PROXY header, per-source cap */
 	STATS_CLOSE_MAX,
 };
 /*
@@ -314,12 +314,13 @@ enum conn_state {
 	CONN_OPEN,
 	CONN_FLUSHING,		/* replies owed are written, then FIN */
 	CONN_LINGERING,		/* FIN sent; input discarded until EOF */
+	CONN_PROXY,		/* waiting for the PROXY header */
 };
 struct conn {
 	TAILQ_ENTRY(conn)	 entry;		/* worker's, by last request */
 	struct worker		*w;
 	struct bufferevent	*bev;		/* owns the socket */
-	struct event		*ev_linger;	/* only while lingering */
+	struct event		*ev_timer;	/* PROXY header, linger */
 	uint64_t		 id;
 	uint64_t		 last_request;	/* monotonic ms */
 	const char		*reason;	/* why it is closing */
@@ -331,6 +332,8 @@ struct conn {
 	unsigned		 paused:1;	/* output over max_output */
 	unsigned		 peer_eof:1;	/* client sent FIN */
 	unsigned		 draining:1;	/* server stopping */
+	unsigned		 spoke:1;	/* sent a byte (after PROXY) */
+	unsigned		 sourced:1;	/* counted in the source table */
 	union {
 		struct sockaddr		sa;
 		struct sockaddr_in	sin;
@@ -350,6 +353,7 @@ uint64_t	conn_now_ms(void);
 #define CONN_QUIET_MS		500	/* stopping: client quiet this long */
 #define CONN_READ_MAX		16384	/* bytes libevent reads at once */
 #define CONN_REJECT_LINE	"ERROR too many connections\n"
+#define CONN_REJECT_SOURCE_LINE	"ERROR too many connections from your address\n"
 #define CONN_REJECT_DRAIN	4	/* reads of early input before close */
 
 /*
@@ -366,8 +370,9 @@ enum worker_cmd {
 /* Shared by every worker, owned by the server: the only counters with
  * many writers, each changed atomically. */
 struct worker_shared {
-	uint64_t	conns_open;		/* against max_connections */
-	uint64_t	next_conn_id;
+	uint64_t		 conns_open;	/* against max_connections */
+	uint64_t		 next_conn_id;
+	struct source_table	*sources;	/* locked inside */
 };
 typedef void	(*worker_done_cb)(void *);
 struct worker	*worker_new(unsigned, struct event_base *, struct config *,
@@ -389,6 +394,12 @@ struct stats	*worker_stats_own(struct worker *);
 const char	*worker_replies(struct worker *, size_t *);
 int		 worker_conn_open(struct worker *, struct conn *);
 void		 worker_conn_reject(struct worker *);
+int		 worker_source_take(struct worker *, const struct sockaddr *);
+void		 worker_source_release(struct worker *,
+		     const struct sockaddr *);
+void		 worker_source_reject(struct worker *, const struct sockaddr *);
+void		 worker_proxy_reject(struct worker *, const struct sockaddr *,
+		     const char *);
 void		 worker_conn_remove(struct worker *, struct conn *);
 void		 worker_conn_closed(struct worker *);
 void		 worker_touch(struct worker *, struct conn *);

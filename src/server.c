@@ -99,6 +99,8 @@ server_new(struct config *conf, const char *path, int explicit,
 	srv->conf_explicit = explicit;
 	srv->listen_fds = listen_fds;
 	TAILQ_INIT(&srv->listeners);
+	if ((srv->shared.sources = source_table_new()) == NULL)
+		fatal("calloc");
 	if ((srv->base = event_base_new()) == NULL)
 		fatalx("cannot create the event base");
 	if ((srv->done_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) == -1)
@@ -327,6 +329,7 @@ server_free(struct server *srv)
 	close(srv->done_fd);
 	if (srv->reserve_fd != -1)
 		close(srv->reserve_fd);
+	source_table_free(srv->shared.sources);
 	config_unref(srv->conf);
 	free(srv);
 }

@@ -16,7 +16,7 @@ static const char *const stats_close_names[STATS_CLOSE_MAX] = {
 	[STATS_CLOSE_ERROR] = "error",
 	[STATS_CLOSE_SHUTDOWN] = "shutdown",
 	[STATS_CLOSE_PROBE] = "probe",
-	[STATS_CLOSE_PROXY] = "proxy",
+	[STATS_CLOSE_REJECTED] = "rejected",
 };
 
 const char *
@@ -38,15 +38,16 @@ stats_format(const struct stats *st, char *buf, size_t len)
 	    " closed_client=%" PRIu64 " closed_idle=%" PRIu64
 	    " closed_line_too_long=%" PRIu64 " closed_error=%" PRIu64
 	    " closed_shutdown=%" PRIu64 " closed_probe=%" PRIu64
-	    " closed_proxy=%" PRIu64
+	    " closed_rejected=%" PRIu64
 	    " output_paused=%" PRIu64 " accept_paused=%" PRIu64
 	    " reloads=%" PRIu64 " reloads_failed=%" PRIu64,
 	    st->conns_current, st->conns_accepted, st->conns_rejected,
-	    st->conns_rejected_source, st->conns_rejected_proxy, st->requests, st->bytes_received, st->bytes_sent,
+	    st->conns_rejected_source, st->conns_rejected_proxy, st->requests,
+	    st->bytes_received, st->bytes_sent,
 	    st->closed[STATS_CLOSE_CLIENT], st->closed[STATS_CLOSE_IDLE],
 	    st->closed[STATS_CLOSE_TOO_LONG], st->closed[STATS_CLOSE_ERROR],
 	    st->closed[STATS_CLOSE_SHUTDOWN], st->closed[STATS_CLOSE_PROBE],
-	    st->closed[STATS_CLOSE_PROXY],
+	    st->closed[STATS_CLOSE_REJECTED],
 	    st->output_paused, st->accept_paused, st->reloads,
 	    st->reloads_failed);
 }

@@ -59,6 +59,8 @@ struct worker {
 	uint64_t		 cmd_gen;
 	struct log_ratelimit	 rl_reject;
 	struct log_ratelimit	 rl_accept;
+	struct log_ratelimit	 rl_source;
+	struct log_ratelimit	 rl_proxy;
 	char			*wbuf;		/* replies, back to back */
 	size_t			 wbuf_replies;
 };
@@ -637,6 +639,71 @@ worker_conn_reject(struct worker *w)
 		    "connections (%lu similar suppressed)",
 		    w->conf->max_connections, w->rl_reject.suppressed);
 		w->rl_reject.suppressed = 0;
+	}
+}
+
+/*
+ * max_connections_per_source, for a client at sa: 1 when it is counted
+ * (release it with worker_source_release()), 0 when the limit is off or sa
+ * is no address to count, -1 when its source has the limit open already.
+ */
+int
+worker_source_take(struct worker *w, const struct sockaddr *sa)
+{
+	struct addr_source	 key;
+
+	if (w->conf->max_connections_per_source == 0)
+		return 0;
+	addr_source_key(sa, &key);
+	if (key.family == AF_UNSPEC)
+		return 0;
+	if (source_take(w->shared->sources, &key,
+	    w->conf->max_connections_per_source) == -1)
+		return -1;
+	return 1;
+}
+
+void
+worker_source_release(struct worker *w, const struct sockaddr *sa)
+{
+	struct addr_source	 key;
+
+	addr_source_key(sa, &key);
+	source_release(w->shared->sources, &key);
+}
+
+/* Count and log (rate-limited) a client refused by its source's cap. */
+void
+worker_source_reject(struct worker *w, const struct sockaddr *sa)
+{
+	struct addr_source	 key;
+	char			 name[ADDR_STRLEN];
+
+	STATS_ADD(w->stats.conns_rejected_source, 1);
+	if (log_ratelimit(&w->rl_source, conn_now_ms() / 1000)) {
+		addr_source_key(sa, &key);
+		log_warnx("max_connections_per_source (%u) reached for %s, "
+		    "rejecting (%lu similar suppressed)",
+		    w->conf->max_connections_per_source,
+		    addr_source_fmt(&key, name, sizeof(name)),
+		    w->rl_source.suppressed);
+		w->rl_source.suppressed = 0;
+	}
+}
+
+/* Count and log (rate-limited) a connection refused for its PROXY header. */
+void
+worker_proxy_reject(struct worker *w, const struct sockaddr *sa,
+    const char *why)
+{
+	char	 name[ADDR_STRLEN];
+
+	STATS_ADD(w->stats.conns_rejected_proxy, 1);
+	if (log_ratelimit(&w->rl_proxy, conn_now_ms() / 1000)) {
+		log_warnx("PROXY: connection from %s closed without a reply: "
+		    "%s (%lu similar suppressed)", addr_fmt(sa, name,
+		    sizeof(name)), why, w->rl_proxy.suppressed);
+		w->rl_proxy.suppressed = 0;
 	}
 }
 
