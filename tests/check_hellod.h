@@ -14,6 +14,7 @@ Suite	*config_suite(void);
 Suite	*frame_suite(void);
 Suite	*log_suite(void);
 Suite	*proxy_suite(void);
+Suite	*source_suite(void);
 Suite	*systemd_suite(void);
 
 #endif

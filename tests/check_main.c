@@ -17,6 +17,7 @@ main(void)
 	srunner_add_suite(sr, chains_suite());
 	srunner_add_suite(sr, log_suite());
 	srunner_add_suite(sr, proxy_suite());
+	srunner_add_suite(sr, source_suite());
 	srunner_add_suite(sr, systemd_suite());
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);
