@@ -492,8 +492,9 @@ conn_event_cb(struct bufferevent *bev, short what, void *arg)
 		return;
 	}
 	if (what & BEV_EVENT_ERROR)
-		conn_close(c, c->state == CONN_OPEN ? STATS_CLOSE_ERROR :
-		    c->why, error != 0 ? strerror(error) : "socket error");
+		conn_close(c, c->state == CONN_OPEN || c->state == CONN_PROXY ?
+		    STATS_CLOSE_ERROR : c->why, error != 0 ? strerror(error) :
+		    "socket error");
 }
 
 /*
