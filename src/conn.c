@@ -523,7 +523,12 @@ conn_finish(struct conn *c, enum stats_close why, const char *reason)
 		return;
 	c->why = why;
 	c->reason = reason;
-	/* Counted when the end is decided, not after the linger. */
+	/* Counted, and no longer held against its source, when the end is
+	 * decided, not after the linger. */
+	if (c->sourced) {
+		worker_source_release(c->w, &c->peer.sa);
+		c->sourced = 0;
+	}
 	STATS_ADD(worker_stats_own(c->w)->closed[why], 1);
 	c->state = CONN_FLUSHING;
 	c->paused = 0;
