@@ -1,0 +1,269 @@
+#!/usr/bin/env python3
+"""Issue 9, items 1-11 and 15: signals during a stop, -d with odd
+standard streams, readiness only once the workers run, the pidfile and
+privileges, relative -c, reload warnings, a notify socket nobody reads, the
+watchdog during a stop, -t under journald, the descriptor limit at start
+and on reload, the SIGUSR1 line with many workers.
+
+A detached daemon (-d) is not our child; this script makes itself a child
+subreaper, so the daemon is reparented to it and its exit status can be
+waited for (a pidfd) instead of polled."""
+
+import ctypes
+import os
+import pwd
+import re
+import resource
+import select
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import hellodtest
+from hellodtest import (HELLOD, REPLY, TIMEOUT, Daemon, Skip, Wrapped, ask,
+                        check, free_port, main, recv_all, recv_exact)
+
+BASE = "port = 0\nbind = 127.0.0.1\n"
+PR_SET_CHILD_SUBREAPER = 36
+
+
+class Notify:
+    """A datagram socket standing in for systemd's $NOTIFY_SOCKET; with
+    read=False nobody ever reads it, as a hung manager would not."""
+
+    def __init__(self, read=True):
+        self.dir = tempfile.mkdtemp(prefix="hellod-notify-")
+        self.address = os.path.join(self.dir, "notify")
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self.sock.bind(self.address)
+        self.msgs = []
+        self.cond = threading.Condition()
+        self.closing = False
+        self.thread = None
+        if read:
+            self.thread = threading.Thread(target=self._read, daemon=True)
+            self.thread.start()
+
+    def _read(self):
+        self.sock.settimeout(0.2)
+        while not self.closing:
+            try:
+                data = self.sock.recv(65536).decode()
+            except socket.timeout:
+                continue
+            except OSError:
+                return
+            fields = dict(l.split("=", 1) for l in data.split("\n") if "=" in l)
+            with self.cond:
+                self.msgs.append((time.monotonic(), fields))
+                self.cond.notify_all()
+
+    def env(self, **extra):
+        env = dict(os.environ)
+        for k in ("LISTEN_PID", "LISTEN_FDS", "LISTEN_FDNAMES",
+                  "WATCHDOG_USEC", "WATCHDOG_PID", "JOURNAL_STREAM"):
+            env.pop(k, None)
+        env["NOTIFY_SOCKET"] = self.address
+        env.update(extra)
+        return env
+
+    def mark(self):
+        with self.cond:
+            return len(self.msgs)
+
+    def wait(self, key, start=0, timeout=None):
+        """Index of the first message at or after start that sets key."""
+        deadline = time.monotonic() + (timeout or TIMEOUT)
+        with self.cond:
+            i = start
+            while True:
+                for j in range(i, len(self.msgs)):
+                    if key in self.msgs[j][1]:
+                        return j
+                i = len(self.msgs)
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise AssertionError("no %s= within %ss; got %r" % (
+                        key, timeout or TIMEOUT, self.msgs[-20:]))
+                self.cond.wait(left)
+
+    def close(self):
+        self.closing = True
+        if self.thread is not None:
+            self.thread.join(TIMEOUT)
+        self.sock.close()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+def subreaper():
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) != 0:
+        raise Skip("prctl(PR_SET_CHILD_SUBREAPER): %s" %
+                   os.strerror(ctypes.get_errno()))
+
+
+def wait_exit(pid, timeout=None):
+    """Exit status of a reparented daemon, as subprocess reports it
+    (negative: killed by that signal)."""
+    fd = os.pidfd_open(pid)
+    try:
+        p = select.poll()
+        p.register(fd, select.POLLIN)
+        if not p.poll((timeout or TIMEOUT) * 1000):
+            raise AssertionError("pid %d did not exit within %ss" %
+                                 (pid, timeout or TIMEOUT))
+    finally:
+        os.close(fd)
+    _, status = os.waitpid(pid, 0)
+    return os.waitstatus_to_exitcode(status)
+
+
+class Detached:
+    """hellod -d with a config file, pidfile and fixed port of its own;
+    the daemon left over is killed by PID at the end."""
+
+    def __init__(self, conf="", args=(), cwd=None, **run):
+        if hellodtest.WRAPPER:
+            raise Skip("the wrapper would detach too")
+        subreaper()
+        self.dir = tempfile.mkdtemp(prefix="hellod-test-")
+        os.chmod(self.dir, 0o755)
+        self.conf = os.path.join(self.dir, "hellod.conf")
+        self.pidfile = os.path.join(self.dir, "hellod.pid")
+        self.port = free_port()
+        self.text = "bind = 127.0.0.1\nport = %d\npidfile = %s\n%s" % (
+            self.port, self.pidfile, conf)
+        self.write_conf(self.text)
+        self.pid = None
+        run.setdefault("stdin", subprocess.DEVNULL)
+        run.setdefault("capture_output", "stdout" not in run and
+                       "stderr" not in run)
+        self.run = subprocess.run(
+            [HELLOD, "-d", "-c", self.conf if cwd is None else "hellod.conf"]
+            + list(args), timeout=TIMEOUT, cwd=cwd or None, **run)
+        if self.run.returncode == 0:
+            with open(self.pidfile) as f:
+                self.pid = int(f.read())
+
+    def write_conf(self, text):
+        with open(self.conf + ".tmp", "w") as f:
+            f.write(text)
+        os.rename(self.conf + ".tmp", self.conf)
+
+    def connect(self):
+        return socket.create_connection(("127.0.0.1", self.port), TIMEOUT)
+
+    def stop(self, sig=signal.SIGTERM):
+        os.kill(self.pid, sig)
+        rc = wait_exit(self.pid)
+        self.pid = None
+        return rc
+
+    def close(self):
+        if self.pid is not None:
+            try:
+                os.kill(self.pid, signal.SIGKILL)
+                wait_exit(self.pid)
+            except (ProcessLookupError, ChildProcessError):
+                pass
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+def unread_client(connect, nbytes=2 << 20):
+    """A client that pipelines nbytes of lines and never reads a reply."""
+    s = connect()
+    s.sendall(b"x\n" * (nbytes // 2))
+    return s
+
+
+# Item 1: a SIGHUP during a graceful stop is ignored, and logged.
+
+def test_hup_during_graceful_stop_is_ignored():
+    with Daemon("shutdown_timeout = 60\nmax_output = 1k\nworkers = 1\n") as d:
+        s = unread_client(d.connect)
+        try:
+            d.wait_stat("output_paused", lambda v: v >= 1, ">= 1")
+            m = d.mark()
+            d.kill(signal.SIGTERM)
+            d.wait_log(r"stopping: 1 connection", start=m)
+            d.kill(signal.SIGHUP)
+            d.wait_log(r"SIGHUP while stopping: ignored", start=m)
+            st = d.stats()          # USR1 is still handled too
+            check(st["reloads"] == 0, st)
+            got = recv_all(s)
+        finally:
+            s.close()
+        check(got == REPLY * (len(got) // len(REPLY)) and got, len(got))
+        rc = d.stop(sig=0)
+        check(rc == 0, "exit status %s; log:\n%s" % (rc, d.log_text()))
+
+
+def test_hup_during_graceful_stop_detached_removes_pidfile():
+    with Notify() as n, Detached("shutdown_timeout = 60\nmax_output = 1k\n"
+                                 "workers = 1\n", env=n.env()) as d:
+        check(d.run.returncode == 0, d.run)
+        n.wait("READY")
+        s = unread_client(d.connect)
+        try:
+            m = n.mark()
+            os.kill(d.pid, signal.SIGTERM)
+            n.wait("STOPPING", start=m)
+            os.kill(d.pid, signal.SIGHUP)
+            got = recv_all(s)
+        finally:
+            s.close()
+        check(got and got == REPLY * (len(got) // len(REPLY)), len(got))
+        rc = wait_exit(d.pid)
+        d.pid = None
+        check(rc == 0, "exit status %s (-%d is SIGHUP)" % (rc, signal.SIGHUP))
+        check(not os.path.exists(d.pidfile), "pidfile left behind")
+
+
+# Item 8: a worker that finished early during a stop is not "stuck".
+
+def test_watchdog_keeps_pinging_while_some_workers_finished():
+    period = 400000                 # pings every 0.2 s, beats every 0.1 s
+    with Notify() as n, Daemon("workers = 4\nshutdown_timeout = 60\n"
+                               "max_output = 1k\n",
+                               env=n.env(WATCHDOG_USEC=str(period))) as d:
+        n.wait("WATCHDOG")
+        socks = [unread_client(d.connect) for _ in range(2)]
+        try:
+            d.wait_stat("output_paused", lambda v: v >= 2, ">= 2")
+            m, log = n.mark(), d.mark()
+            d.kill(signal.SIGTERM)
+            i = n.wait("STOPPING", start=m)
+            # Six pings, over a second of the stop, while two workers still
+            # have their client and the others are done.
+            for _ in range(6):
+                i = n.wait("WATCHDOG", start=i + 1)
+            stuck = [l for l in d.lines[log:] if "has not run" in l]
+            check(not stuck, stuck)
+            for s in socks:
+                recv_all(s)
+        finally:
+            for s in socks:
+                s.close()
+        check(d.stop(sig=0) == 0)
+
+
+if __name__ == "__main__":
+    main(globals())
