@@ -554,6 +554,7 @@ server_signal_cb(evutil_socket_t sig, short what, void *arg)
 	struct server	*srv = arg;
 	struct stats	 total;
 	char		 buf[SERVER_STATS_MAX];
+	size_t		 len;
 
 	(void)what;
 	switch (sig) {
@@ -573,6 +574,9 @@ server_signal_cb(evutil_socket_t sig, short what, void *arg)
 	case SIGUSR1:
 		server_totals(srv, &total);
 		stats_format(&total, buf, sizeof(buf));
+		len = strlen(buf);
+		snprintf(buf + len, sizeof(buf) - len, " notify_dropped=%" PRIu64,
+		    systemd_notify_dropped());
 		server_stats_workers(srv, buf, sizeof(buf));
 		log_notice("stats: %s", buf);
 		break;

@@ -265,5 +265,27 @@ def test_watchdog_keeps_pinging_while_some_workers_finished():
         check(d.stop(sig=0) == 0)
 
 
+# Item 7: a notify socket nobody reads blocks nothing; drops are counted.
+
+def test_notify_socket_nobody_reads():
+    with Notify(read=False) as n, \
+            Daemon("workers = 1\n", env=n.env(WATCHDOG_USEC="20000")) as d:
+        # A ping every 10 ms: the socket's queue is full within a few.
+        d.wait_log(r"systemd notification: .*Resource temporarily "
+                   r"unavailable")
+        start = time.monotonic()
+        st = d.wait_stat("notify_dropped", lambda v: v >= 100, ">= 100")
+        elapsed = time.monotonic() - start
+        with d.connect() as s:
+            for _ in range(10):
+                ask(s)
+        warned = [l for l in d.lines if "systemd notification" in l]
+        # Rate-limited: one line a second at most, the rest counted.
+        check(len(warned) <= elapsed + 2, (elapsed, warned))
+        check(st["notify_dropped"] >= 100, st)
+        rc = d.stop(timeout=TIMEOUT)
+        check(rc == 0, "exit status %s" % rc)
+
+
 if __name__ == "__main__":
     main(globals())
