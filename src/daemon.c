@@ -19,6 +19,34 @@
 #include "hellod.h"
 
 /*
+ * Make sure descriptors 0-2 are open, on /dev/null if they are not.  A
+ * daemon started with one of them closed would otherwise get it back from
+ * its first open(), eventfd() or epoll_create(), and then log into it, or
+ * lose it when daemon_ready() puts /dev/null over 0-2.  Before anything
+ * else opens a descriptor; returns -1 when /dev/null cannot be opened.
+ */
+int
+daemon_stdio(void)
+{
+	int	 fd, null;
+
+	for (fd = STDIN_FILENO; fd <= STDERR_FILENO; fd++) {
+		if (fcntl(fd, F_GETFD) != -1 || errno != EBADF)
+			continue;
+		/* The lowest free descriptor: fd itself, as the lower ones
+		 * are open. */
+		if ((null = open("/dev/null", O_RDWR)) == -1)
+			return -1;
+		if (null != fd) {
+			if (dup2(null, fd) == -1)
+				return -1;
+			close(null);
+		}
+	}
+	return 0;
+}
+
+/*
  * Fork into the background.  The parent stays until the child says it
  * listens (one byte on a pipe), so "hellod -d" fails visibly, with the
  * child's errors on the terminal, when the daemon cannot start.  Returns the

@@ -296,6 +296,7 @@ void		 server_set_verbose(struct server *, int);
 #define SERVER_STATS_MAX	(512 + WORKER_MAX * 21)	/* the USR1 line */
 
 /* daemon.c */
+int	daemon_stdio(void);
 int	daemon_start(void);
 void	daemon_ready(int);
 int	daemon_drop_privileges(const char *);

@@ -38,6 +38,11 @@ main(int argc, char *argv[])
 	int		 ch, detach = 0, test = 0, dump = 0, verbose = 0;
 	int		 explicit = 0, ready_fd = -1, listen_fds = 0, rc;
 
+	/* 0-2 open, on /dev/null if need be; nothing at fd 3 and up is
+	 * touched, where systemd's sockets may be. */
+	if (daemon_stdio() == -1)
+		return HELLOD_EXIT_FAILURE;
+
 	while ((ch = getopt(argc, argv, "c:dhtTvV")) != -1) {
 		switch (ch) {
 		case 'c':

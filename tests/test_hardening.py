@@ -287,5 +287,20 @@ def test_notify_socket_nobody_reads():
         check(rc == 0, "exit status %s" % rc)
 
 
+# Item 2: -d with stdin, stdout or stderr closed.
+
+def test_detach_with_a_standard_stream_closed():
+    for fd in (0, 1, 2):
+        with Detached(preexec_fn=lambda: os.close(fd)) as d:
+            check(d.run.returncode == 0, (fd, d.run))
+            with d.connect() as s:
+                ask(s)
+            for i in range(3):
+                check(os.readlink("/proc/%d/fd/%d" % (d.pid, i)) ==
+                      "/dev/null", (fd, i))
+            check(d.stop() == 0, fd)
+            check(not os.path.exists(d.pidfile), fd)
+
+
 if __name__ == "__main__":
     main(globals())
