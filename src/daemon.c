@@ -169,15 +169,20 @@ daemon_pidfile_write(const char *path)
 	int	 fd;
 
 	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd == -1 || (fp = fdopen(fd, "w")) == NULL) {
+	if (fd == -1) {
 		log_warn("pidfile %s", path);
-		if (fd != -1)
-			close(fd);
+		return -1;
+	}
+	if ((fp = fdopen(fd, "w")) == NULL) {
+		log_warn("pidfile %s", path);
+		close(fd);
+		unlink(path);
 		return -1;
 	}
 	fprintf(fp, "%ld\n", (long)getpid());
 	if (fclose(fp) == EOF) {
 		log_warn("pidfile %s", path);
+		unlink(path);
 		return -1;
 	}
 	return 0;

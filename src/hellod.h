@@ -289,7 +289,9 @@ int		 worker_stopping(const struct worker *);
 struct server;
 struct server	*server_new(struct config *, const char *, int, int);
 int		 server_listen(struct server *);
-int		 server_run(struct server *);
+int		 server_prepare(struct server *);
+int		 server_start(struct server *);
+int		 server_dispatch(struct server *);
 void		 server_free(struct server *);
 void		 server_set_verbose(struct server *, int);
 #define SERVER_ACK_TIMEOUT	5	/* seconds a reload waits on workers */

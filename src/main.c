@@ -36,7 +36,7 @@ main(int argc, char *argv[])
 	const char	*path = HELLOD_CONF;
 	char		*errors, *pidfile = NULL;
 	int		 ch, detach = 0, test = 0, dump = 0, verbose = 0;
-	int		 explicit = 0, ready_fd = -1, listen_fds = 0, rc;
+	int		 explicit = 0, ready_fd = -1, listen_fds = 0, started, rc;
 
 	/* 0-2 open, on /dev/null if need be; nothing at fd 3 and up is
 	 * touched, where systemd's sockets may be. */
@@ -108,25 +108,40 @@ main(int argc, char *argv[])
 		log_errorx("cannot listen, exiting");
 		return HELLOD_EXIT_FAILURE;
 	}
-	if (daemon_drop_privileges(conf->user) == -1) {
-		log_errorx("refusing to run as root");
+	if (server_prepare(srv) == -1) {
+		log_errorx("cannot start, exiting");
 		return HELLOD_EXIT_FAILURE;
 	}
-	if (detach) {
-		/* A reload may name another pidfile; remove the one written. */
-		if ((pidfile = strdup(conf->pidfile)) == NULL ||
-		    daemon_pidfile_write(pidfile) == -1) {
-			free(pidfile);
-			return HELLOD_EXIT_FAILURE;
-		}
-		daemon_ready(ready_fd);
+	/*
+	 * The pidfile while still root: its directory (/run) is root's.  A
+	 * reload may name another pidfile; the one written is removed.
+	 */
+	if (detach && ((pidfile = strdup(conf->pidfile)) == NULL ||
+	    daemon_pidfile_write(pidfile) == -1)) {
+		free(pidfile);
+		return HELLOD_EXIT_FAILURE;
 	}
-
-	rc = server_run(srv) == 0 ? HELLOD_EXIT_OK : HELLOD_EXIT_FAILURE;
+	if (daemon_drop_privileges(conf->user) == -1) {
+		log_errorx("refusing to run as root");
+		if (pidfile != NULL)
+			daemon_pidfile_remove(pidfile);
+		return HELLOD_EXIT_FAILURE;
+	}
+	/* Only once every worker runs may "hellod -d" report success. */
+	if ((started = server_start(srv) == 0)) {
+		if (detach)
+			daemon_ready(ready_fd);
+		rc = server_dispatch(srv) == 0 ? HELLOD_EXIT_OK :
+		    HELLOD_EXIT_FAILURE;
+	} else {
+		log_errorx("cannot start, exiting");
+		rc = HELLOD_EXIT_FAILURE;
+	}
 	if (pidfile != NULL)
 		daemon_pidfile_remove(pidfile);
 	free(pidfile);
-	log_notice("stopped");
+	if (started)
+		log_notice("stopped");
 	server_free(srv);
 	return rc;
 }

@@ -211,21 +211,24 @@ server_notify(struct server *srv, enum systemd_state state)
 	systemd_notify(state, status);
 }
 
-static void
+static int
 server_watchdog_start(struct server *srv)
 {
 	struct timeval	 tv;
 
 	if ((srv->watchdog_usec = systemd_watchdog_interval()) == 0)
-		return;
+		return 0;
 	tv.tv_sec = (time_t)(srv->watchdog_usec / 1000000);
 	tv.tv_usec = (suseconds_t)(srv->watchdog_usec % 1000000);
 	srv->ev_watchdog = event_new(srv->base, -1, EV_PERSIST,
 	    server_watchdog_cb, srv);
-	if (srv->ev_watchdog == NULL || event_add(srv->ev_watchdog, &tv) == -1)
-		fatalx("%s: cannot arm the watchdog timer", __func__);
+	if (srv->ev_watchdog == NULL || event_add(srv->ev_watchdog, &tv) == -1) {
+		log_warnx("%s: cannot arm the watchdog timer", __func__);
+		return -1;
+	}
 	log_info("watchdog: pinging systemd every %" PRIu64 " ms",
 	    srv->watchdog_usec / 1000);
+	return 0;
 }
 
 /*
@@ -253,34 +256,76 @@ server_watchdog_cb(evutil_socket_t fd, short what, void *arg)
 		server_notify(srv, SYSTEMD_WATCHDOG);
 }
 
+/*
+ * Create the workers, each with its dups of the listeners, but no thread
+ * yet: every descriptor the daemon needs to serve is open once this
+ * returns 0, and main() writes the pidfile only after it (libevent exits
+ * the process when it cannot create a base's internal pipe).  -1 with the
+ * reason logged when a worker cannot be built.
+ */
 int
-server_run(struct server *srv)
+server_prepare(struct server *srv)
 {
 	struct worker	*w;
-	unsigned	 i;
+	unsigned	 i, n;
 	size_t		 nfds;
 	int		*fds;
 
-	server_watchdog_start(srv);
-	srv->nworkers = server_nworkers(srv->conf);
+	if (server_watchdog_start(srv) == -1)
+		return -1;
+	n = server_nworkers(srv->conf);
 	/* An array of pointers. NOLINTNEXTLINE(bugprone-sizeof-expression) */
-	if ((srv->workers = calloc(srv->nworkers, sizeof(*srv->workers))) ==
-	    NULL)
-		fatal("calloc");
-	for (i = 0; i < srv->nworkers; i++) {
+	if ((srv->workers = calloc(n, sizeof(*srv->workers))) == NULL) {
+		log_warn("calloc");
+		return -1;
+	}
+	for (i = 0; i < n; i++) {
 		/* Workers beat at half the ping interval: one look sees it. */
-		w = srv->workers[i] = worker_new(i, i == 0 ? srv->base : NULL,
-		    srv->conf, &srv->shared, srv->watchdog_usec / 2,
-		    server_worker_done, srv);
+		w = worker_new(i, i == 0 ? srv->base : NULL, srv->conf,
+		    &srv->shared, srv->watchdog_usec / 2, server_worker_done,
+		    srv);
+		if (w == NULL)
+			goto fail;
+		/* From here server_free() frees it. */
+		srv->workers[srv->nworkers++] = w;
 		if ((fds = listener_dup(&srv->listeners, &nfds)) == NULL ||
 		    worker_listen(w, fds, nfds) == -1)
-			fatalx("worker %u: cannot accept", i);
-		if (worker_start(w) == -1)
-			fatalx("cannot start worker %u", i);
+			goto fail;
+	}
+	return 0;
+
+fail:
+	log_warnx("cannot create worker %u of %u", i, n);
+	return -1;
+}
+
+/*
+ * Start the workers' threads.  Returns 0 once every one runs (and READY=1
+ * has gone out), -1 with the reason logged: main() then exits, and
+ * "hellod -d" reports the failure instead of a success.
+ */
+int
+server_start(struct server *srv)
+{
+	unsigned	 i;
+
+	for (i = 0; i < srv->nworkers; i++) {
+		if (worker_start(srv->workers[i]) == -1) {
+			log_warnx("cannot start worker %u of %u", i,
+			    srv->nworkers);
+			return -1;
+		}
 	}
 	log_notice("hellod %s started, pid %ld, %u worker%s", PACKAGE_VERSION,
 	    (long)getpid(), srv->nworkers, srv->nworkers == 1 ? "" : "s");
 	server_notify(srv, SYSTEMD_READY);
+	return 0;
+}
+
+/* The main loop, until the server stops; after server_start(). */
+int
+server_dispatch(struct server *srv)
+{
 	if (event_base_dispatch(srv->base) == -1) {
 		log_warnx("event loop failed");
 		return -1;

@@ -59,7 +59,8 @@ class Notify:
                 continue
             except OSError:
                 return
-            fields = dict(l.split("=", 1) for l in data.split("\n") if "=" in l)
+            fields = dict(l.split("=", 1) for l in data.split("\n")
+                          if "=" in l)
             with self.cond:
                 self.msgs.append((time.monotonic(), fields))
                 self.cond.notify_all()
@@ -134,7 +135,7 @@ class Detached:
     """hellod -d with a config file, pidfile and fixed port of its own;
     the daemon left over is killed by PID at the end."""
 
-    def __init__(self, conf="", args=(), cwd=None, **run):
+    def __init__(self, conf="", relative=False, **run):
         if hellodtest.WRAPPER:
             raise Skip("the wrapper would detach too")
         subreaper()
@@ -150,12 +151,23 @@ class Detached:
         run.setdefault("stdin", subprocess.DEVNULL)
         run.setdefault("capture_output", "stdout" not in run and
                        "stderr" not in run)
-        self.run = subprocess.run(
-            [HELLOD, "-d", "-c", self.conf if cwd is None else "hellod.conf"]
-            + list(args), timeout=TIMEOUT, cwd=cwd or None, **run)
-        if self.run.returncode == 0:
+        try:
+            # relative: "-c hellod.conf", from the directory it is in.
+            self.run = subprocess.run(
+                [HELLOD, "-d", "-c", "hellod.conf" if relative else
+                 self.conf], cwd=self.dir if relative else None,
+                timeout=TIMEOUT, **run)
+        except BaseException:
+            self.close()
+            raise
+        try:
             with open(self.pidfile) as f:
                 self.pid = int(f.read())
+        except FileNotFoundError:
+            pass
+        except BaseException:
+            self.close()
+            raise
 
     def write_conf(self, text):
         with open(self.conf + ".tmp", "w") as f:
@@ -166,6 +178,7 @@ class Detached:
         return socket.create_connection(("127.0.0.1", self.port), TIMEOUT)
 
     def stop(self, sig=signal.SIGTERM):
+        check(self.pid is not None, "no pidfile")
         os.kill(self.pid, sig)
         rc = wait_exit(self.pid)
         self.pid = None
@@ -300,6 +313,57 @@ def test_detach_with_a_standard_stream_closed():
                       "/dev/null", (fd, i))
             check(d.stop() == 0, fd)
             check(not os.path.exists(d.pidfile), fd)
+
+
+# Item 3: -d reports success only once every worker runs.
+
+def test_detach_fails_when_a_worker_cannot_start():
+    """Descriptors run out at every step of the start in turn (epoll, the
+    internal pipe, an eventfd, a dup...): never a success that dies later,
+    never a pidfile left."""
+    failed = 0
+    for nofile in range(12, 48, 2):
+        def limit():
+            resource.setrlimit(resource.RLIMIT_NOFILE, (nofile, nofile))
+
+        with Detached("workers = 8\n", preexec_fn=limit) as d:
+            if d.run.returncode == 0:       # it fits: it must serve
+                with d.connect() as s:
+                    ask(s)
+                check(d.stop() == 0, nofile)
+                continue
+            failed += 1
+            check(d.run.returncode == 1, (nofile, d.run))
+            check(b"Too many open files" in d.run.stderr, (nofile, d.run))
+            check(not os.path.exists(d.pidfile), "pidfile left behind")
+            try:
+                d.connect().close()
+                raise AssertionError("something listens on %d" % d.port)
+            except ConnectionRefusedError:
+                pass
+    check(failed >= 10, "only %d limits too low" % failed)
+
+
+# Item 4: with "user", the pidfile is written before the privileges go.
+
+def test_detach_with_user_writes_the_pidfile_first():
+    if os.geteuid() != 0:
+        raise Skip("needs root to change user")
+    try:
+        nobody = pwd.getpwnam("nobody")
+    except KeyError:
+        raise Skip("no user nobody")
+    with Detached("user = nobody\n") as d:
+        check(d.run.returncode == 0, d.run)
+        with open("/proc/%d/status" % d.pid) as f:
+            uids = [l.split()[1:] for l in f if l.startswith("Uid:")][0]
+        check(uids == [str(nobody.pw_uid)] * 4, uids)
+        with d.connect() as s:
+            ask(s)
+        check(d.stop() == 0)
+        # As hellod(8) says: nobody may not unlink in a directory of
+        # root's, so the pidfile stays (and still names the old pid).
+        check(os.path.exists(d.pidfile), "pidfile removed")
 
 
 if __name__ == "__main__":
