@@ -14,6 +14,29 @@
 #define HELLOD_CONF	"/etc/hellod.conf"
 #endif
 
+/*
+ * The configuration file as an absolute path, for every later reload:
+ * "hellod -d" changes to "/".  Not through realpath(): a symbolic link is
+ * followed again at each reload, so re-pointing it still works.  NULL when
+ * the working directory is unknown (the path is then used as it is).
+ */
+static char *
+main_abspath(const char *path)
+{
+	char	*cwd, *abs;
+
+	if (path[0] == '/')
+		return strdup(path);
+	if ((cwd = getcwd(NULL, 0)) == NULL) {
+		log_warn("getcwd");
+		return NULL;
+	}
+	if (asprintf(&abs, "%s/%s", cwd, path) == -1)
+		abs = NULL;
+	free(cwd);
+	return abs;
+}
+
 static __dead void
 usage(void)
 {
@@ -34,7 +57,7 @@ main(int argc, char *argv[])
 	struct config	*conf;
 	struct server	*srv;
 	const char	*path = HELLOD_CONF;
-	char		*errors, *pidfile = NULL;
+	char		*errors, *pidfile = NULL, *abspath = NULL;
 	int		 ch, detach = 0, test = 0, dump = 0, verbose = 0;
 	int		 explicit = 0, ready_fd = -1, listen_fds = 0, started, rc;
 
@@ -81,6 +104,8 @@ main(int argc, char *argv[])
 		log_errorx("cannot listen, exiting");
 		return HELLOD_EXIT_FAILURE;
 	}
+	if (!test && (abspath = main_abspath(path)) != NULL)
+		path = abspath;
 	if ((conf = config_load(path, explicit, &errors)) == NULL) {
 		fputs(errors != NULL ? errors : "out of memory\n", stderr);
 		free(errors);
@@ -143,5 +168,6 @@ main(int argc, char *argv[])
 	if (started)
 		log_notice("stopped");
 	server_free(srv);
+	free(abspath);
 	return rc;
 }

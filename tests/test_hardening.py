@@ -366,5 +366,23 @@ def test_detach_with_user_writes_the_pidfile_first():
         check(os.path.exists(d.pidfile), "pidfile removed")
 
 
+# Item 5: -d with a relative -c path, then a reload (after chdir("/")).
+
+def test_detach_relative_config_path_reloads():
+    with Notify() as n, Detached(relative=True, env=n.env()) as d:
+        check(d.run.returncode == 0, d.run)
+        n.wait("READY")
+        with d.connect() as s:
+            ask(s)
+        d.write_conf(d.text + "message = Reloaded\n")
+        m = n.mark()
+        os.kill(d.pid, signal.SIGHUP)
+        # READY=1 follows a good reload and a failed one alike.
+        n.wait("READY", start=n.wait("RELOADING", start=m) + 1)
+        with d.connect() as s:
+            ask(s, reply=b"Reloaded\n")
+        check(d.stop() == 0)
+
+
 if __name__ == "__main__":
     main(globals())
