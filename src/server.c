@@ -32,6 +32,7 @@
 struct server {
 	struct event_base	*base;		/* main thread: signals */
 	struct config		*conf;
+	char			*user;		/* as started; reloads keep it */
 	const char		*conf_path;
 	int			 conf_explicit;
 	int			 listen_fds;	/* passed by systemd */
@@ -95,6 +96,8 @@ server_new(struct config *conf, const char *path, int explicit,
 	if ((srv = calloc(1, sizeof(*srv))) == NULL)
 		fatal("calloc");
 	srv->conf = conf;
+	if (conf->user != NULL && (srv->user = strdup(conf->user)) == NULL)
+		fatal("strdup");
 	srv->conf_path = path;
 	srv->conf_explicit = explicit;
 	srv->listen_fds = listen_fds;
@@ -373,6 +376,7 @@ server_free(struct server *srv)
 	if (srv->reserve_fd != -1)
 		close(srv->reserve_fd);
 	config_unref(srv->conf);
+	free(srv->user);
 	free(srv);
 }
 
@@ -438,6 +442,15 @@ server_post_reconf(struct server *srv, struct config *conf, int listeners)
 	evtimer_add(srv->ev_reload, &tv);
 }
 
+/* Two "user" values, either maybe unset, name the same user. */
+static int
+server_same_user(const char *a, const char *b)
+{
+	if (a == NULL || b == NULL)
+		return a == b;
+	return strcmp(a, b) == 0;
+}
+
 /*
  * Parse into a new config; apply it only if the whole of it is good,
  * listeners included.  Otherwise keep running exactly as before.
@@ -479,6 +492,14 @@ server_reload(struct server *srv)
 	if (server_nworkers(conf) != srv->nworkers)
 		log_warnx("workers: the change takes effect at the next "
 		    "start; %u running", srv->nworkers);
+	if (!server_same_user(conf->user, srv->user)) {
+		if (srv->user != NULL)
+			log_warnx("user: the change takes effect at the next "
+			    "start; started with \"%s\"", srv->user);
+		else
+			log_warnx("user: the change takes effect at the next "
+			    "start; started without one");
+	}
 	config_unref(srv->conf);
 	srv->conf = conf;
 	log_setlevel(config_log_level(conf, srv->verbose));

@@ -384,5 +384,25 @@ def test_detach_relative_config_path_reloads():
         check(d.stop() == 0)
 
 
+# Item 6: a reload that changes "user" says it takes effect at the next
+# start, as one that changes "workers" does.
+
+def test_reload_that_changes_user_warns():
+    try:
+        pwd.getpwnam("nobody")
+    except KeyError:
+        raise Skip("no user nobody")
+    conf = "bind = 127.0.0.1\nport = %d\n"
+    with Daemon() as d:
+        for user, warned in (("nobody", True), ("nobody", True), ("", False)):
+            m = d.mark()
+            check(d.reload(conf % d.port + (user and "user = %s\n" % user)))
+            said = [l for l in d.lines[m:] if re.match(
+                r"warning: user: the change takes effect at the next start;"
+                r" started without one$", l)]
+            check(bool(said) == warned, (user, d.lines[m:]))
+        check(d.stop() == 0)
+
+
 if __name__ == "__main__":
     main(globals())
