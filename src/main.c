@@ -37,6 +37,28 @@ main_abspath(const char *path)
 	return abs;
 }
 
+/*
+ * What -t (and a start with a broken file) prints on stderr, line by
+ * line: under journald with a "<N>" priority, as the daemon's own log
+ * lines have, so that "journalctl -p warning" shows why an ExecStartPre=
+ * or ExecReload= check failed; plain otherwise, for a terminal.
+ */
+static void
+main_print(int journal, int pri, const char *text)
+{
+	const char	*nl;
+
+	for (; *text != '\0'; text = nl + 1) {
+		if ((nl = strchr(text, '\n')) == NULL)
+			nl = text + strlen(text);
+		if (journal)
+			fprintf(stderr, "<%d>", pri);
+		fprintf(stderr, "%.*s\n", (int)(nl - text), text);
+		if (*nl == '\0')
+			break;
+	}
+}
+
 static __dead void
 usage(void)
 {
@@ -59,7 +81,8 @@ main(int argc, char *argv[])
 	const char	*path = HELLOD_CONF;
 	char		*errors, *pidfile = NULL, *abspath = NULL;
 	int		 ch, detach = 0, test = 0, dump = 0, verbose = 0;
-	int		 explicit = 0, ready_fd = -1, listen_fds = 0, started, rc;
+	int		 explicit = 0, ready_fd = -1, listen_fds = 0, journal;
+	int		 started, rc;
 
 	/* 0-2 open, on /dev/null if need be; nothing at fd 3 and up is
 	 * touched, where systemd's sockets may be. */
@@ -95,7 +118,8 @@ main(int argc, char *argv[])
 		usage();
 
 	log_init(LOG_TO_STDERR, LOG_INFO, "hellod");
-	log_set_journal(systemd_journal_stderr());
+	journal = systemd_journal_stderr();
+	log_set_journal(journal);
 	/* The sockets systemd passed, checked before anything else opens a
 	 * descriptor (and before a fork changes the pid they are for). */
 	if (!test && (listen_fds = systemd_listen_fds(&errors)) == -1) {
@@ -107,16 +131,17 @@ main(int argc, char *argv[])
 	if (!test && (abspath = main_abspath(path)) != NULL)
 		path = abspath;
 	if ((conf = config_load(path, explicit, &errors)) == NULL) {
-		fputs(errors != NULL ? errors : "out of memory\n", stderr);
+		main_print(journal, LOG_ERR, errors != NULL ? errors :
+		    "out of memory");
 		free(errors);
 		if (test)
-			fprintf(stderr, "configuration test failed\n");
+			main_print(journal, LOG_ERR, "configuration test failed");
 		return HELLOD_EXIT_CONFIG;
 	}
 	if (test) {
 		if (dump)
 			config_dump(conf, stdout);
-		fprintf(stderr, "configuration OK\n");
+		main_print(journal, LOG_INFO, "configuration OK");
 		config_free(conf);
 		return HELLOD_EXIT_OK;
 	}

@@ -404,5 +404,50 @@ def test_reload_that_changes_user_warns():
         check(d.stop() == 0)
 
 
+# Item 9: under journald, "hellod -t" (ExecStartPre=, ExecReload=) gives its
+# errors error priority, so "journalctl -p warning" shows a failed reload.
+# tests/e2e/guest.sh proves it under a real systemd.
+
+def journald(*cmd):
+    """Run cmd with $JOURNAL_STREAM naming its stderr, as journald would."""
+    return subprocess.run(
+        ["sh", "-c", 'JOURNAL_STREAM=$(stat -L -c %d:%i /proc/self/fd/2); '
+         'export JOURNAL_STREAM; exec "$@"', "sh"] + list(cmd),
+        stdin=subprocess.DEVNULL, capture_output=True, timeout=TIMEOUT)
+
+
+def test_config_test_under_journald_has_priorities():
+    tmp = tempfile.mkdtemp(prefix="hellod-test-")
+    try:
+        conf = os.path.join(tmp, "hellod.conf")
+        with open(conf, "w") as f:
+            f.write("port = 0\nbogus = 1\nworkers = -1\n")
+        for args in (["-t"], ["-T"], []):
+            p = journald(HELLOD, "-c", conf, *args)
+            check(p.returncode == 3, (args, p))
+            lines = p.stderr.decode().splitlines()
+            check(lines and all(l.startswith("<3>") for l in lines),
+                  (args, lines))
+            check(any(re.match(r"<3>%s:2: unknown key 'bogus'" %
+                                   re.escape(conf), l) for l in lines),
+                  (args, lines))
+            check(any(re.match(r"<3>%s:3: " % re.escape(conf), l)
+                      for l in lines), (args, lines))
+            if args:
+                check(lines[-1] == "<3>configuration test failed", lines)
+        with open(conf, "w") as f:
+            f.write("port = 0\n")
+        p = journald(HELLOD, "-t", "-c", conf)
+        check(p.returncode == 0, p)
+        check(p.stderr == b"<6>configuration OK\n", p.stderr)
+        # Without journald, as before: no prefixes.
+        p = subprocess.run([HELLOD, "-t", "-c", conf], capture_output=True,
+                           stdin=subprocess.DEVNULL, timeout=TIMEOUT,
+                           env=dict(os.environ, JOURNAL_STREAM="1:1"))
+        check(p.stderr == b"configuration OK\n", p.stderr)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
 if __name__ == "__main__":
     main(globals())
