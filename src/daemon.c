@@ -137,29 +137,59 @@ daemon_drop_privileges(const char *user)
 	return 0;
 }
 
-/* Raise the soft descriptor limit as far as max_connections wants. */
-void
-daemon_fd_limit(unsigned max_connections)
+/*
+ * The descriptors the daemon holds with nworkers workers and nlisteners
+ * listening sockets and max_connections clients: everything it opens
+ * (DAEMON_FD_PROCESS, DAEMON_FD_BASE, DAEMON_FD_WORKER say what), plus
+ * DAEMON_FD_SPARE for what comes and goes (a reload's file, a rejected
+ * client, a notification socket).  Every worker accepts on a dup of every
+ * listening socket: with many workers, those count.
+ */
+rlim_t
+daemon_fd_need(unsigned max_connections, unsigned nworkers,
+    size_t nlisteners)
+{
+	rlim_t	 n;
+
+	n = DAEMON_FD_PROCESS + DAEMON_FD_BASE + nlisteners;
+	if (nworkers > 0)
+		n += nlisteners +		/* worker 0, on the server's base */
+		    (rlim_t)(nworkers - 1) *
+		    (DAEMON_FD_BASE + DAEMON_FD_WORKER + nlisteners);
+	return n + max_connections + DAEMON_FD_SPARE;
+}
+
+/*
+ * Raise the soft descriptor limit to want (daemon_fd_need()), as far as
+ * the hard limit lets it; it is never lowered.  Warns, and returns -1,
+ * when it stays below.
+ */
+int
+daemon_fd_limit(rlim_t want, unsigned max_connections)
 {
 	struct rlimit	 rl;
-	rlim_t		 want = (rlim_t)max_connections + DAEMON_FD_SPARE;
 
 	if (getrlimit(RLIMIT_NOFILE, &rl) == -1) {
 		log_warn("getrlimit");
-		return;
+		return -1;
 	}
-	if (rl.rlim_cur < want) {
+	if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < want) {
 		rl.rlim_cur = rl.rlim_max == RLIM_INFINITY || rl.rlim_max > want
 		    ? want : rl.rlim_max;
 		if (setrlimit(RLIMIT_NOFILE, &rl) == -1)
 			log_warn("setrlimit");
 		getrlimit(RLIMIT_NOFILE, &rl);
 	}
-	if (rl.rlim_cur < want)
+	if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < want) {
 		log_warnx("the descriptor limit (%llu) is too low for "
-		    "max_connections %u; new connections will wait when it is "
-		    "reached", (unsigned long long)rl.rlim_cur,
-		    max_connections);
+		    "max_connections %u (%llu wanted); new connections will "
+		    "wait when it is reached", (unsigned long long)rl.rlim_cur,
+		    max_connections, (unsigned long long)want);
+		return -1;
+	}
+	log_debug("%s: %llu descriptors, %llu wanted", __func__,
+	    (unsigned long long)rl.rlim_cur, (unsigned long long)want);
+	return 0;
 }
 
 int

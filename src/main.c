@@ -151,7 +151,6 @@ main(int argc, char *argv[])
 
 	if (detach)
 		ready_fd = daemon_start();
-	daemon_fd_limit(conf->max_connections);
 	srv = server_new(conf, path, explicit, listen_fds);
 	server_set_verbose(srv, verbose);
 	if (server_listen(srv) == -1) {

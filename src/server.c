@@ -180,6 +180,16 @@ server_nworkers(const struct config *conf)
 	return n > WORKER_MAX ? WORKER_MAX : (unsigned)n;
 }
 
+/*
+ * How many listening sockets conf means: the ones systemd passed, or at
+ * most one per configured address.
+ */
+static size_t
+server_nlisteners(struct server *srv, const struct config *conf)
+{
+	return srv->listen_fds > 0 ? (size_t)srv->listen_fds : conf->nbinds;
+}
+
 /* The counters of the server and of every worker, added up. */
 static void
 server_totals(struct server *srv, struct stats *total)
@@ -277,6 +287,8 @@ server_prepare(struct server *srv)
 	if (server_watchdog_start(srv) == -1)
 		return -1;
 	n = server_nworkers(srv->conf);
+	daemon_fd_limit(daemon_fd_need(srv->conf->max_connections, n,
+	    server_nlisteners(srv, srv->conf)), srv->conf->max_connections);
 	/* An array of pointers. NOLINTNEXTLINE(bugprone-sizeof-expression) */
 	if ((srv->workers = calloc(n, sizeof(*srv->workers))) == NULL) {
 		log_warn("calloc");
@@ -461,7 +473,7 @@ server_reload(struct server *srv)
 	struct listener_list	 next = TAILQ_HEAD_INITIALIZER(next);
 	struct config		*conf;
 	char			*errors, *line, *last;
-	int			 relisten = 0;
+	int			 relisten;
 
 	if (srv->listen_fds > 0)
 		log_info("reloading (listeners are inherited: port and bind "
@@ -479,7 +491,16 @@ server_reload(struct server *srv)
 		free(errors);
 		goto fail;
 	}
-	if (srv->listen_fds == 0 && !config_same_listen(srv->conf, conf)) {
+	/*
+	 * The limit as at start, raised before the new sockets are opened:
+	 * until every worker has taken its dups of those, the old ones are
+	 * held too.
+	 */
+	relisten = srv->listen_fds == 0 && !config_same_listen(srv->conf, conf);
+	daemon_fd_limit(daemon_fd_need(conf->max_connections, srv->nworkers,
+	    server_nlisteners(srv, srv->conf) + (relisten ? conf->nbinds : 0)),
+	    conf->max_connections);
+	if (relisten) {
 		if (listener_open_config(&srv->listeners, conf, &next) == -1) {
 			log_warnx("cannot listen as the new configuration "
 			    "asks; keeping the running listeners");
@@ -487,7 +508,6 @@ server_reload(struct server *srv)
 			goto fail;
 		}
 		listener_commit(&srv->listeners, &next);
-		relisten = 1;
 	}
 	if (server_nworkers(conf) != srv->nworkers)
 		log_warnx("workers: the change takes effect at the next "

@@ -16,6 +16,7 @@ main(void)
 	srunner_add_suite(sr, frame_suite());
 	srunner_add_suite(sr, chains_suite());
 	srunner_add_suite(sr, systemd_suite());
+	srunner_add_suite(sr, daemon_suite());
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);
 	srunner_free(sr);
