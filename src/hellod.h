@@ -296,7 +296,9 @@ int		 server_dispatch(struct server *);
 void		 server_free(struct server *);
 void		 server_set_verbose(struct server *, int);
 #define SERVER_ACK_TIMEOUT	5	/* seconds a reload waits on workers */
-#define SERVER_STATS_MAX	(512 + WORKER_MAX * 21)	/* the USR1 line */
+#define SERVER_STATS_MAX	(512 + WORKER_MAX * 21)	/* the USR1 text */
+#define SERVER_STATS_INLINE	16	/* workers listed on the first line */
+#define SERVER_STATS_CHUNK	32	/* workers on a continuation line */
 
 /* daemon.c */
 int	daemon_stdio(void);

@@ -617,20 +617,65 @@ server_shutdown_cb(evutil_socket_t fd, short what, void *arg)
 	event_base_loopexit(srv->base, NULL);
 }
 
-/* How the connections spread: " accepted_by_worker=N,N,...". */
+/*
+ * How the connections spread, from worker first to last: "N,N,...".  At
+ * most SERVER_STATS_CHUNK workers, so the text stays well under what one
+ * log line holds (20 digits and a comma each).
+ */
 static void
-server_stats_workers(struct server *srv, char *buf, size_t size)
+server_stats_workers(struct server *srv, unsigned first, unsigned last,
+    char *buf, size_t size)
 {
 	struct stats	 st;
-	size_t		 len = strlen(buf);
+	size_t		 len = 0;
 	unsigned	 i;
 
-	for (i = 0; i < srv->nworkers && len < size; i++) {
+	buf[0] = '\0';
+	for (i = first; i <= last && i < srv->nworkers && len < size; i++) {
 		memset(&st, 0, sizeof(st));
 		worker_stats(srv->workers[i], &st);
-		len += snprintf(buf + len, size - len, "%s%llu",
-		    i == 0 ? " accepted_by_worker=" : ",",
-		    (unsigned long long)st.conns_accepted);
+		len += (size_t)snprintf(buf + len, size - len, "%s%" PRIu64,
+		    i == first ? "" : ",", st.conns_accepted);
+	}
+}
+
+/*
+ * SIGUSR1: the counters on one "stats:" line, name=value pairs, with
+ * accepted_by_worker=N,N,... at its end while there are at most
+ * SERVER_STATS_INLINE workers.  With more, the list follows on lines of
+ * SERVER_STATS_CHUNK workers each, "stats, continued:
+ * accepted_by_worker[0-31]=N,...", so no line is cut at the log's line
+ * size, and a reader of the first "stats: " line (tests/hellodtest.py)
+ * still finds name=value pairs only.  Which form depends on the number of
+ * workers alone, not on how large the counts grow.
+ */
+static void
+server_stats_log(struct server *srv)
+{
+	struct stats	 total;
+	char		 buf[SERVER_STATS_MAX], list[SERVER_STATS_MAX];
+	size_t		 len;
+	unsigned	 i, last;
+
+	server_totals(srv, &total);
+	stats_format(&total, buf, sizeof(buf));
+	len = strlen(buf);
+	len += (size_t)snprintf(buf + len, sizeof(buf) - len,
+	    " notify_dropped=%" PRIu64, systemd_notify_dropped());
+	if (srv->nworkers <= SERVER_STATS_INLINE) {
+		server_stats_workers(srv, 0, srv->nworkers - 1, list,
+		    sizeof(list));
+		log_notice("stats: %s accepted_by_worker=%s", buf, list);
+		return;
+	}
+	log_notice("stats: %s", buf);
+	for (i = 0; i < srv->nworkers; i = last + 1) {
+		last = i + SERVER_STATS_CHUNK - 1;
+		if (last >= srv->nworkers)
+			last = srv->nworkers - 1;
+		server_stats_workers(srv, i, last, list, sizeof(list));
+		log_notice("stats, continued: accepted_by_worker[%u-%u]=%s", i,
+		    last, list);
 	}
 }
 
@@ -638,9 +683,6 @@ static void
 server_signal_cb(evutil_socket_t sig, short what, void *arg)
 {
 	struct server	*srv = arg;
-	struct stats	 total;
-	char		 buf[SERVER_STATS_MAX];
-	size_t		 len;
 
 	(void)what;
 	switch (sig) {
@@ -658,13 +700,7 @@ server_signal_cb(evutil_socket_t sig, short what, void *arg)
 		server_reload(srv);
 		break;
 	case SIGUSR1:
-		server_totals(srv, &total);
-		stats_format(&total, buf, sizeof(buf));
-		len = strlen(buf);
-		snprintf(buf + len, sizeof(buf) - len, " notify_dropped=%" PRIu64,
-		    systemd_notify_dropped());
-		server_stats_workers(srv, buf, sizeof(buf));
-		log_notice("stats: %s", buf);
+		server_stats_log(srv);
 		break;
 	}
 }

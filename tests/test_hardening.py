@@ -562,5 +562,47 @@ def test_reload_raises_the_fd_limit():
         check(d.stop() == 0)
 
 
+# Item 15: the SIGUSR1 counters whole, whatever the number of workers.
+
+def test_usr1_stats_with_many_workers():
+    n = 160
+    with Daemon("workers = %d\n" % n) as d:
+        socks, answered = hold(d.port, 300)
+        for s in socks:
+            s.close()
+        check(answered == 300, answered)
+        m = d.mark()
+        st = d.stats()          # the first line parses, as every test's
+        check(st["conns_accepted"] == 300 and "reloads" in st, st)
+        check("accepted_by_worker" not in st, st)
+        # Then the workers' share, a range per line, each whole.
+        counts, want = [], 0
+        while want < n:
+            r = d.wait_log(r"stats, continued: accepted_by_worker"
+                           r"\[(\d+)-(\d+)\]=([\d,]+)$", start=m)
+            first, last = int(r.group(1)), int(r.group(2))
+            check(first == want and last >= first, (want, r.group(0)))
+            values = [int(v) for v in r.group(3).split(",")]
+            check(len(values) == last - first + 1, r.group(0))
+            counts += values
+            want = last + 1
+            m = d.lines.index(r.string, m) + 1
+            check(len(r.string) < 1000, len(r.string))
+        check(want == n and sum(counts) == 300, (want, counts))
+        check(d.stop() == 0)
+
+
+def test_usr1_stats_with_few_workers_on_one_line():
+    with Daemon("workers = 3\n") as d:
+        socks, _ = hold(d.port, 30)
+        for s in socks:
+            s.close()
+        st = d.stats()
+        check(len(st["accepted_by_worker"]) == 3 and
+              sum(st["accepted_by_worker"]) == 30, st)
+        check(st["notify_dropped"] == 0, st)
+        check(not any("continued" in l for l in d.lines), d.lines)
+
+
 if __name__ == "__main__":
     main(globals())
