@@ -82,7 +82,7 @@ main(int argc, char *argv[])
 	char		*errors, *pidfile = NULL, *abspath = NULL;
 	int		 ch, detach = 0, test = 0, dump = 0, verbose = 0;
 	int		 explicit = 0, ready_fd = -1, listen_fds = 0, journal;
-	int		 started, rc;
+	int		 started = 0, rc;
 
 	/* 0-2 open, on /dev/null if need be; nothing at fd 3 and up is
 	 * touched, where systemd's sockets may be. */
@@ -136,6 +136,7 @@ main(int argc, char *argv[])
 		free(errors);
 		if (test)
 			main_print(journal, LOG_ERR, "configuration test failed");
+		free(abspath);
 		return HELLOD_EXIT_CONFIG;
 	}
 	if (test) {
@@ -153,13 +154,14 @@ main(int argc, char *argv[])
 		ready_fd = daemon_start();
 	srv = server_new(conf, path, explicit, listen_fds);
 	server_set_verbose(srv, verbose);
+	rc = HELLOD_EXIT_FAILURE;
 	if (server_listen(srv) == -1) {
 		log_errorx("cannot listen, exiting");
-		return HELLOD_EXIT_FAILURE;
+		goto out;
 	}
 	if (server_prepare(srv) == -1) {
 		log_errorx("cannot start, exiting");
-		return HELLOD_EXIT_FAILURE;
+		goto out;
 	}
 	/*
 	 * The pidfile while still root: its directory (/run) is root's.  A
@@ -168,24 +170,24 @@ main(int argc, char *argv[])
 	if (detach && ((pidfile = strdup(conf->pidfile)) == NULL ||
 	    daemon_pidfile_write(pidfile) == -1)) {
 		free(pidfile);
-		return HELLOD_EXIT_FAILURE;
+		pidfile = NULL;
+		goto out;
 	}
 	if (daemon_drop_privileges(conf->user) == -1) {
 		log_errorx("refusing to run as root");
-		if (pidfile != NULL)
-			daemon_pidfile_remove(pidfile);
-		return HELLOD_EXIT_FAILURE;
+		goto out;
 	}
 	/* Only once every worker runs may "hellod -d" report success. */
-	if ((started = server_start(srv) == 0)) {
-		if (detach)
-			daemon_ready(ready_fd);
-		rc = server_dispatch(srv) == 0 ? HELLOD_EXIT_OK :
-		    HELLOD_EXIT_FAILURE;
-	} else {
+	if (server_start(srv) == -1) {
 		log_errorx("cannot start, exiting");
-		rc = HELLOD_EXIT_FAILURE;
+		goto out;
 	}
+	if (detach)
+		daemon_ready(ready_fd);
+	started = 1;
+	rc = server_dispatch(srv) == 0 ? HELLOD_EXIT_OK : HELLOD_EXIT_FAILURE;
+
+out:
 	if (pidfile != NULL)
 		daemon_pidfile_remove(pidfile);
 	free(pidfile);

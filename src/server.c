@@ -660,8 +660,8 @@ server_stats_log(struct server *srv)
 	server_totals(srv, &total);
 	stats_format(&total, buf, sizeof(buf));
 	len = strlen(buf);
-	len += (size_t)snprintf(buf + len, sizeof(buf) - len,
-	    " notify_dropped=%" PRIu64, systemd_notify_dropped());
+	snprintf(buf + len, sizeof(buf) - len, " notify_dropped=%" PRIu64,
+	    systemd_notify_dropped());
 	if (srv->nworkers <= SERVER_STATS_INLINE) {
 		server_stats_workers(srv, 0, srv->nworkers - 1, list,
 		    sizeof(list));
