@@ -315,9 +315,9 @@ fail:
 }
 
 /*
- * Start the workers' threads.  Returns 0 once every one runs (and READY=1
- * has gone out), -1 with the reason logged: main() then exits, and
- * "hellod -d" reports the failure instead of a success.
+ * Start the workers' threads.  Returns 0 once every one runs, -1 with the
+ * reason logged: main() then exits, and "hellod -d" reports the failure
+ * instead of a success.
  */
 int
 server_start(struct server *srv)
@@ -331,16 +331,19 @@ server_start(struct server *srv)
 			return -1;
 		}
 	}
-	log_notice("hellod %s started, pid %ld, %u worker%s", PACKAGE_VERSION,
-	    (long)getpid(), srv->nworkers, srv->nworkers == 1 ? "" : "s");
-	server_notify(srv, SYSTEMD_READY);
 	return 0;
 }
 
-/* The main loop, until the server stops; after server_start(). */
+/*
+ * The main loop, until the server stops; after server_start() and, with
+ * -d, daemon_ready(), so "started" reaches the log the daemon keeps.
+ */
 int
 server_dispatch(struct server *srv)
 {
+	log_notice("hellod %s started, pid %ld, %u worker%s", PACKAGE_VERSION,
+	    (long)getpid(), srv->nworkers, srv->nworkers == 1 ? "" : "s");
+	server_notify(srv, SYSTEMD_READY);
 	if (event_base_dispatch(srv->base) == -1) {
 		log_warnx("event loop failed");
 		return -1;
