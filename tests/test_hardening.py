@@ -21,83 +21,33 @@ import socket
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import hellodtest
 from hellodtest import (HELLOD, REPLY, TIMEOUT, Daemon, Skip, Wrapped, ask,
                         check, free_port, main, recv_all, recv_exact)
+from test_systemd_notify import Notify   # wait() returns (index, message)
 
 BASE = "port = 0\nbind = 127.0.0.1\n"
 PR_SET_CHILD_SUBREAPER = 36
 
 
-class Notify:
-    """A datagram socket standing in for systemd's $NOTIFY_SOCKET; with
-    read=False nobody ever reads it, as a hung manager would not."""
+class Unread:
+    """A $NOTIFY_SOCKET that nobody ever reads, as a hung manager's."""
 
-    def __init__(self, read=True):
+    def __init__(self):
         self.dir = tempfile.mkdtemp(prefix="hellod-notify-")
         self.address = os.path.join(self.dir, "notify")
         self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
         self.sock.bind(self.address)
-        self.msgs = []
-        self.cond = threading.Condition()
-        self.closing = False
-        self.thread = None
-        if read:
-            self.thread = threading.Thread(target=self._read, daemon=True)
-            self.thread.start()
-
-    def _read(self):
-        self.sock.settimeout(0.2)
-        while not self.closing:
-            try:
-                data = self.sock.recv(65536).decode()
-            except socket.timeout:
-                continue
-            except OSError:
-                return
-            fields = dict(l.split("=", 1) for l in data.split("\n")
-                          if "=" in l)
-            with self.cond:
-                self.msgs.append((time.monotonic(), fields))
-                self.cond.notify_all()
 
     def env(self, **extra):
-        env = dict(os.environ)
-        for k in ("LISTEN_PID", "LISTEN_FDS", "LISTEN_FDNAMES",
-                  "WATCHDOG_USEC", "WATCHDOG_PID", "JOURNAL_STREAM"):
-            env.pop(k, None)
-        env["NOTIFY_SOCKET"] = self.address
-        env.update(extra)
-        return env
-
-    def mark(self):
-        with self.cond:
-            return len(self.msgs)
-
-    def wait(self, key, start=0, timeout=None):
-        """Index of the first message at or after start that sets key."""
-        deadline = time.monotonic() + (timeout or TIMEOUT)
-        with self.cond:
-            i = start
-            while True:
-                for j in range(i, len(self.msgs)):
-                    if key in self.msgs[j][1]:
-                        return j
-                i = len(self.msgs)
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    raise AssertionError("no %s= within %ss; got %r" % (
-                        key, timeout or TIMEOUT, self.msgs[-20:]))
-                self.cond.wait(left)
+        env = {k: v for k, v in os.environ.items() if not k.startswith(
+            ("LISTEN_", "WATCHDOG_", "JOURNAL_STREAM"))}
+        return dict(env, NOTIFY_SOCKET=self.address, **extra)
 
     def close(self):
-        self.closing = True
-        if self.thread is not None:
-            self.thread.join(TIMEOUT)
         self.sock.close()
         shutil.rmtree(self.dir, ignore_errors=True)
 
@@ -263,11 +213,11 @@ def test_watchdog_keeps_pinging_while_some_workers_finished():
             d.wait_stat("output_paused", lambda v: v >= 2, ">= 2")
             m, log = n.mark(), d.mark()
             d.kill(signal.SIGTERM)
-            i = n.wait("STOPPING", start=m)
+            i, _ = n.wait("STOPPING", start=m)
             # Six pings, over a second of the stop, while two workers still
             # have their client and the others are done.
             for _ in range(6):
-                i = n.wait("WATCHDOG", start=i + 1)
+                i, _ = n.wait("WATCHDOG", start=i + 1)
             stuck = [l for l in d.lines[log:] if "has not run" in l]
             check(not stuck, stuck)
             for s in socks:
@@ -281,7 +231,7 @@ def test_watchdog_keeps_pinging_while_some_workers_finished():
 # Item 7: a notify socket nobody reads blocks nothing; drops are counted.
 
 def test_notify_socket_nobody_reads():
-    with Notify(read=False) as n, \
+    with Unread() as n, \
             Daemon("workers = 1\n", env=n.env(WATCHDOG_USEC="20000")) as d:
         # A ping every 10 ms: the socket's queue is full within a few.
         d.wait_log(r"systemd notification: .*Resource temporarily "
@@ -379,7 +329,8 @@ def test_detach_relative_config_path_reloads():
         m = n.mark()
         os.kill(d.pid, signal.SIGHUP)
         # READY=1 follows a good reload and a failed one alike.
-        n.wait("READY", start=n.wait("RELOADING", start=m) + 1)
+        i, _ = n.wait("RELOADING", start=m)
+        n.wait("READY", start=i + 1)
         with d.connect() as s:
             ask(s, reply=b"Reloaded\n")
         check(d.stop() == 0)
