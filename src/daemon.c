@@ -19,6 +19,34 @@
 #include "hellod.h"
 
 /*
+ * Make sure descriptors 0-2 are open, on /dev/null if they are not.  A
+ * daemon started with one of them closed would otherwise get it back from
+ * its first open(), eventfd() or epoll_create(), and then log into it, or
+ * lose it when daemon_ready() puts /dev/null over 0-2.  Before anything
+ * else opens a descriptor; returns -1 when /dev/null cannot be opened.
+ */
+int
+daemon_stdio(void)
+{
+	int	 fd, null;
+
+	for (fd = STDIN_FILENO; fd <= STDERR_FILENO; fd++) {
+		if (fcntl(fd, F_GETFD) != -1 || errno != EBADF)
+			continue;
+		/* The lowest free descriptor: fd itself, as the lower ones
+		 * are open. */
+		if ((null = open("/dev/null", O_RDWR)) == -1)
+			return -1;
+		if (null != fd) {
+			if (dup2(null, fd) == -1)
+				return -1;
+			close(null);
+		}
+	}
+	return 0;
+}
+
+/*
  * Fork into the background.  The parent stays until the child says it
  * listens (one byte on a pipe), so "hellod -d" fails visibly, with the
  * child's errors on the terminal, when the daemon cannot start.  Returns the
@@ -109,29 +137,59 @@ daemon_drop_privileges(const char *user)
 	return 0;
 }
 
-/* Raise the soft descriptor limit as far as max_connections wants. */
-void
-daemon_fd_limit(unsigned max_connections)
+/*
+ * The descriptors the daemon holds with nworkers workers and nlisteners
+ * listening sockets and max_connections clients: everything it opens
+ * (DAEMON_FD_PROCESS, DAEMON_FD_BASE, DAEMON_FD_WORKER say what), plus
+ * DAEMON_FD_SPARE for what comes and goes (a reload's file, a rejected
+ * client, a notification socket).  Every worker accepts on a dup of every
+ * listening socket: with many workers, those count.
+ */
+rlim_t
+daemon_fd_need(unsigned max_connections, unsigned nworkers,
+    size_t nlisteners)
+{
+	rlim_t	 n;
+
+	n = DAEMON_FD_PROCESS + DAEMON_FD_BASE + nlisteners;
+	if (nworkers > 0)
+		n += nlisteners +		/* worker 0, on the server's base */
+		    (rlim_t)(nworkers - 1) *
+		    (DAEMON_FD_BASE + DAEMON_FD_WORKER + nlisteners);
+	return n + max_connections + DAEMON_FD_SPARE;
+}
+
+/*
+ * Raise the soft descriptor limit to want (daemon_fd_need()), as far as
+ * the hard limit lets it; it is never lowered.  Warns, and returns -1,
+ * when it stays below.
+ */
+int
+daemon_fd_limit(rlim_t want, unsigned max_connections)
 {
 	struct rlimit	 rl;
-	rlim_t		 want = (rlim_t)max_connections + DAEMON_FD_SPARE;
 
 	if (getrlimit(RLIMIT_NOFILE, &rl) == -1) {
 		log_warn("getrlimit");
-		return;
+		return -1;
 	}
-	if (rl.rlim_cur < want) {
+	if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < want) {
 		rl.rlim_cur = rl.rlim_max == RLIM_INFINITY || rl.rlim_max > want
 		    ? want : rl.rlim_max;
 		if (setrlimit(RLIMIT_NOFILE, &rl) == -1)
 			log_warn("setrlimit");
 		getrlimit(RLIMIT_NOFILE, &rl);
 	}
-	if (rl.rlim_cur < want)
+	if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < want) {
 		log_warnx("the descriptor limit (%llu) is too low for "
-		    "max_connections %u; new connections will wait when it is "
-		    "reached", (unsigned long long)rl.rlim_cur,
-		    max_connections);
+		    "max_connections %u (%llu wanted); new connections will "
+		    "wait when it is reached", (unsigned long long)rl.rlim_cur,
+		    max_connections, (unsigned long long)want);
+		return -1;
+	}
+	log_debug("%s: %llu descriptors, %llu wanted", __func__,
+	    (unsigned long long)rl.rlim_cur, (unsigned long long)want);
+	return 0;
 }
 
 int
@@ -141,15 +199,20 @@ daemon_pidfile_write(const char *path)
 	int	 fd;
 
 	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd == -1 || (fp = fdopen(fd, "w")) == NULL) {
+	if (fd == -1) {
 		log_warn("pidfile %s", path);
-		if (fd != -1)
-			close(fd);
+		return -1;
+	}
+	if ((fp = fdopen(fd, "w")) == NULL) {
+		log_warn("pidfile %s", path);
+		close(fd);
+		unlink(path);
 		return -1;
 	}
 	fprintf(fp, "%ld\n", (long)getpid());
 	if (fclose(fp) == EOF) {
 		log_warn("pidfile %s", path);
+		unlink(path);
 		return -1;
 	}
 	return 0;

@@ -9,6 +9,7 @@
 
 #include <sys/types.h>
 #include <sys/queue.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <netinet/in.h>
 
@@ -412,20 +413,32 @@ int		 worker_stopping(const struct worker *);
 struct server;
 struct server	*server_new(struct config *, const char *, int, int);
 int		 server_listen(struct server *);
-int		 server_run(struct server *);
+int		 server_prepare(struct server *);
+int		 server_start(struct server *);
+int		 server_dispatch(struct server *);
 void		 server_free(struct server *);
 void		 server_set_verbose(struct server *, int);
 #define SERVER_ACK_TIMEOUT	5	/* seconds a reload waits on workers */
-#define SERVER_STATS_MAX	(512 + WORKER_MAX * 21)	/* the USR1 line */
+#define SERVER_STATS_MAX	(512 + WORKER_MAX * 21)	/* the USR1 text */
+#define SERVER_STATS_INLINE	16	/* workers listed on the first line */
+#define SERVER_STATS_CHUNK	32	/* workers on a continuation line */
 
 /* daemon.c */
+int	daemon_stdio(void);
 int	daemon_start(void);
 void	daemon_ready(int);
 int	daemon_drop_privileges(const char *);
-void	daemon_fd_limit(unsigned);
+rlim_t	daemon_fd_need(unsigned, unsigned, size_t);
+int	daemon_fd_limit(rlim_t, unsigned);
 int	daemon_pidfile_write(const char *);
 void	daemon_pidfile_remove(const char *);
-#define DAEMON_FD_SPARE	32	/* descriptors besides connections */
+/* What daemon_fd_need() counts, as server.c, worker.c and libevent 2.1
+ * open them. */
+#define DAEMON_FD_PROCESS	7	/* stdio, syslog, readiness pipe, the
+					 * server's done eventfd and reserve */
+#define DAEMON_FD_BASE		3	/* an event base: epoll, signal pipe */
+#define DAEMON_FD_WORKER	1	/* a threaded worker's eventfd */
+#define DAEMON_FD_SPARE		32	/* comes and goes */
 
 /* systemd.c: sd_notify, socket activation, watchdog, journald; no libsystemd */
 struct sockaddr_un;

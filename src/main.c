@@ -14,6 +14,51 @@
 #define HELLOD_CONF	"/etc/hellod.conf"
 #endif
 
+/*
+ * The configuration file as an absolute path, for every later reload:
+ * "hellod -d" changes to "/".  Not through realpath(): a symbolic link is
+ * followed again at each reload, so re-pointing it still works.  NULL when
+ * the working directory is unknown (the path is then used as it is).
+ */
+static char *
+main_abspath(const char *path)
+{
+	char	*cwd, *abs;
+
+	if (path[0] == '/')
+		return strdup(path);
+	if ((cwd = getcwd(NULL, 0)) == NULL) {
+		log_warn("getcwd");
+		return NULL;
+	}
+	if (asprintf(&abs, "%s/%s", cwd, path) == -1)
+		abs = NULL;
+	free(cwd);
+	return abs;
+}
+
+/*
+ * What -t (and a start with a broken file) prints on stderr, line by
+ * line: under journald with a "<N>" priority, as the daemon's own log
+ * lines have, so that "journalctl -p warning" shows why an ExecStartPre=
+ * or ExecReload= check failed; plain otherwise, for a terminal.
+ */
+static void
+main_print(int journal, int pri, const char *text)
+{
+	const char	*nl;
+
+	for (; *text != '\0'; text = nl + 1) {
+		if ((nl = strchr(text, '\n')) == NULL)
+			nl = text + strlen(text);
+		if (journal)
+			fprintf(stderr, "<%d>", pri);
+		fprintf(stderr, "%.*s\n", (int)(nl - text), text);
+		if (*nl == '\0')
+			break;
+	}
+}
+
 static __dead void
 usage(void)
 {
@@ -34,9 +79,15 @@ main(int argc, char *argv[])
 	struct config	*conf;
 	struct server	*srv;
 	const char	*path = HELLOD_CONF;
-	char		*errors, *pidfile = NULL;
+	char		*errors, *pidfile = NULL, *abspath = NULL;
 	int		 ch, detach = 0, test = 0, dump = 0, verbose = 0;
-	int		 explicit = 0, ready_fd = -1, listen_fds = 0, rc;
+	int		 explicit = 0, ready_fd = -1, listen_fds = 0, journal;
+	int		 started = 0, rc;
+
+	/* 0-2 open, on /dev/null if need be; nothing at fd 3 and up is
+	 * touched, where systemd's sockets may be. */
+	if (daemon_stdio() == -1)
+		return HELLOD_EXIT_FAILURE;
 
 	while ((ch = getopt(argc, argv, "c:dhtTvV")) != -1) {
 		switch (ch) {
@@ -67,7 +118,8 @@ main(int argc, char *argv[])
 		usage();
 
 	log_init(LOG_TO_STDERR, LOG_INFO, "hellod");
-	log_set_journal(systemd_journal_stderr());
+	journal = systemd_journal_stderr();
+	log_set_journal(journal);
 	/* The sockets systemd passed, checked before anything else opens a
 	 * descriptor (and before a fork changes the pid they are for). */
 	if (!test && (listen_fds = systemd_listen_fds(&errors)) == -1) {
@@ -76,17 +128,21 @@ main(int argc, char *argv[])
 		log_errorx("cannot listen, exiting");
 		return HELLOD_EXIT_FAILURE;
 	}
+	if (!test && (abspath = main_abspath(path)) != NULL)
+		path = abspath;
 	if ((conf = config_load(path, explicit, &errors)) == NULL) {
-		fputs(errors != NULL ? errors : "out of memory\n", stderr);
+		main_print(journal, LOG_ERR, errors != NULL ? errors :
+		    "out of memory");
 		free(errors);
 		if (test)
-			fprintf(stderr, "configuration test failed\n");
+			main_print(journal, LOG_ERR, "configuration test failed");
+		free(abspath);
 		return HELLOD_EXIT_CONFIG;
 	}
 	if (test) {
 		if (dump)
 			config_dump(conf, stdout);
-		fprintf(stderr, "configuration OK\n");
+		main_print(journal, LOG_INFO, "configuration OK");
 		config_free(conf);
 		return HELLOD_EXIT_OK;
 	}
@@ -96,32 +152,48 @@ main(int argc, char *argv[])
 
 	if (detach)
 		ready_fd = daemon_start();
-	daemon_fd_limit(conf->max_connections);
 	srv = server_new(conf, path, explicit, listen_fds);
 	server_set_verbose(srv, verbose);
+	rc = HELLOD_EXIT_FAILURE;
 	if (server_listen(srv) == -1) {
 		log_errorx("cannot listen, exiting");
-		return HELLOD_EXIT_FAILURE;
+		goto out;
+	}
+	if (server_prepare(srv) == -1) {
+		log_errorx("cannot start, exiting");
+		goto out;
+	}
+	/*
+	 * The pidfile while still root: its directory (/run) is root's.  A
+	 * reload may name another pidfile; the one written is removed.
+	 */
+	if (detach && ((pidfile = strdup(conf->pidfile)) == NULL ||
+	    daemon_pidfile_write(pidfile) == -1)) {
+		free(pidfile);
+		pidfile = NULL;
+		goto out;
 	}
 	if (daemon_drop_privileges(conf->user) == -1) {
 		log_errorx("refusing to run as root");
-		return HELLOD_EXIT_FAILURE;
+		goto out;
 	}
-	if (detach) {
-		/* A reload may name another pidfile; remove the one written. */
-		if ((pidfile = strdup(conf->pidfile)) == NULL ||
-		    daemon_pidfile_write(pidfile) == -1) {
-			free(pidfile);
-			return HELLOD_EXIT_FAILURE;
-		}
+	/* Only once every worker runs may "hellod -d" report success. */
+	if (server_start(srv) == -1) {
+		log_errorx("cannot start, exiting");
+		goto out;
+	}
+	if (detach)
 		daemon_ready(ready_fd);
-	}
+	started = 1;
+	rc = server_dispatch(srv) == 0 ? HELLOD_EXIT_OK : HELLOD_EXIT_FAILURE;
 
-	rc = server_run(srv) == 0 ? HELLOD_EXIT_OK : HELLOD_EXIT_FAILURE;
+out:
 	if (pidfile != NULL)
 		daemon_pidfile_remove(pidfile);
 	free(pidfile);
-	log_notice("stopped");
+	if (started)
+		log_notice("stopped");
 	server_free(srv);
+	free(abspath);
 	return rc;
 }

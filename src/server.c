@@ -32,6 +32,7 @@
 struct server {
 	struct event_base	*base;		/* main thread: signals */
 	struct config		*conf;
+	char			*user;		/* as started; reloads keep it */
 	const char		*conf_path;
 	int			 conf_explicit;
 	int			 listen_fds;	/* passed by systemd */
@@ -95,6 +96,8 @@ server_new(struct config *conf, const char *path, int explicit,
 	if ((srv = calloc(1, sizeof(*srv))) == NULL)
 		fatal("calloc");
 	srv->conf = conf;
+	if (conf->user != NULL && (srv->user = strdup(conf->user)) == NULL)
+		fatal("strdup");
 	srv->conf_path = path;
 	srv->conf_explicit = explicit;
 	srv->listen_fds = listen_fds;
@@ -179,6 +182,16 @@ server_nworkers(const struct config *conf)
 	return n > WORKER_MAX ? WORKER_MAX : (unsigned)n;
 }
 
+/*
+ * How many listening sockets conf means: the ones systemd passed, or at
+ * most one per configured address.
+ */
+static size_t
+server_nlisteners(struct server *srv, const struct config *conf)
+{
+	return srv->listen_fds > 0 ? (size_t)srv->listen_fds : conf->nbinds;
+}
+
 /* The counters of the server and of every worker, added up. */
 static void
 server_totals(struct server *srv, struct stats *total)
@@ -213,21 +226,24 @@ server_notify(struct server *srv, enum systemd_state state)
 	systemd_notify(state, status);
 }
 
-static void
+static int
 server_watchdog_start(struct server *srv)
 {
 	struct timeval	 tv;
 
 	if ((srv->watchdog_usec = systemd_watchdog_interval()) == 0)
-		return;
+		return 0;
 	tv.tv_sec = (time_t)(srv->watchdog_usec / 1000000);
 	tv.tv_usec = (suseconds_t)(srv->watchdog_usec % 1000000);
 	srv->ev_watchdog = event_new(srv->base, -1, EV_PERSIST,
 	    server_watchdog_cb, srv);
-	if (srv->ev_watchdog == NULL || event_add(srv->ev_watchdog, &tv) == -1)
-		fatalx("%s: cannot arm the watchdog timer", __func__);
+	if (srv->ev_watchdog == NULL || event_add(srv->ev_watchdog, &tv) == -1) {
+		log_warnx("%s: cannot arm the watchdog timer", __func__);
+		return -1;
+	}
 	log_info("watchdog: pinging systemd every %" PRIu64 " ms",
 	    srv->watchdog_usec / 1000);
+	return 0;
 }
 
 /*
@@ -255,31 +271,78 @@ server_watchdog_cb(evutil_socket_t fd, short what, void *arg)
 		server_notify(srv, SYSTEMD_WATCHDOG);
 }
 
+/*
+ * Create the workers, each with its dups of the listeners, but no thread
+ * yet: every descriptor the daemon needs to serve is open once this
+ * returns 0, and main() writes the pidfile only after it (libevent exits
+ * the process when it cannot create a base's internal pipe).  -1 with the
+ * reason logged when a worker cannot be built.
+ */
 int
-server_run(struct server *srv)
+server_prepare(struct server *srv)
 {
 	struct worker	*w;
-	unsigned	 i;
+	unsigned	 i, n;
 	size_t		 nfds;
 	int		*fds;
 
-	server_watchdog_start(srv);
-	srv->nworkers = server_nworkers(srv->conf);
+	if (server_watchdog_start(srv) == -1)
+		return -1;
+	n = server_nworkers(srv->conf);
+	daemon_fd_limit(daemon_fd_need(srv->conf->max_connections, n,
+	    server_nlisteners(srv, srv->conf)), srv->conf->max_connections);
 	/* An array of pointers. NOLINTNEXTLINE(bugprone-sizeof-expression) */
-	if ((srv->workers = calloc(srv->nworkers, sizeof(*srv->workers))) ==
-	    NULL)
-		fatal("calloc");
-	for (i = 0; i < srv->nworkers; i++) {
+	if ((srv->workers = calloc(n, sizeof(*srv->workers))) == NULL) {
+		log_warn("calloc");
+		return -1;
+	}
+	for (i = 0; i < n; i++) {
 		/* Workers beat at half the ping interval: one look sees it. */
-		w = srv->workers[i] = worker_new(i, i == 0 ? srv->base : NULL,
-		    srv->conf, &srv->shared, srv->watchdog_usec / 2,
-		    server_worker_done, srv);
+		w = worker_new(i, i == 0 ? srv->base : NULL, srv->conf,
+		    &srv->shared, srv->watchdog_usec / 2, server_worker_done,
+		    srv);
+		if (w == NULL)
+			goto fail;
+		/* From here server_free() frees it. */
+		srv->workers[srv->nworkers++] = w;
 		if ((fds = listener_dup(&srv->listeners, &nfds)) == NULL ||
 		    worker_listen(w, fds, nfds) == -1)
-			fatalx("worker %u: cannot accept", i);
-		if (worker_start(w) == -1)
-			fatalx("cannot start worker %u", i);
+			goto fail;
 	}
+	return 0;
+
+fail:
+	log_warnx("cannot create worker %u of %u", i, n);
+	return -1;
+}
+
+/*
+ * Start the workers' threads.  Returns 0 once every one runs, -1 with the
+ * reason logged: main() then exits, and "hellod -d" reports the failure
+ * instead of a success.
+ */
+int
+server_start(struct server *srv)
+{
+	unsigned	 i;
+
+	for (i = 0; i < srv->nworkers; i++) {
+		if (worker_start(srv->workers[i]) == -1) {
+			log_warnx("cannot start worker %u of %u", i,
+			    srv->nworkers);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/*
+ * The main loop, until the server stops; after server_start() and, with
+ * -d, daemon_ready(), so "started" reaches the log the daemon keeps.
+ */
+int
+server_dispatch(struct server *srv)
+{
 	log_notice("hellod %s started, pid %ld, %u worker%s", PACKAGE_VERSION,
 	    (long)getpid(), srv->nworkers, srv->nworkers == 1 ? "" : "s");
 	server_notify(srv, SYSTEMD_READY);
@@ -331,6 +394,7 @@ server_free(struct server *srv)
 		close(srv->reserve_fd);
 	source_table_free(srv->shared.sources);
 	config_unref(srv->conf);
+	free(srv->user);
 	free(srv);
 }
 
@@ -396,6 +460,15 @@ server_post_reconf(struct server *srv, struct config *conf, int listeners)
 	evtimer_add(srv->ev_reload, &tv);
 }
 
+/* Two "user" values, either maybe unset, name the same user. */
+static int
+server_same_user(const char *a, const char *b)
+{
+	if (a == NULL || b == NULL)
+		return a == b;
+	return strcmp(a, b) == 0;
+}
+
 /*
  * Parse into a new config; apply it only if the whole of it is good,
  * listeners included.  Otherwise keep running exactly as before.
@@ -406,7 +479,7 @@ server_reload(struct server *srv)
 	struct listener_list	 next = TAILQ_HEAD_INITIALIZER(next);
 	struct config		*conf;
 	char			*errors, *line, *last;
-	int			 relisten = 0;
+	int			 relisten;
 
 	if (srv->listen_fds > 0)
 		log_info("reloading (listeners are inherited: port and bind "
@@ -424,7 +497,16 @@ server_reload(struct server *srv)
 		free(errors);
 		goto fail;
 	}
-	if (srv->listen_fds == 0 && !config_same_listen(srv->conf, conf)) {
+	/*
+	 * The limit as at start, raised before the new sockets are opened:
+	 * until every worker has taken its dups of those, the old ones are
+	 * held too.
+	 */
+	relisten = srv->listen_fds == 0 && !config_same_listen(srv->conf, conf);
+	daemon_fd_limit(daemon_fd_need(conf->max_connections, srv->nworkers,
+	    server_nlisteners(srv, srv->conf) + (relisten ? conf->nbinds : 0)),
+	    conf->max_connections);
+	if (relisten) {
 		if (listener_open_config(&srv->listeners, conf, &next) == -1) {
 			log_warnx("cannot listen as the new configuration "
 			    "asks; keeping the running listeners");
@@ -432,11 +514,18 @@ server_reload(struct server *srv)
 			goto fail;
 		}
 		listener_commit(&srv->listeners, &next);
-		relisten = 1;
 	}
 	if (server_nworkers(conf) != srv->nworkers)
 		log_warnx("workers: the change takes effect at the next "
 		    "start; %u running", srv->nworkers);
+	if (!server_same_user(conf->user, srv->user)) {
+		if (srv->user != NULL)
+			log_warnx("user: the change takes effect at the next "
+			    "start; started with \"%s\"", srv->user);
+		else
+			log_warnx("user: the change takes effect at the next "
+			    "start; started without one");
+	}
 	config_unref(srv->conf);
 	srv->conf = conf;
 	log_setlevel(config_log_level(conf, srv->verbose));
@@ -534,20 +623,65 @@ server_shutdown_cb(evutil_socket_t fd, short what, void *arg)
 	event_base_loopexit(srv->base, NULL);
 }
 
-/* How the connections spread: " accepted_by_worker=N,N,...". */
+/*
+ * How the connections spread, from worker first to last: "N,N,...".  At
+ * most SERVER_STATS_CHUNK workers, so the text stays well under what one
+ * log line holds (20 digits and a comma each).
+ */
 static void
-server_stats_workers(struct server *srv, char *buf, size_t size)
+server_stats_workers(struct server *srv, unsigned first, unsigned last,
+    char *buf, size_t size)
 {
 	struct stats	 st;
-	size_t		 len = strlen(buf);
+	size_t		 len = 0;
 	unsigned	 i;
 
-	for (i = 0; i < srv->nworkers && len < size; i++) {
+	buf[0] = '\0';
+	for (i = first; i <= last && i < srv->nworkers && len < size; i++) {
 		memset(&st, 0, sizeof(st));
 		worker_stats(srv->workers[i], &st);
-		len += snprintf(buf + len, size - len, "%s%llu",
-		    i == 0 ? " accepted_by_worker=" : ",",
-		    (unsigned long long)st.conns_accepted);
+		len += (size_t)snprintf(buf + len, size - len, "%s%" PRIu64,
+		    i == first ? "" : ",", st.conns_accepted);
+	}
+}
+
+/*
+ * SIGUSR1: the counters on one "stats:" line, name=value pairs, with
+ * accepted_by_worker=N,N,... at its end while there are at most
+ * SERVER_STATS_INLINE workers.  With more, the list follows on lines of
+ * SERVER_STATS_CHUNK workers each, "stats, continued:
+ * accepted_by_worker[0-31]=N,...", so no line is cut at the log's line
+ * size, and a reader of the first "stats: " line (tests/hellodtest.py)
+ * still finds name=value pairs only.  Which form depends on the number of
+ * workers alone, not on how large the counts grow.
+ */
+static void
+server_stats_log(struct server *srv)
+{
+	struct stats	 total;
+	char		 buf[SERVER_STATS_MAX], list[SERVER_STATS_MAX];
+	size_t		 len;
+	unsigned	 i, last;
+
+	server_totals(srv, &total);
+	stats_format(&total, buf, sizeof(buf));
+	len = strlen(buf);
+	snprintf(buf + len, sizeof(buf) - len, " notify_dropped=%" PRIu64,
+	    systemd_notify_dropped());
+	if (srv->nworkers <= SERVER_STATS_INLINE) {
+		server_stats_workers(srv, 0, srv->nworkers - 1, list,
+		    sizeof(list));
+		log_notice("stats: %s accepted_by_worker=%s", buf, list);
+		return;
+	}
+	log_notice("stats: %s", buf);
+	for (i = 0; i < srv->nworkers; i = last + 1) {
+		last = i + SERVER_STATS_CHUNK - 1;
+		if (last >= srv->nworkers)
+			last = srv->nworkers - 1;
+		server_stats_workers(srv, i, last, list, sizeof(list));
+		log_notice("stats, continued: accepted_by_worker[%u-%u]=%s", i,
+		    last, list);
 	}
 }
 
@@ -555,8 +689,6 @@ static void
 server_signal_cb(evutil_socket_t sig, short what, void *arg)
 {
 	struct server	*srv = arg;
-	struct stats	 total;
-	char		 buf[SERVER_STATS_MAX];
 
 	(void)what;
 	switch (sig) {
@@ -574,10 +706,7 @@ server_signal_cb(evutil_socket_t sig, short what, void *arg)
 		server_reload(srv);
 		break;
 	case SIGUSR1:
-		server_totals(srv, &total);
-		stats_format(&total, buf, sizeof(buf));
-		server_stats_workers(srv, buf, sizeof(buf));
-		log_notice("stats: %s", buf);
+		server_stats_log(srv);
 		break;
 	}
 }

@@ -460,7 +460,8 @@ systemd_notify(enum systemd_state state, const char *status)
 		if (clock_gettime(CLOCK_MONOTONIC, &ts) == -1)
 			fatal("clock_gettime");
 		if (log_ratelimit(&systemd_rl_notify, ts.tv_sec))
-			log_warnx("systemd notification: %s", cause);
+			log_warnx("systemd notification: %s; dropped (%" PRIu64
+			    " so far)", cause, systemd_dropped);
 		free(cause);
 		return;
 	}

@@ -98,7 +98,8 @@ worker_beat_cb(evutil_socket_t fd, short what, void *arg)
 /*
  * A worker on base (worker 0, the main thread's loop) or, with base NULL,
  * on a base and later a thread of its own.  beat_usec, when not 0, is how
- * often a threaded loop proves it runs (see worker_alive()).
+ * often a threaded loop proves it runs (see worker_alive()).  Returns NULL,
+ * the reason logged, when it cannot be built (descriptors or memory short).
  */
 struct worker *
 worker_new(unsigned id, struct event_base *base, struct config *conf,
@@ -108,8 +109,10 @@ worker_new(unsigned id, struct event_base *base, struct config *conf,
 	struct worker	*w;
 	struct timeval	 tv;
 
-	if ((w = calloc(1, sizeof(*w))) == NULL)
-		fatal("calloc");
+	if ((w = calloc(1, sizeof(*w))) == NULL) {
+		log_warn("worker %u: calloc", id);
+		return NULL;
+	}
 	w->id = id;
 	w->threaded = base == NULL;
 	w->cmd_fd = -1;
@@ -119,34 +122,47 @@ worker_new(unsigned id, struct event_base *base, struct config *conf,
 	TAILQ_INIT(&w->conns);
 	pthread_mutex_init(&w->lock, NULL);
 	w->conf = config_ref(conf);
-	if ((w->wbuf = malloc(WORKER_WBUF)) == NULL)
-		fatal("malloc");
+	if ((w->wbuf = malloc(WORKER_WBUF)) == NULL) {
+		log_warn("worker %u: malloc", id);
+		goto fail;
+	}
 	worker_fill_replies(w);
 	if (!w->threaded)
 		w->base = base;
-	else if ((w->base = event_base_new()) == NULL)
-		fatalx("cannot create an event base");
+	else if ((w->base = event_base_new()) == NULL) {
+		log_warnx("worker %u: cannot create an event base", id);
+		goto fail;
+	}
 	w->ev_idle = evtimer_new(w->base, worker_idle_cb, w);
 	w->ev_accept_retry = evtimer_new(w->base, worker_retry_cb, w);
 	if (w->ev_idle == NULL || w->ev_accept_retry == NULL)
-		fatalx("cannot create events");
+		goto fail_events;
 	if (w->threaded && beat_usec != 0) {
 		tv.tv_sec = beat_usec / 1000000;
 		tv.tv_usec = beat_usec % 1000000;
 		w->ev_beat = event_new(w->base, -1, EV_PERSIST, worker_beat_cb,
 		    w);
 		if (w->ev_beat == NULL || event_add(w->ev_beat, &tv) == -1)
-			fatalx("cannot create events");
+			goto fail_events;
 	}
 	if (w->threaded) {
-		if ((w->cmd_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) == -1)
-			fatal("eventfd");
+		if ((w->cmd_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) ==
+		    -1) {
+			log_warn("worker %u: eventfd", id);
+			goto fail;
+		}
 		w->ev_cmd = event_new(w->base, w->cmd_fd, EV_READ | EV_PERSIST,
 		    worker_cmd_cb, w);
 		if (w->ev_cmd == NULL || event_add(w->ev_cmd, NULL) == -1)
-			fatalx("cannot create events");
+			goto fail_events;
 	}
 	return w;
+
+fail_events:
+	log_warnx("worker %u: cannot create events", id);
+fail:
+	worker_free(w);
+	return NULL;
 }
 
 static void *
@@ -206,15 +222,19 @@ worker_free(struct worker *w)
 	worker_unlisten(w, 0);
 	while ((c = TAILQ_FIRST(&w->conns)) != NULL)
 		conn_close(c, STATS_CLOSE_SHUTDOWN, "server exiting");
-	event_free(w->ev_idle);
-	event_free(w->ev_accept_retry);
+	/* Any of these may be missing when worker_new() failed. */
+	if (w->ev_idle != NULL)
+		event_free(w->ev_idle);
+	if (w->ev_accept_retry != NULL)
+		event_free(w->ev_accept_retry);
 	if (w->ev_beat != NULL)
 		event_free(w->ev_beat);
-	if (w->threaded) {
+	if (w->ev_cmd != NULL)
 		event_free(w->ev_cmd);
+	if (w->cmd_fd != -1)
 		close(w->cmd_fd);
+	if (w->threaded && w->base != NULL)
 		event_base_free(w->base);
-	}
 	if (w->cmd_fds != NULL) {
 		worker_close_fds(w->cmd_fds, w->cmd_nfds);
 		free(w->cmd_fds);

@@ -19,6 +19,7 @@ main(void)
 	srunner_add_suite(sr, proxy_suite());
 	srunner_add_suite(sr, source_suite());
 	srunner_add_suite(sr, systemd_suite());
+	srunner_add_suite(sr, daemon_suite());
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);
 	srunner_free(sr);
