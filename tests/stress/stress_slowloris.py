@@ -113,8 +113,10 @@ def test_slowloris_closed_by_max_line_length():
         check(st["closed_line_too_long"] == LORIS and st["closed_idle"] == 0,
               st)
         # Closed after the byte past the bound, not before (one byte a
-        # round; a closed client is seen at most a round later).
-        check(MAXLINE + 1 <= rounds <= MAXLINE + 3, "%d rounds" % rounds)
+        # round).  How many rounds later the close is seen depends on the
+        # machine's load (a round is 5 ms): a bound far from the limit
+        # (a missing check would let them trickle 600 s).
+        check(MAXLINE + 1 <= rounds <= MAXLINE + 1 + 16, "%d rounds" % rounds)
         ask(normal)
     lat.sort()
     figure("slowloris_line_clients", LORIS, "clients")
