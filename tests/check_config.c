@@ -25,7 +25,8 @@
 
 #define NAME		"test.conf"
 #define NO_USER		"hellod-check-no-such-user"
-#define KNOWN_KEYS	"port, bind, message, max_connections, " \
+#define KNOWN_KEYS	"port, bind, metrics_listen, message, " \
+			"max_connections, " \
 			"idle_timeout, max_line_length, max_output, " \
 			"shutdown_timeout, log_level, pidfile, user, workers"
 #define LINE_MAX_BYTES	4096	/* CONFIG_LINE_MAX in config.c */
@@ -918,6 +919,7 @@ START_TEST(test_dump)
 	    "# hellod effective configuration (built-in defaults)\n"
 	    "port = 5000\n"
 	    "bind = *\n"
+	    "#metrics_listen =\n"
 	    "message = \"Hello World\"\n"
 	    "max_connections = 1024\n"
 	    "idle_timeout = 300\n"
