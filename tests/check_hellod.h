@@ -12,6 +12,7 @@ Suite	*addr_suite(void);
 Suite	*chains_suite(void);
 Suite	*config_suite(void);
 Suite	*frame_suite(void);
+Suite	*metrics_suite(void);
 Suite	*systemd_suite(void);
 
 #endif
