@@ -6,11 +6,12 @@ set -e
 # Build: toolchain, autotools, libevent, Check.  Tests: python3, telnet,
 # iproute2 and util-linux (namespaces), valgrind, clang with its fuzzer
 # runtime, cppcheck, clang-tidy, mandoc and man-db (lint), and systemd's
-# socket activator plus debootstrap and nspawn for the end-to-end test.
+# socket activator plus debootstrap and nspawn for the end-to-end test;
+# prometheus for the metrics tests (promtool, and a server that scrapes).
 DEPS="build-essential autoconf automake libtool pkg-config libevent-dev \
 check python3 telnet iproute2 util-linux valgrind clang \
 libclang-rt-14-dev cppcheck clang-tidy mandoc man-db systemd \
-systemd-container debootstrap"
+systemd-container debootstrap prometheus"
 
 if [ "$1" = "--deps" ]; then
 	shift
