@@ -41,7 +41,8 @@ def test_documents_show_the_tested_snippet():
           "4 spaces)")
     with open(os.path.join(TOP_SRCDIR, "man", "hellod.conf.5")) as f:
         man = f.read()
-    check(".Bd -literal\n" + "\n".join(lines) + "\n.Ed\n" in man,
+    check(".Bd -literal -offset indent\n" + "\n".join(lines) + "\n.Ed\n"
+          in man,
           "hellod.conf(5) does not show conf/prometheus.yml verbatim")
     check(TARGET in lines[-1] and INTERVAL in snippet(), lines)
 
