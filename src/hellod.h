@@ -316,6 +316,16 @@ size_t	metrics_escape(char *, size_t, const char *, int);
  * base of its own; the counters come from the callback given to it.
  */
 struct httpd;
+struct evhttp_connection;
+/* A connection evhttp serves, as far as the cap and the deadline go. */
+struct httpd_conn {
+	TAILQ_ENTRY(httpd_conn)		 entry;
+	struct httpd			*h;
+	struct bufferevent		*bev;	/* referenced until adopted */
+	struct evhttp_connection	*evcon;	/* once adopted */
+	struct event			*ev_deadline;
+};
+TAILQ_HEAD(httpd_conn_list, httpd_conn);
 typedef void	(*httpd_snapshot_cb)(struct metrics *, void *);
 struct httpd	*httpd_open(const struct listen_addr *, httpd_snapshot_cb,
 		     void *);

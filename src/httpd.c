@@ -47,16 +47,6 @@
 
 #define HTTPD_TEXT	"text/plain; charset=utf-8"
 
-/* A connection evhttp serves, for the cap and the deadline. */
-struct httpd_conn {
-	TAILQ_ENTRY(httpd_conn)		 entry;
-	struct httpd			*h;
-	struct bufferevent		*bev;	/* referenced until adopted */
-	struct evhttp_connection	*evcon;	/* once adopted */
-	struct event			*ev_deadline;
-};
-TAILQ_HEAD(httpd_conn_list, httpd_conn);
-
 struct httpd {
 	struct event_base		*base;
 	struct evhttp			*http;
@@ -226,7 +216,7 @@ httpd_adopt_cb(evutil_socket_t fd, short what, void *arg)
 
 /* A request answered: the connection has HTTPD_TIMEOUT for the next. */
 static void
-httpd_touch(struct httpd *h, struct evhttp_connection *evcon)
+httpd_touch(struct httpd *h, const struct evhttp_connection *evcon)
 {
 	struct httpd_conn	*hc;
 
