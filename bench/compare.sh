@@ -18,6 +18,9 @@
 #   HELLOD=../src/hellod (relative to this script)  HELLOD_WORKERS=1
 #   BENCH_BIN_DIR     where hello-bench and epoll-ref are (else found or
 #                     built)
+#   SCRAPE_MS=0       > 0: while hellod is measured, scrape its metrics
+#                     endpoint (metrics_listen) every SCRAPE_MS ms, from
+#                     CLIENT_CPU, as a Prometheus would (keep-alive)
 
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
@@ -30,12 +33,14 @@ WARMUP=${WARMUP:-1}
 IDLE_HOLD=${IDLE_HOLD:-2}
 CONNRATE_CONC=${CONNRATE_CONC:-8}
 SERVERS=${SERVERS:-ref hellod redis memcached}
+SCRAPE_MS=${SCRAPE_MS:-0}
 
 check_int RUNS "$RUNS" 1 99
 check_number DURATION "$DURATION"
 check_number WARMUP "$WARMUP"
 check_number IDLE_HOLD "$IDLE_HOLD"
 check_int CONNRATE_CONC "$CONNRATE_CONC" 1 10000
+check_int SCRAPE_MS "$SCRAPE_MS" 0 60000
 awk -v d="$DURATION" -v w="$WARMUP" -v h="$IDLE_HOLD" \
     'BEGIN { exit !(d <= 600 && w <= 600 && h <= 600) }' ||
 	die "DURATION, WARMUP and IDLE_HOLD are capped at 600 s"
@@ -94,6 +99,58 @@ run_bench() {
 	printf '  %-10s %-9s %s\n' "$server" "$scen" "${line#RESULT }"
 }
 
+# SCRAPE_MS: poll hellod's /metrics during its own runs only (the metrics
+# thread shares the server's CPU: scraping while another server runs
+# would slow that one).  Bounded in time; stopped by PID; each run appends
+# "answered failed" to $tmp/scrapes.
+SCRAPER_PID=
+start_scraper() {
+	local port
+	port=$(sed -n 's|.*metrics: serving http://127\.0\.0\.1:\([0-9]*\)/metrics.*|\1|p' \
+	    "$tmp/hellod.log" | head -n 1)
+	if [[ -z $port ]]; then
+		note "hellod serves no metrics: not scraping"
+		return 1
+	fi
+	taskset -c "$CLIENT_CPU" python3 - "$port" "$SCRAPE_MS" \
+	    "$tmp/scrapes" "$run_limit" <<'EOF' &
+import http.client, signal, sys, time
+port, ms, out, limit = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], \
+    float(sys.argv[4])
+stop = []
+signal.signal(signal.SIGTERM, lambda *a: stop.append(1))
+ok = bad = 0
+conn = None
+deadline = time.monotonic() + limit
+while not stop and time.monotonic() < deadline:
+    t = time.monotonic()
+    try:
+        if conn is None:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+        conn.request("GET", "/metrics")
+        r = conn.getresponse()
+        if r.status == 200 and b"hellod_requests_total" in r.read():
+            ok += 1
+        else:
+            bad += 1
+    except (OSError, http.client.HTTPException):
+        bad += 1
+        if conn is not None:
+            conn.close()
+        conn = None
+    time.sleep(max(0.0, ms / 1000 - (time.monotonic() - t)))
+with open(out, "a") as f:
+    f.write("%d %d\n" % (ok, bad))
+EOF
+	SCRAPER_PID=$!
+	started_pids="$started_pids $SCRAPER_PID"
+}
+
+stop_scraper() {
+	[[ -n $SCRAPER_PID ]] && stop_server "$SCRAPER_PID"
+	SCRAPER_PID=
+}
+
 median() {
 	grep -v '^fail$' "$1" 2>/dev/null | sort -g | awk '
 		{ v[NR] = $1 }
@@ -109,6 +166,8 @@ echo "  $RUNS runs; ping-pong/connrate ${DURATION}s after ${WARMUP}s" \
     "warm-up; idle $IDLE_CONNS conns held ${IDLE_HOLD}s"
 echo "  server on CPU $SERVER_CPU, hello-bench on CPU $CLIENT_CPU;" \
     "$(nproc) CPUs, $(uname -sr)"
+((SCRAPE_MS > 0)) &&
+	echo "  hellod's /metrics scraped every ${SCRAPE_MS} ms during its runs"
 
 # Fresh servers every run, idle first so its RSS growth is measured on an
 # unused process; servers take turns within each scenario, in an order
@@ -140,7 +199,11 @@ for ((run = 1; run <= RUNS; run++)); do
 				done
 				continue
 			fi
+			if ((SCRAPE_MS > 0)) && [[ $s == hellod ]]; then
+				start_scraper
+			fi
 			run_bench "$s" "$scen" "${ports[$s]}" "${pids[$s]}"
+			stop_scraper
 		done
 	done
 	for s in "${servers[@]}"; do
@@ -193,6 +256,14 @@ for row in "${rows[@]}"; do
 	done
 	echo
 done
+
+if ((SCRAPE_MS > 0)); then
+	echo
+	awk '{ ok += $1; bad += $2 } END {
+		printf "Scraper: %d scrapes answered, %d failed, one every %s ms\n",
+		    ok, bad, ms }' ms="$SCRAPE_MS" "$tmp/scrapes" 2>/dev/null ||
+		echo "Scraper: no scrape recorded"
+fi
 
 # The same medians, one machine-readable line per server.
 echo

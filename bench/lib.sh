@@ -199,6 +199,10 @@ hellod_config() {
 		echo "max_connections = $((IDLE_CONNS + 1000))"
 		echo "idle_timeout = 0"
 		echo "log_level = notice"
+		# compare.sh's SCRAPE_MS: an endpoint for its scraper.
+		if ((${SCRAPE_MS:-0} > 0)); then
+			echo "metrics_listen = 127.0.0.1:0"
+		fi
 	} >"$conf"
 	if ! timeout 10 "$HELLOD" -t -c "$conf" >"$tmp/hellod-t.log" 2>&1; then
 		note "hellod rejects its benchmark config:"

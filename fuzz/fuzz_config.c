@@ -83,6 +83,8 @@ fuzz_config_diff(const struct config *a, const struct config *b)
 	}
 	if (!fuzz_same_str(a->bind_text, b->bind_text))
 		return "bind_text";
+	if (!addr_equal(&a->metrics_listen, &b->metrics_listen))
+		return "metrics_listen";
 	if (!fuzz_same_str(a->message, b->message))
 		return "message";
 	if (a->reply_len != b->reply_len ||

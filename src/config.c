@@ -24,6 +24,7 @@ enum config_kind {
 	CK_SIZE,	/* size_t, takes k and m suffixes */
 	CK_SECONDS,	/* unsigned, seconds */
 	CK_BIND,
+	CK_HOSTPORT,	/* ADDR:PORT, [ADDR6]:PORT */
 	CK_MESSAGE,
 	CK_LEVEL,
 	CK_PATH,
@@ -45,6 +46,8 @@ struct config_key {
 static const struct config_key config_keys[] = {
 	{ "port",		CK_INT,		OFF(port),	0, 65535, "5000" },
 	{ "bind",		CK_BIND,	0,		0, 0,	"*" },
+	{ "metrics_listen",	CK_HOSTPORT,	OFF(metrics_listen), 0, 65535,
+	    NULL },
 	{ "message",		CK_MESSAGE,	0,		1, CONFIG_MESSAGE_MAX,
 	    "Hello World" },
 	{ "max_connections",	CK_UINT,	OFF(max_connections),
@@ -158,6 +161,49 @@ config_list_text(const char *value)
 	return strndup(value, len);
 }
 
+/* One numeric address and a port: "127.0.0.1:9100", "[::1]:9100". */
+static int
+config_hostport(const struct config_key *key, const char *value,
+    struct listen_addr *la, char *err, size_t errlen)
+{
+	struct listen_addr	 a;
+	const char		*colon = strrchr(value, ':');
+	char			 host[INET6_ADDRSTRLEN + 2], aerr[256], *end;
+	size_t			 n, len;
+	long			 port;
+
+	if (colon == NULL || colon == value || colon[1] == '\0')
+		goto bad;
+	len = colon - value;
+	if (len >= sizeof(host))
+		goto bad;
+	memcpy(host, value, len);
+	host[len] = '\0';
+	/* One address, and an IPv6 one in brackets, or the port is unclear. */
+	if (strpbrk(host, " \t,*") != NULL || (memchr(host, ':', len) !=
+	    NULL && (host[0] != '[' || host[len - 1] != ']')))
+		goto bad;
+	if (addr_parse(host, &a, 1, &n, aerr, sizeof(aerr)) == -1)
+		goto bad;
+	errno = 0;
+	port = strtol(colon + 1, &end, 10);
+	if (!isdigit((unsigned char)colon[1]) || *end != '\0' || errno != 0 ||
+	    port < key->min || port > key->max) {
+		snprintf(err, errlen, "%s: port '%s' is not a number from "
+		    "%lld to %lld", key->name, colon + 1, key->min, key->max);
+		return -1;
+	}
+	addr_set_port(&a, (int)port);
+	*la = a;
+	return 0;
+
+bad:
+	snprintf(err, errlen, "%s: '%s' is not ADDRESS:PORT (a numeric IPv4 "
+	    "address, or an IPv6 one in brackets: 127.0.0.1:9100, "
+	    "[::1]:9100)", key->name, value);
+	return -1;
+}
+
 static int
 config_set(struct config *conf, const struct config_key *key,
     const char *value, char *err, size_t errlen)
@@ -216,6 +262,9 @@ config_set(struct config *conf, const struct config_key *key,
 			return -1;
 		}
 		return 0;
+	case CK_HOSTPORT:
+		return config_hostport(key, value, (struct listen_addr *)p, err,
+		    errlen);
 	case CK_MESSAGE:
 		len = strlen(value);
 		if (len < (size_t)key->min || len > (size_t)key->max) {
@@ -628,7 +677,9 @@ void
 config_dump(const struct config *conf, FILE *fp)
 {
 	const struct config_key	*k;
+	const struct listen_addr *la;
 	const char		*p;
+	char			 addr[ADDR_STRLEN];
 	size_t			 i;
 
 	fprintf(fp, "# hellod effective configuration (%s)\n",
@@ -650,6 +701,15 @@ config_dump(const struct config *conf, FILE *fp)
 			break;
 		case CK_BIND:
 			fprintf(fp, "%s = %s\n", k->name, conf->bind_text);
+			break;
+		case CK_HOSTPORT:
+			la = (const struct listen_addr *)p;
+			if (la->len == 0)
+				fprintf(fp, "#%s =\n", k->name);
+			else
+				fprintf(fp, "%s = %s\n", k->name, addr_fmt(
+				    (const struct sockaddr *)&la->ss, addr,
+				    sizeof(addr)));
 			break;
 		case CK_MESSAGE:
 			fprintf(fp, "%s = \"%s\"\n", k->name, conf->message);

@@ -99,6 +99,7 @@ struct config {
 	struct listen_addr	 binds[ADDR_MAX];
 	size_t			 nbinds;
 	char			*bind_text;	/* as written, for the dump */
+	struct listen_addr	 metrics_listen; /* with its port; len 0: off */
 	char			*message;
 	char			*reply;		/* message + "\n" */
 	size_t			 reply_len;
@@ -422,6 +423,47 @@ void		 server_set_verbose(struct server *, int);
 #define SERVER_STATS_MAX	(512 + WORKER_MAX * 21)	/* the USR1 text */
 #define SERVER_STATS_INLINE	16	/* workers listed on the first line */
 #define SERVER_STATS_CHUNK	32	/* workers on a continuation line */
+
+/*
+ * metrics.c: the counters in the Prometheus text format 0.0.4, from a
+ * snapshot handed to it
+ */
+struct metrics {
+	struct stats	 total;		/* the server's and every worker's */
+	unsigned	 workers;
+	const char	*version;
+	uint64_t	 start_ms;	/* process start, ms since the epoch */
+};
+size_t	metrics_format(const struct metrics *, char *, size_t);
+size_t	metrics_escape(char *, size_t, const char *, int);
+#define METRICS_CONTENT_TYPE	"text/plain; version=0.0.4; charset=utf-8"
+#define METRICS_MAX		8192	/* one scrape's text */
+
+/*
+ * httpd.c: GET /metrics on libevent's evhttp, in a thread and an event
+ * base of its own; the counters come from the callback given to it.
+ */
+struct httpd;
+struct evhttp_connection;
+/* A connection evhttp serves, as far as the cap and the deadline go. */
+struct httpd_conn {
+	TAILQ_ENTRY(httpd_conn)		 entry;
+	struct httpd			*h;
+	struct bufferevent		*bev;	/* referenced until adopted */
+	struct evhttp_connection	*evcon;	/* once adopted */
+	struct event			*ev_deadline;
+};
+TAILQ_HEAD(httpd_conn_list, httpd_conn);
+typedef void	(*httpd_snapshot_cb)(struct metrics *, void *);
+struct httpd	*httpd_open(const struct listen_addr *, httpd_snapshot_cb,
+		     void *);
+int		 httpd_start(struct httpd *);
+void		 httpd_free(struct httpd *);
+#define HTTPD_PATH		"/metrics"
+#define HTTPD_CONN_MAX		8	/* connections at once */
+#define HTTPD_TIMEOUT		5	/* seconds for a request and its reply */
+#define HTTPD_HEADERS_MAX	8192	/* request line and headers, bytes */
+#define HTTPD_ACCEPT_RETRY_MS	100	/* pause after EMFILE/ENFILE */
 
 /* daemon.c */
 int	daemon_stdio(void);

@@ -57,6 +57,8 @@ struct server {
 	uint64_t		 reload_gen;	/* awaited acks; 0: none */
 	uint64_t		 watchdog_usec;	/* ping interval, 0 = none */
 	struct log_ratelimit	 rl_stuck;
+	struct httpd		*httpd;		/* metrics_listen, or NULL */
+	uint64_t		 started_ms;	/* wall clock, for metrics */
 };
 
 static void	server_signal_cb(evutil_socket_t, short, void *);
@@ -65,6 +67,7 @@ static void	server_done_cb(evutil_socket_t, short, void *);
 static void	server_reload_late_cb(evutil_socket_t, short, void *);
 static void	server_watchdog_cb(evutil_socket_t, short, void *);
 static void	server_worker_done(void *);
+static void	server_metrics(struct metrics *, void *);
 
 static void
 server_libevent_log(int severity, const char *msg)
@@ -80,6 +83,16 @@ server_libevent_log(int severity, const char *msg)
 		log_warnx("libevent: %s", msg);
 		break;
 	}
+}
+
+/* metrics: process_start_time_seconds */
+static uint64_t
+server_wall_ms(void)
+{
+	struct timespec	 ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
 /*
@@ -101,6 +114,7 @@ server_new(struct config *conf, const char *path, int explicit,
 	srv->conf_path = path;
 	srv->conf_explicit = explicit;
 	srv->listen_fds = listen_fds;
+	srv->started_ms = server_wall_ms();
 	TAILQ_INIT(&srv->listeners);
 	if ((srv->shared.sources = source_table_new()) == NULL)
 		fatal("calloc");
@@ -165,6 +179,13 @@ server_listen(struct server *srv)
 	} else if (listener_open_config(&srv->listeners, srv->conf,
 	    &next) == -1)
 		return -1;
+	/* metrics: opened now, as root if need be; serves from server_run(). */
+	if (srv->conf->metrics_listen.len != 0 &&
+	    (srv->httpd = httpd_open(&srv->conf->metrics_listen,
+	    server_metrics, srv)) == NULL) {
+		listener_close_all(&next);
+		return -1;
+	}
 	listener_commit(&srv->listeners, &next);
 	return 0;
 }
@@ -202,6 +223,47 @@ server_totals(struct server *srv, struct stats *total)
 	stats_add(total, &srv->stats);
 	for (i = 0; i < srv->nworkers; i++)
 		worker_stats(srv->workers[i], total);
+}
+
+/*
+ * metrics: a scrape, in the endpoint's thread.  The workers are fixed once
+ * started, before the endpoint is, and server_free() stops the endpoint
+ * before anything else; the counters are read whole (STATS_GET).
+ */
+static void
+server_metrics(struct metrics *m, void *arg)
+{
+	struct server	*srv = arg;
+
+	server_totals(srv, &m->total);
+	m->workers = srv->nworkers;
+	m->version = PACKAGE_VERSION;
+	m->start_ms = srv->started_ms;
+}
+
+/*
+ * metrics: the endpoint a new config asks for, serving already, or the
+ * running one (NULL: none) if metrics_listen did not change.  -1 if it
+ * cannot be had; nothing running has changed then.
+ */
+static int
+server_metrics_next(struct server *srv, const struct config *conf,
+    struct httpd **next)
+{
+	*next = srv->httpd;
+	if (addr_equal(&srv->conf->metrics_listen, &conf->metrics_listen))
+		return 0;
+	*next = NULL;
+	if (conf->metrics_listen.len == 0)
+		return 0;
+	if ((*next = httpd_open(&conf->metrics_listen, server_metrics,
+	    srv)) == NULL)
+		return -1;
+	if (httpd_start(*next) == -1) {
+		httpd_free(*next);
+		return -1;
+	}
+	return 0;
 }
 
 static void
@@ -333,6 +395,11 @@ server_start(struct server *srv)
 			return -1;
 		}
 	}
+	/* metrics: its thread, once the workers whose counters it sums run. */
+	if (srv->httpd != NULL && httpd_start(srv->httpd) == -1) {
+		log_warnx("cannot start the metrics endpoint");
+		return -1;
+	}
 	return 0;
 }
 
@@ -371,6 +438,8 @@ server_free(struct server *srv)
 	sigaddset(&set, SIGUSR1);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 
+	/* metrics: the endpoint reads the workers, so it stops first. */
+	httpd_free(srv->httpd);
 	/* Any worker still running is told to stop now, then joined. */
 	for (i = 0; i < srv->nworkers; i++)
 		worker_post(srv->workers[i], WORKER_CMD_HALT, NULL, NULL, 0,
@@ -478,6 +547,7 @@ server_reload(struct server *srv)
 {
 	struct listener_list	 next = TAILQ_HEAD_INITIALIZER(next);
 	struct config		*conf;
+	struct httpd		*httpd;
 	char			*errors, *line, *last;
 	int			 relisten;
 
@@ -513,8 +583,21 @@ server_reload(struct server *srv)
 			config_free(conf);
 			goto fail;
 		}
-		listener_commit(&srv->listeners, &next);
 	}
+	/* metrics: the new endpoint serves before anything else changes. */
+	if (server_metrics_next(srv, conf, &httpd) == -1) {
+		log_warnx("metrics: cannot listen as the new configuration "
+		    "asks; keeping the running endpoint");
+		listener_close_all(&next);
+		config_free(conf);
+		goto fail;
+	}
+	if (httpd != srv->httpd) {
+		httpd_free(srv->httpd);
+		srv->httpd = httpd;
+	}
+	if (relisten)
+		listener_commit(&srv->listeners, &next);
 	if (server_nworkers(conf) != srv->nworkers)
 		log_warnx("workers: the change takes effect at the next "
 		    "start; %u running", srv->nworkers);
@@ -529,14 +612,14 @@ server_reload(struct server *srv)
 	config_unref(srv->conf);
 	srv->conf = conf;
 	log_setlevel(config_log_level(conf, srv->verbose));
-	srv->stats.reloads++;
+	STATS_ADD(srv->stats.reloads, 1);	/* metrics read it elsewhere */
 	server_post_reconf(srv, conf, relisten);
 	if (server_late(srv, srv->reload_gen) == 0)
 		server_reload_done(srv);
 	return 0;
 
 fail:
-	srv->stats.reloads_failed++;
+	STATS_ADD(srv->stats.reloads_failed, 1);
 	log_errorx("reload failed, keeping the running configuration");
 	server_notify(srv, SYSTEMD_READY);
 	return -1;

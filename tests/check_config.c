@@ -26,7 +26,8 @@
 
 #define NAME		"test.conf"
 #define NO_USER		"hellod-check-no-such-user"
-#define KNOWN_KEYS	"port, bind, message, max_connections, " \
+#define KNOWN_KEYS	"port, bind, metrics_listen, message, " \
+			"max_connections, " \
 			"idle_timeout, max_line_length, max_output, " \
 			"shutdown_timeout, log_level, pidfile, user, " \
 			"workers, max_connections_per_source, " \
@@ -1206,6 +1207,7 @@ START_TEST(test_dump)
 	    "# hellod effective configuration (built-in defaults)\n"
 	    "port = 5000\n"
 	    "bind = *\n"
+	    "#metrics_listen =\n"
 	    "message = \"Hello World\"\n"
 	    "max_connections = 1024\n"
 	    "idle_timeout = 300\n"

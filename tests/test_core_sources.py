@@ -13,6 +13,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from hellodtest import (REPLY, TIMEOUT, Daemon, ask, check, main, recv_all)
+from metricstest import MetricsDaemon
 
 SOURCE_REJECT = b"ERROR too many connections from your address\n"
 
@@ -125,6 +126,29 @@ def test_proxy_per_source_cap_on_the_carried_address():
                 check(s.recv(len(REPLY)) == REPLY)
         st = d.stats()
         check(st["conns_rejected_source"] == 1, st)
+
+
+def test_rejections_and_probes_in_metrics():
+    """The per-source, PROXY and probe counters reach /metrics."""
+    rej = 'hellod_connections_rejected_total{reason="%s"}'
+    closed = 'hellod_connections_closed_total{reason="%s"}'
+    with MetricsDaemon(proxy_conf("max_connections_per_source = 1\n")) as d:
+        with d.connect() as held:
+            held.sendall(v1(d, "192.0.2.9", 1) + b"hi\n")
+            check(held.recv(len(REPLY)) == REPLY)
+            with d.connect() as s:
+                s.sendall(v1(d, "192.0.2.9", 2) + b"hi\n")
+                check(recv_all(s) == SOURCE_REJECT)
+            with d.connect() as s:
+                s.sendall(b"no header\n")
+                try:
+                    recv_all(s)
+                except ConnectionResetError:
+                    pass
+            socket.create_connection(("127.0.0.1", d.port), TIMEOUT).close()
+            d.wait_metrics({rej % "per_source": 1, rej % "proxy": 1,
+                            rej % "max_connections": 0, closed % "probe": 1,
+                            closed % "rejected": 2})
 
 
 if __name__ == "__main__":

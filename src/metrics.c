@@ -1,0 +1,230 @@
+/*
+ * The counters in the Prometheus text exposition format, version 0.0.4:
+ * for each family one "# HELP" line, one "# TYPE" line, then its samples,
+ * the families in the order of metrics_families[].  A pure function of a
+ * snapshot (struct metrics) handed to it: nothing here knows where the
+ * numbers come from.
+ *
+ * Escaping, as the format asks: in a label value a backslash, a double
+ * quote and a newline become \\, \" and \n; in HELP text a backslash and
+ * a newline do (a quote stays).
+ */
+#include "config.h"
+
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "hellod.h"
+
+enum metrics_kind {
+	METRICS_BUILD,		/* {version="..."} 1 */
+	METRICS_STAT,		/* one counter of struct stats */
+	METRICS_REJECTED,	/* {reason}: metrics_rejected[] */
+	METRICS_CLOSED,		/* {reason}: enum stats_close */
+	METRICS_WORKERS,
+	METRICS_START,		/* seconds since the epoch, ms precision */
+};
+
+struct metrics_family {
+	const char		*name;
+	const char		*type;
+	enum metrics_kind	 kind;
+	size_t			 stat;		/* METRICS_STAT: its offset */
+	const char		*help;
+};
+
+#define STAT(f)	offsetof(struct stats, f)
+static const struct metrics_family metrics_families[] = {
+	{ "hellod_build_info", "gauge", METRICS_BUILD, 0,
+	    "The version of hellod running, as a label; always 1." },
+	{ "hellod_connections_accepted_total", "counter", METRICS_STAT,
+	    STAT(conns_accepted),
+	    "Connections accepted and served (within max_connections)." },
+	{ "hellod_connections_active", "gauge", METRICS_STAT,
+	    STAT(conns_current), "Connections open now." },
+	{ "hellod_connections_rejected_total", "counter", METRICS_REJECTED, 0,
+	    "Connections refused with an error line, by reason." },
+	{ "hellod_connections_closed_total", "counter", METRICS_CLOSED, 0,
+	    "Connections closed, by reason." },
+	{ "hellod_requests_total", "counter", METRICS_STAT, STAT(requests),
+	    "Lines answered." },
+	{ "hellod_bytes_received_total", "counter", METRICS_STAT,
+	    STAT(bytes_received), "Bytes read from clients." },
+	{ "hellod_bytes_sent_total", "counter", METRICS_STAT,
+	    STAT(bytes_sent), "Reply bytes written to clients." },
+	{ "hellod_output_paused_total", "counter", METRICS_STAT,
+	    STAT(output_paused),
+	    "Times reading from a client paused, its replies queued past "
+	    "max_output." },
+	{ "hellod_accept_paused_total", "counter", METRICS_STAT,
+	    STAT(accept_paused),
+	    "Times accepting paused for want of descriptors or memory." },
+	{ "hellod_reloads_total", "counter", METRICS_STAT, STAT(reloads),
+	    "Configuration reloads applied." },
+	{ "hellod_reload_failures_total", "counter", METRICS_STAT,
+	    STAT(reloads_failed),
+	    "Configuration reloads refused; the running one was kept." },
+	{ "hellod_workers", "gauge", METRICS_WORKERS, 0,
+	    "Event loops serving connections." },
+	{ "process_start_time_seconds", "gauge", METRICS_START, 0,
+	    "Start time of the process since the Unix epoch in seconds." },
+};
+#define NFAMILIES	(sizeof(metrics_families) / sizeof(metrics_families[0]))
+
+/* hellod_connections_rejected_total: one line a reason. */
+static const struct {
+	const char	*reason;
+	size_t		 stat;
+} metrics_rejected[] = {
+	{ "max_connections",	STAT(conns_rejected) },
+	{ "per_source",		STAT(conns_rejected_source) },
+	{ "proxy",		STAT(conns_rejected_proxy) },
+};
+#define NREJECTED	(sizeof(metrics_rejected) / sizeof(metrics_rejected[0]))
+
+/* Like snprintf: writes what fits, always terminated; len is what the
+ * whole text needs. */
+struct metrics_out {
+	char	*buf;
+	size_t	 size;
+	size_t	 len;
+};
+
+static void
+metrics_put(struct metrics_out *o, const char *s, size_t n)
+{
+	size_t	 k;
+
+	if (o->len < o->size) {
+		k = o->size - o->len - 1;
+		if (k > n)
+			k = n;
+		memcpy(o->buf + o->len, s, k);
+		o->buf[o->len + k] = '\0';
+	}
+	o->len += n;
+}
+
+static void HELLOD_PRINTF(2, 3)
+metrics_printf(struct metrics_out *o, const char *fmt, ...)
+{
+	va_list	 ap;
+	int	 n;
+
+	va_start(ap, fmt);
+	if (o->len < o->size)
+		n = vsnprintf(o->buf + o->len, o->size - o->len, fmt, ap);
+	else
+		n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	if (n > 0)
+		o->len += n;
+}
+
+static void
+metrics_put_escaped(struct metrics_out *o, const char *s, int label)
+{
+	const char	*run;
+
+	for (run = s; *s != '\0'; s++) {
+		if (*s != '\\' && *s != '\n' && (*s != '"' || !label))
+			continue;
+		metrics_put(o, run, s - run);
+		metrics_put(o, *s == '\\' ? "\\\\" : *s == '"' ? "\\\"" :
+		    "\\n", 2);
+		run = s + 1;
+	}
+	metrics_put(o, run, s - run);
+}
+
+/*
+ * src escaped as a label value (label set) or as HELP text, into dst
+ * (size bytes, always terminated).  Returns the length of the whole
+ * escaped text: it was cut short if that is size or more.
+ */
+size_t
+metrics_escape(char *dst, size_t size, const char *src, int label)
+{
+	struct metrics_out	 o = { dst, size, 0 };
+
+	if (size > 0)
+		dst[0] = '\0';
+	metrics_put_escaped(&o, src, label);
+	return o.len;
+}
+
+static uint64_t
+metrics_stat(const struct stats *st, size_t offset)
+{
+	uint64_t	 v;
+
+	memcpy(&v, (const char *)st + offset, sizeof(v));
+	return v;
+}
+
+/* One sample line; label NULL for none. */
+static void
+metrics_sample(struct metrics_out *o, const char *name, const char *label,
+    const char *value, uint64_t n)
+{
+	metrics_put(o, name, strlen(name));
+	if (label != NULL) {
+		metrics_printf(o, "{%s=\"", label);
+		metrics_put_escaped(o, value, 1);
+		metrics_put(o, "\"}", 2);
+	}
+	metrics_printf(o, " %" PRIu64 "\n", n);
+}
+
+/*
+ * The whole exposition of m into buf (size bytes, always terminated when
+ * size > 0).  Returns its length: it was cut short if that is size or more.
+ */
+size_t
+metrics_format(const struct metrics *m, char *buf, size_t size)
+{
+	const struct metrics_family	*f;
+	struct metrics_out		 o = { buf, size, 0 };
+	size_t				 i, j;
+
+	if (size > 0)
+		buf[0] = '\0';
+	for (i = 0; i < NFAMILIES; i++) {
+		f = &metrics_families[i];
+		metrics_printf(&o, "# HELP %s ", f->name);
+		metrics_put_escaped(&o, f->help, 0);
+		metrics_printf(&o, "\n# TYPE %s %s\n", f->name, f->type);
+		switch (f->kind) {
+		case METRICS_BUILD:
+			metrics_sample(&o, f->name, "version", m->version, 1);
+			break;
+		case METRICS_STAT:
+			metrics_sample(&o, f->name, NULL, NULL,
+			    metrics_stat(&m->total, f->stat));
+			break;
+		case METRICS_REJECTED:
+			for (j = 0; j < NREJECTED; j++)
+				metrics_sample(&o, f->name, "reason",
+				    metrics_rejected[j].reason,
+				    metrics_stat(&m->total,
+				    metrics_rejected[j].stat));
+			break;
+		case METRICS_CLOSED:
+			for (j = 0; j < STATS_CLOSE_MAX; j++)
+				metrics_sample(&o, f->name, "reason",
+				    stats_close_name(j), m->total.closed[j]);
+			break;
+		case METRICS_WORKERS:
+			metrics_sample(&o, f->name, NULL, NULL, m->workers);
+			break;
+		case METRICS_START:
+			metrics_printf(&o, "%s %" PRIu64 ".%03u\n", f->name,
+			    m->start_ms / 1000, (unsigned)(m->start_ms % 1000));
+			break;
+		}
+	}
+	return o.len;
+}

@@ -1,0 +1,485 @@
+/*
+ * The Prometheus exposition (metrics.c): escaping, the families in their
+ * order with one HELP and one TYPE each, the samples, the bound on its
+ * size; and the metrics_listen key of the config.
+ */
+#include "config.h"
+
+#include <arpa/inet.h>
+
+#include <errno.h>
+#include <limits.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "check_hellod.h"
+#include "hellod.h"
+
+#define NAME	"test.conf"
+
+/* The families, by name, in the order the issue lists them. */
+static const char *const families[] = {
+	"hellod_build_info",
+	"hellod_connections_accepted_total",
+	"hellod_connections_active",
+	"hellod_connections_rejected_total",
+	"hellod_connections_closed_total",
+	"hellod_requests_total",
+	"hellod_bytes_received_total",
+	"hellod_bytes_sent_total",
+	"hellod_output_paused_total",
+	"hellod_accept_paused_total",
+	"hellod_reloads_total",
+	"hellod_reload_failures_total",
+	"hellod_workers",
+	"process_start_time_seconds",
+};
+#define NFAMILIES	(sizeof(families) / sizeof(families[0]))
+
+/* A snapshot whose every counter differs from the others. */
+static void
+sample_metrics(struct metrics *m)
+{
+	memset(m, 0, sizeof(*m));
+	m->total.conns_accepted = 101;
+	m->total.conns_current = 3;
+	m->total.conns_rejected = 7;
+	m->total.conns_rejected_source = 8;
+	m->total.conns_rejected_proxy = 9;
+	m->total.closed[STATS_CLOSE_PROBE] = 3;
+	m->total.closed[STATS_CLOSE_REJECTED] = 9;
+	m->total.requests = 15;
+	m->total.bytes_received = 1234;
+	m->total.bytes_sent = 180;
+	m->total.closed[STATS_CLOSE_CLIENT] = 90;
+	m->total.closed[STATS_CLOSE_IDLE] = 4;
+	m->total.closed[STATS_CLOSE_TOO_LONG] = 2;
+	m->total.closed[STATS_CLOSE_ERROR] = 1;
+	m->total.closed[STATS_CLOSE_SHUTDOWN] = 0;
+	m->total.output_paused = 11;
+	m->total.accept_paused = 12;
+	m->total.reloads = 5;
+	m->total.reloads_failed = 6;
+	m->workers = 2;
+	m->version = "0.1.0";
+	m->start_ms = 1700000000123ULL;
+}
+
+static char *
+format(const struct metrics *m)
+{
+	char	*buf;
+	size_t	 len;
+
+	buf = malloc(METRICS_MAX);
+	ck_assert_ptr_nonnull(buf);
+	len = metrics_format(m, buf, METRICS_MAX);
+	ck_assert_uint_lt(len, METRICS_MAX);
+	ck_assert_uint_eq(strlen(buf), len);
+	return buf;
+}
+
+static void
+check_escape(const char *in, int label, const char *want)
+{
+	char	 buf[64];
+	size_t	 len;
+
+	len = metrics_escape(buf, sizeof(buf), in, label);
+	ck_assert_str_eq(buf, want);
+	ck_assert_uint_eq(len, strlen(want));
+}
+
+START_TEST(test_escape_label)
+{
+	check_escape("", 1, "");
+	check_escape("max_connections", 1, "max_connections");
+	check_escape("a\\b\"c\nd", 1, "a\\\\b\\\"c\\nd");
+	check_escape("\\\\", 1, "\\\\\\\\");
+	check_escape("\"\n", 1, "\\\"\\n");
+	/* Other bytes, tabs and UTF-8 included, stay as they are. */
+	check_escape("t\tu\xc3\xa9", 1, "t\tu\xc3\xa9");
+}
+END_TEST
+
+START_TEST(test_escape_help)
+{
+	/* HELP escapes backslash and newline, but not the double quote. */
+	check_escape("a\\b\"c\nd", 0, "a\\\\b\"c\\nd");
+	check_escape("say \"hi\"", 0, "say \"hi\"");
+}
+END_TEST
+
+START_TEST(test_escape_cut_short)
+{
+	char	 buf[5];
+
+	/* Like snprintf: what fits, terminated, and the whole length. */
+	memset(buf, 'x', sizeof(buf));
+	ck_assert_uint_eq(metrics_escape(buf, sizeof(buf), "ab\"cd", 1), 6);
+	ck_assert_str_eq(buf, "ab\\\"");
+	memset(buf, 'x', sizeof(buf));
+	ck_assert_uint_eq(metrics_escape(buf, 1, "abc", 1), 3);
+	ck_assert_int_eq(buf[0], '\0');
+	ck_assert_int_eq(buf[1], 'x');
+	ck_assert_uint_eq(metrics_escape(NULL, 0, "a\nb", 0), 4);
+}
+END_TEST
+
+/* The family a line belongs to: its first word, or the third of a comment. */
+static void
+line_family(const char *line, char *name, size_t len)
+{
+	size_t	 n;
+
+	if (strncmp(line, "# HELP ", 7) == 0 || strncmp(line, "# TYPE ", 7) == 0)
+		line += 7;
+	n = strcspn(line, " {");
+	ck_assert_uint_lt(n, len);
+	memcpy(name, line, n);
+	name[n] = '\0';
+}
+
+/*
+ * Every family in order; for each, HELP then TYPE then its samples, and
+ * nothing of it anywhere else.  Every line ends in a newline.
+ */
+START_TEST(test_format_structure)
+{
+	struct metrics	 m;
+	char		*text, *line, *last, name[128];
+	size_t		 f = 0, samples = 0;
+	int		 state = 0;	/* 0: HELP next, 1: TYPE, 2: samples */
+
+	sample_metrics(&m);
+	text = format(&m);
+	ck_assert_int_eq(text[strlen(text) - 1], '\n');
+	ck_assert_ptr_null(strstr(text, "\n\n"));
+	for (line = strtok_r(text, "\n", &last); line != NULL;
+	    line = strtok_r(NULL, "\n", &last)) {
+		line_family(line, name, sizeof(name));
+		if (strncmp(line, "# HELP ", 7) == 0) {
+			ck_assert_msg(state != 1, "two HELP lines: %s", line);
+			if (state == 2) {
+				ck_assert_uint_gt(samples, 0);
+				f++;
+			}
+			ck_assert_uint_lt(f, NFAMILIES);
+			ck_assert_str_eq(name, families[f]);
+			/* Some text after the name. */
+			ck_assert_uint_gt(strlen(line), 7 + strlen(name) + 1);
+			state = 1;
+			samples = 0;
+		} else if (strncmp(line, "# TYPE ", 7) == 0) {
+			ck_assert_msg(state == 1, "TYPE without HELP: %s", line);
+			ck_assert_str_eq(name, families[f]);
+			ck_assert_msg(strcmp(line + 7 + strlen(name),
+			    " counter") == 0 || strcmp(line + 7 + strlen(name),
+			    " gauge") == 0, "%s", line);
+			/* Counters, and only they, end in _total. */
+			ck_assert_int_eq(strstr(line, " counter") != NULL,
+			    strlen(name) > 6 &&
+			    strcmp(name + strlen(name) - 6, "_total") == 0);
+			state = 2;
+		} else {
+			ck_assert_msg(line[0] != '#', "stray comment: %s", line);
+			ck_assert_msg(state == 2, "sample before TYPE: %s", line);
+			ck_assert_str_eq(name, families[f]);
+			samples++;
+		}
+	}
+	ck_assert_int_eq(state, 2);
+	ck_assert_uint_gt(samples, 0);
+	ck_assert_uint_eq(f, NFAMILIES - 1);
+	free(text);
+}
+END_TEST
+
+/* The samples, exactly and in order. */
+START_TEST(test_format_samples)
+{
+	static const char *const want[] = {
+		"hellod_build_info{version=\"0.1.0\"} 1",
+		"hellod_connections_accepted_total 101",
+		"hellod_connections_active 3",
+		"hellod_connections_rejected_total{reason=\"max_connections\"} 7",
+		"hellod_connections_rejected_total{reason=\"per_source\"} 8",
+		"hellod_connections_rejected_total{reason=\"proxy\"} 9",
+		"hellod_connections_closed_total{reason=\"client\"} 90",
+		"hellod_connections_closed_total{reason=\"idle\"} 4",
+		"hellod_connections_closed_total{reason=\"line_too_long\"} 2",
+		"hellod_connections_closed_total{reason=\"error\"} 1",
+		"hellod_connections_closed_total{reason=\"shutdown\"} 0",
+		"hellod_connections_closed_total{reason=\"probe\"} 3",
+		"hellod_connections_closed_total{reason=\"rejected\"} 9",
+		"hellod_requests_total 15",
+		"hellod_bytes_received_total 1234",
+		"hellod_bytes_sent_total 180",
+		"hellod_output_paused_total 11",
+		"hellod_accept_paused_total 12",
+		"hellod_reloads_total 5",
+		"hellod_reload_failures_total 6",
+		"hellod_workers 2",
+		"process_start_time_seconds 1700000000.123",
+	};
+	struct metrics	 m;
+	char		*text, *line, *last;
+	size_t		 i = 0;
+
+	sample_metrics(&m);
+	text = format(&m);
+	for (line = strtok_r(text, "\n", &last); line != NULL;
+	    line = strtok_r(NULL, "\n", &last)) {
+		if (line[0] == '#')
+			continue;
+		ck_assert_uint_lt(i, sizeof(want) / sizeof(want[0]));
+		ck_assert_str_eq(line, want[i]);
+		i++;
+	}
+	ck_assert_uint_eq(i, sizeof(want) / sizeof(want[0]));
+	free(text);
+}
+END_TEST
+
+/* Every close reason stats.c knows is a label value. */
+START_TEST(test_format_close_reasons)
+{
+	struct metrics	 m;
+	char		*text, want[128];
+	int		 i;
+
+	sample_metrics(&m);
+	text = format(&m);
+	for (i = 0; i < STATS_CLOSE_MAX; i++) {
+		snprintf(want, sizeof(want),
+		    "\nhellod_connections_closed_total{reason=\"%s\"} %llu\n",
+		    stats_close_name(i), (unsigned long long)m.total.closed[i]);
+		ck_assert_msg(strstr(text, want) != NULL, "no %s", want);
+	}
+	free(text);
+}
+END_TEST
+
+START_TEST(test_format_escapes_version)
+{
+	struct metrics	 m;
+	char		*text;
+
+	sample_metrics(&m);
+	m.version = "1.0 \"x\\y\"\nz";
+	text = format(&m);
+	ck_assert_ptr_nonnull(strstr(text,
+	    "\nhellod_build_info{version=\"1.0 \\\"x\\\\y\\\"\\nz\"} 1\n"));
+	free(text);
+}
+END_TEST
+
+START_TEST(test_format_start_time)
+{
+	struct metrics	 m;
+	char		*text;
+
+	sample_metrics(&m);
+	m.start_ms = 1000000000007ULL;
+	text = format(&m);
+	ck_assert_ptr_nonnull(strstr(text,
+	    "\nprocess_start_time_seconds 1000000000.007\n"));
+	free(text);
+}
+END_TEST
+
+/* The largest counters still fit METRICS_MAX; a short buffer is cut
+ * short but terminated, and told the whole length. */
+START_TEST(test_format_bounds)
+{
+	struct metrics	 m;
+	char		*full, small[100];
+	size_t		 len, i;
+
+	memset(&m, 0xff, sizeof(m));
+	m.version = PACKAGE_VERSION;
+	full = format(&m);
+	ck_assert_ptr_nonnull(strstr(full,
+	    "\nhellod_requests_total 18446744073709551615\n"));
+	len = strlen(full);
+
+	memset(small, 'x', sizeof(small));
+	ck_assert_uint_eq(metrics_format(&m, small, sizeof(small)), len);
+	ck_assert_uint_eq(strlen(small), sizeof(small) - 1);
+	ck_assert_int_eq(strncmp(small, full, sizeof(small) - 1), 0);
+	ck_assert_uint_eq(metrics_format(&m, NULL, 0), len);
+	/* Cut anywhere, it agrees with the whole. */
+	for (i = 1; i < len; i += 97) {
+		char	*cut = malloc(i);
+
+		ck_assert_ptr_nonnull(cut);
+		ck_assert_uint_eq(metrics_format(&m, cut, i), len);
+		ck_assert_uint_eq(strlen(cut), i - 1);
+		ck_assert_int_eq(strncmp(cut, full, i - 1), 0);
+		free(cut);
+	}
+	free(full);
+}
+END_TEST
+
+/* metrics_listen in the config */
+
+static struct config *
+parse(const char *text, char **errors)
+{
+	struct config	*conf;
+	FILE		*fp;
+
+	fp = fmemopen((void *)text, strlen(text), "r");
+	ck_assert_msg(fp != NULL, "fmemopen: %s", strerror(errno));
+	conf = config_parse(fp, NAME, errors);
+	fclose(fp);
+	return conf;
+}
+
+static void
+listen_ok(const char *value, int family, const char *host, int port)
+{
+	struct config	*conf;
+	char		 text[256], *errors, buf[INET6_ADDRSTRLEN];
+
+	snprintf(text, sizeof(text), "metrics_listen = %s\n", value);
+	conf = parse(text, &errors);
+	ck_assert_msg(conf != NULL, "%s: %s", value, errors);
+	ck_assert_int_eq(conf->metrics_listen.ss.ss_family, family);
+	ck_assert_str_eq(check_host(&conf->metrics_listen, buf, sizeof(buf)),
+	    host);
+	ck_assert_int_eq(addr_get_port((struct sockaddr *)
+	    &conf->metrics_listen.ss), port);
+	config_free(conf);
+}
+
+static void
+listen_bad(const char *value, const char *what)
+{
+	struct config	*conf;
+	char		 text[256], want[256], *errors;
+
+	snprintf(text, sizeof(text), "port = 1\nmetrics_listen = %s\n", value);
+	snprintf(want, sizeof(want), NAME ":2: metrics_listen: %s", what);
+	conf = parse(text, &errors);
+	ck_assert_msg(conf == NULL, "accepted %s", value);
+	ck_assert_ptr_nonnull(errors);
+	ck_assert_msg(strncmp(errors, want, strlen(want)) == 0,
+	    "%s: got %s", value, errors);
+	/* One error, one line. */
+	ck_assert_ptr_eq(strchr(errors, '\n'), errors + strlen(errors) - 1);
+	free(errors);
+}
+
+START_TEST(test_listen_default_off)
+{
+	struct config	*conf;
+
+	conf = config_default();
+	ck_assert_ptr_nonnull(conf);
+	ck_assert_uint_eq(conf->metrics_listen.len, 0);
+	config_free(conf);
+}
+END_TEST
+
+START_TEST(test_listen_good)
+{
+	listen_ok("127.0.0.1:9100", AF_INET, "127.0.0.1", 9100);
+	listen_ok("0.0.0.0:1", AF_INET, "0.0.0.0", 1);
+	listen_ok("127.0.0.1:0", AF_INET, "127.0.0.1", 0);
+	listen_ok("[::1]:65535", AF_INET6, "::1", 65535);
+	listen_ok("[::]:5001", AF_INET6, "::", 5001);
+	listen_ok("\"[fe80::1]:80\"", AF_INET6, "fe80::1", 80);
+}
+END_TEST
+
+START_TEST(test_listen_bad)
+{
+	static const char *const not_hostport[] = {
+		"127.0.0.1", "9100", ":9100", "127.0.0.1:", "[::1]", "::1:9100",
+		"::1", "*:9100", "localhost:9100", "[127.0.0.1]:9100",
+		"127.0.0.1,::1:9100", "[::1]9100", "1.2.3.4.5:9100",
+		"[::1:9100",
+	};
+	size_t	 i;
+
+	for (i = 0; i < sizeof(not_hostport) / sizeof(not_hostport[0]); i++)
+		listen_bad(not_hostport[i], "'");
+	listen_bad("127.0.0.1:65536", "port '65536' is not a number from 0 "
+	    "to 65535");
+	listen_bad("127.0.0.1:-1", "port '-1'");
+	listen_bad("127.0.0.1:x", "port 'x'");
+	listen_bad("127.0.0.1:9100x", "port '9100x'");
+	listen_bad("127.0.0.1: 9100", "port ' 9100'");
+	listen_bad("127.0.0.1:99999999999999999999", "port '9999");
+}
+END_TEST
+
+/* The dump shows it as it reads back. */
+START_TEST(test_listen_dump)
+{
+	struct config	*conf, *again;
+	char		*text, *errors;
+	size_t		 len;
+	FILE		*fp;
+
+	conf = parse("metrics_listen = [::1]:5001\n", &errors);
+	ck_assert_ptr_nonnull(conf);
+	fp = open_memstream(&text, &len);
+	ck_assert_ptr_nonnull(fp);
+	config_dump(conf, fp);
+	fclose(fp);
+	ck_assert_ptr_nonnull(strstr(text, "\nmetrics_listen = [::1]:5001\n"));
+	again = parse(text, &errors);
+	ck_assert_ptr_nonnull(again);
+	ck_assert(addr_equal(&conf->metrics_listen, &again->metrics_listen));
+	free(text);
+	config_free(again);
+	config_free(conf);
+
+	conf = config_default();
+	ck_assert_ptr_nonnull(conf);
+	fp = open_memstream(&text, &len);
+	ck_assert_ptr_nonnull(fp);
+	config_dump(conf, fp);
+	fclose(fp);
+	ck_assert_ptr_nonnull(strstr(text, "\n#metrics_listen =\n"));
+	free(text);
+	config_free(conf);
+}
+END_TEST
+
+Suite *
+metrics_suite(void)
+{
+	Suite	*s;
+	TCase	*tc;
+
+	s = suite_create("metrics");
+
+	tc = tcase_create("escape");
+	tcase_add_test(tc, test_escape_label);
+	tcase_add_test(tc, test_escape_help);
+	tcase_add_test(tc, test_escape_cut_short);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("format");
+	tcase_add_test(tc, test_format_structure);
+	tcase_add_test(tc, test_format_samples);
+	tcase_add_test(tc, test_format_close_reasons);
+	tcase_add_test(tc, test_format_escapes_version);
+	tcase_add_test(tc, test_format_start_time);
+	tcase_add_test(tc, test_format_bounds);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("metrics_listen");
+	tcase_add_test(tc, test_listen_default_off);
+	tcase_add_test(tc, test_listen_good);
+	tcase_add_test(tc, test_listen_bad);
+	tcase_add_test(tc, test_listen_dump);
+	suite_add_tcase(s, tc);
+	return s;
+}

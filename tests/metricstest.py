@@ -1,0 +1,89 @@
+"""Helpers for the tests of the metrics endpoint (metrics_listen): find its
+port in the log, scrape it, parse the exposition, wait on a counter.
+Python 3 standard library only, like hellodtest.py.
+"""
+
+import http.client
+import os
+import re
+import time
+
+from hellodtest import TIMEOUT, Daemon
+
+TOP_SRCDIR = os.environ.get("TOP_SRCDIR") or os.path.join(
+    os.path.dirname(os.path.abspath(__file__)), "..")
+CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+
+
+def header_value(name):
+    """A #define of src/hellod.h, so that the tests follow the code."""
+    with open(os.path.join(TOP_SRCDIR, "src", "hellod.h")) as f:
+        m = re.search(r"^#define\s+%s\s+(\d+)" % name, f.read(), re.M)
+    if not m:
+        raise AssertionError("no #define %s in src/hellod.h" % name)
+    return int(m.group(1))
+
+
+def metrics_port(d, start=0, host=r"127\.0\.0\.1"):
+    """The port of the endpoint, from its 'metrics: serving' log line."""
+    m = d.wait_log(r"metrics: serving http://%s:(\d+)/metrics$" % host,
+                   start=start)
+    return int(m.group(1))
+
+
+class MetricsDaemon(Daemon):
+    """A Daemon with metrics_listen on an ephemeral loopback port."""
+
+    def __init__(self, conf="", listen="127.0.0.1:0", **kw):
+        super().__init__("metrics_listen = %s\n" % listen + conf, **kw)
+        host = r"\[::1\]" if listen.startswith("[::1]") else r"127\.0\.0\.1"
+        self.mport = metrics_port(self, host=host)
+        self.mhost = "::1" if listen.startswith("[::1]") else "127.0.0.1"
+
+    def scrape(self, path="/metrics", method="GET", port=None):
+        return request(port or self.mport, path, method, host=self.mhost)
+
+    def metrics(self):
+        status, headers, body = self.scrape()
+        assert status == 200, (status, body)
+        return parse(body.decode("utf-8"))
+
+    def wait_metrics(self, want, tries=200):
+        """Scrape until every name: value of want holds (bounded); the
+        counters are exact, so equality, never 'at least'."""
+        for _ in range(tries):
+            got = self.metrics()
+            if all(got.get(k) == v for k, v in want.items()):
+                return got
+            time.sleep(0.05)   # pacing between polls, not synchronisation
+        raise AssertionError("metrics never became %r: %r" % (
+            want, {k: got.get(k) for k in want}))
+
+
+def request(port, path="/metrics", method="GET", host="127.0.0.1",
+            headers=None):
+    """One HTTP request on a connection of its own: status, headers, body."""
+    c = http.client.HTTPConnection(host, port, timeout=TIMEOUT)
+    try:
+        c.request(method, path, headers=headers or {})
+        r = c.getresponse()
+        return r.status, r.getheaders(), r.read()
+    finally:
+        c.close()
+
+
+def parse(text):
+    """The samples of an exposition: {'name' or 'name{labels}': number}."""
+    out = {}
+    for line in text.splitlines():
+        if not line or line.startswith("#"):
+            continue
+        key, value = line.rsplit(" ", 1)
+        out[key] = float(value) if "." in value else int(value)
+    return out
+
+
+def family_names(text):
+    """The families in the order of their TYPE lines."""
+    return [l.split()[2] for l in text.splitlines()
+            if l.startswith("# TYPE ")]

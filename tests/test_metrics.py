@@ -1,0 +1,406 @@
+#!/usr/bin/env python3
+"""The metrics endpoint (metrics_listen): the exposition as promtool sees
+it, exact counter deltas, HTTP errors, IPv6, reloads that apply all or
+nothing, and hostile scrapers that stay bounded."""
+
+import http.client
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from hellodtest import (HELLOD, REPLY, TIMEOUT, WRAPPER, Daemon, Skip, ask,
+                        check, free_port, ipv6_loopback, main, recv_exact)
+from metricstest import (CONTENT_TYPE, MetricsDaemon, family_names,
+                         header_value, metrics_port, parse, request)
+
+CONN_MAX = header_value("HTTPD_CONN_MAX")
+HTTP_TIMEOUT = header_value("HTTPD_TIMEOUT")
+FAMILIES = [
+    "hellod_build_info",
+    "hellod_connections_accepted_total",
+    "hellod_connections_active",
+    "hellod_connections_rejected_total",
+    "hellod_connections_closed_total",
+    "hellod_requests_total",
+    "hellod_bytes_received_total",
+    "hellod_bytes_sent_total",
+    "hellod_output_paused_total",
+    "hellod_accept_paused_total",
+    "hellod_reloads_total",
+    "hellod_reload_failures_total",
+    "hellod_workers",
+    "process_start_time_seconds",
+]
+CLOSED = 'hellod_connections_closed_total{reason="%s"}'
+REJECTED = 'hellod_connections_rejected_total{reason="max_connections"}'
+
+
+def version():
+    out = subprocess.run([HELLOD, "-V"], capture_output=True,
+                         timeout=TIMEOUT).stdout.decode()
+    return out.split()[1]
+
+
+def promtool(text):
+    tool = shutil.which("promtool")
+    if tool is None:
+        raise Skip("promtool not found (apt-get install prometheus, or "
+                   "./autogen.sh --deps)")
+    p = subprocess.run([tool, "check", "metrics"], input=text,
+                       capture_output=True, timeout=TIMEOUT * 3)
+    return p.returncode, (p.stdout + p.stderr).decode()
+
+
+def test_families_in_order_with_help_and_type():
+    t0 = time.time()
+    with MetricsDaemon("workers = 3\n") as d:
+        status, headers, body = d.scrape()
+        check(status == 200, status)
+        check(dict(headers)["Content-Type"] == CONTENT_TYPE, headers)
+        text = body.decode("utf-8")
+        check(family_names(text) == FAMILIES, family_names(text))
+        for name in FAMILIES:
+            check(len(re.findall(r"^# HELP %s \S" % name, text, re.M)) == 1,
+                  name)
+            check(len(re.findall(r"^# TYPE %s " % name, text, re.M)) == 1,
+                  name)
+        got = parse(text)
+        check(got['hellod_build_info{version="%s"}' % version()] == 1, got)
+        check(got["hellod_workers"] == 3, got)
+        check(t0 - 1 <= got["process_start_time_seconds"] <= time.time(),
+              (t0, got["process_start_time_seconds"]))
+        for reason in ("client", "idle", "line_too_long", "error",
+                       "shutdown"):
+            check(got[CLOSED % reason] == 0, got)
+        check(got[REJECTED] == 0, got)
+        check(d.stop() == 0)
+
+
+def test_promtool_check_metrics_is_silent():
+    with MetricsDaemon("max_connections = 1\n") as d:
+        with d.connect() as s:
+            ask(s)
+            with d.connect() as s2:     # rejected: a non-zero label value
+                s2.recv(100)
+        d.wait_metrics({REJECTED: 1, "hellod_requests_total": 1})
+        status, _, body = d.scrape()
+        rc, out = promtool(body)
+        check(rc == 0 and out == "", "promtool: rc %d:\n%s" % (rc, out))
+
+
+def test_counters_are_exact():
+    """15 lines add exactly 15 requests; a 4-byte line adds 4 bytes
+    received and the reply's length sent.  Two workers: the sum is exact
+    too."""
+    with MetricsDaemon("workers = 2\n") as d:
+        before = d.metrics()
+        with d.connect() as s:
+            s.sendall(b"x\n" * 15)
+            recv_exact(s, 15 * len(REPLY))
+            want = {
+                "hellod_requests_total": before["hellod_requests_total"] + 15,
+                "hellod_bytes_received_total":
+                    before["hellod_bytes_received_total"] + 30,
+                "hellod_bytes_sent_total":
+                    before["hellod_bytes_sent_total"] + 15 * len(REPLY),
+                "hellod_connections_accepted_total":
+                    before["hellod_connections_accepted_total"] + 1,
+                "hellod_connections_active": 1,
+            }
+            d.wait_metrics(want)
+            ask(s, b"abc\n")
+            want["hellod_requests_total"] += 1
+            want["hellod_bytes_received_total"] += 4
+            want["hellod_bytes_sent_total"] += len(REPLY)
+            mid = d.wait_metrics(want)
+        want["hellod_connections_active"] = 0
+        want[CLOSED % "client"] = before[CLOSED % "client"] + 1
+        after = d.wait_metrics(want)
+        # Nothing else moved.
+        for k in before:
+            if k not in want and k != "process_start_time_seconds":
+                check(after[k] == before[k], (k, before[k], after[k]))
+        # SIGUSR1 reads the same counters.
+        st = d.stats()
+        check(st["requests"] == after["hellod_requests_total"], (st, after))
+        check(st["bytes_sent"] == after["hellod_bytes_sent_total"], st)
+        check(st["bytes_received"] == after["hellod_bytes_received_total"],
+              st)
+        check(st["conns_accepted"] ==
+              after["hellod_connections_accepted_total"], st)
+        check(st["closed_client"] == after[CLOSED % "client"], st)
+        check(mid["hellod_connections_active"] == 1, mid)
+
+
+def test_http_errors_and_head():
+    with MetricsDaemon() as d:
+        for path in ("/", "/metric", "/metrics/", "/metricsx", "/x/metrics"):
+            status, headers, body = d.scrape(path)
+            check(status == 404, (path, status))
+            check(dict(headers)["Content-Type"].startswith("text/plain"),
+                  headers)
+        for method in ("POST", "PUT", "DELETE", "OPTIONS", "PATCH"):
+            status, headers, _ = d.scrape(method=method)
+            check(status == 405, (method, status))
+            check(dict(headers).get("Allow") == "GET, HEAD", headers)
+        status, _, get = d.scrape("/metrics?name=x")
+        check(status == 200, status)
+        status, headers, body = d.scrape(method="HEAD")
+        check(status == 200 and body == b"", (status, body))
+        check(int(dict(headers)["Content-Length"]) == len(get), headers)
+        # A method HTTP does not have (501, as RFC 9110 says), and a
+        # request line that is not HTTP.
+        for line, want in ((b"BREW /metrics HTTP/1.1", b"HTTP/1.1 501"),
+                           (b"GARBAGE", b"HTTP/1.1 400")):
+            with socket.create_connection(("127.0.0.1", d.mport),
+                                          TIMEOUT) as s:
+                s.sendall(line + b"\r\nHost: x\r\n\r\n")
+                got = s.recv(100)
+                check(got.startswith(want), (line, got))
+        # Headers past HTTPD_HEADERS_MAX: an error, never a scrape.
+        big = b"x" * (header_value("HTTPD_HEADERS_MAX") + 100)
+        with socket.create_connection(("127.0.0.1", d.mport), TIMEOUT) as s:
+            try:
+                s.sendall(b"GET /metrics HTTP/1.1\r\nX: " + big + b"\r\n\r\n")
+                got = s.recv(100)
+            except ConnectionResetError:
+                got = b""
+            check(got == b"" or re.match(rb"HTTP/1\.1 4\d\d", got), got)
+        check(d.scrape()[0] == 200)
+        # Two scrapes on one kept-alive connection.
+        c = http.client.HTTPConnection("127.0.0.1", d.mport, timeout=TIMEOUT)
+        for _ in range(2):
+            c.request("GET", "/metrics")
+            r = c.getresponse()
+            check(r.status == 200 and len(r.read()) > 0, r.status)
+        c.close()
+        check(d.stop() == 0)
+
+
+def test_ipv6_loopback():
+    if not ipv6_loopback():
+        raise Skip("no IPv6 loopback here")
+    with MetricsDaemon(listen="[::1]:0") as d:
+        check(d.metrics()["hellod_requests_total"] == 0)
+        check(d.stop() == 0)
+
+
+def test_off_by_default():
+    with Daemon() as d:
+        with d.connect() as s:
+            ask(s)
+        d.stats()       # the log is past the start-up lines
+        check(not any("metrics" in l for l in d.lines), d.lines)
+        check(d.stop() == 0)
+    out = subprocess.run(WRAPPER + [HELLOD, "-T", "-c", "/dev/null"],
+                         capture_output=True, timeout=TIMEOUT).stdout.decode()
+    check(re.search(r"^#metrics_listen =$", out, re.M), out)
+
+
+def test_config_errors():
+    d = tempfile.mkdtemp(prefix="hellod-test-")
+    try:
+        path = os.path.join(d, "hellod.conf")
+        with open(path, "w") as f:
+            f.write("metrics_listen = localhost:9100\n")
+        p = subprocess.run(WRAPPER + [HELLOD, "-t", "-c", path],
+                           capture_output=True, timeout=TIMEOUT)
+        err = p.stderr.decode()
+        check(p.returncode == 3, (p.returncode, err))
+        check(re.search(r"^%s:1: metrics_listen: 'localhost:9100' is not "
+                        r"ADDRESS:PORT" % re.escape(path), err, re.M), err)
+        with open(path, "w") as f:
+            f.write("metrics_listen = [::1]:5001\n")
+        p = subprocess.run(WRAPPER + [HELLOD, "-T", "-c", path],
+                           capture_output=True, timeout=TIMEOUT)
+        check(p.returncode == 0, p.stderr)
+        check(re.search(r"^metrics_listen = \[::1\]:5001$",
+                        p.stdout.decode(), re.M), p.stdout)
+    finally:
+        shutil.rmtree(d)
+
+
+def test_busy_port_at_start_fails_like_port():
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen(1)
+        busy = taken.getsockname()[1]
+        with Daemon("metrics_listen = 127.0.0.1:%d\n" % busy,
+                    ready=False) as d:
+            d.wait_log(r"127\.0\.0\.1:%d: bind: Address already in use" % busy)
+            d.wait_log(r"cannot listen, exiting")
+            check(d.proc.wait(TIMEOUT) == 1)
+
+
+def refused(port):
+    try:
+        socket.create_connection(("127.0.0.1", port), TIMEOUT).close()
+        return False
+    except ConnectionRefusedError:
+        return True
+
+
+def test_reload_is_transactional():
+    with Daemon() as d, socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen(1)
+        busy = taken.getsockname()[1]
+        base = "bind = 127.0.0.1\nport = %d\n" % d.port
+
+        # Off to on.
+        p1 = free_port()
+        m = d.mark()
+        check(d.reload(base + "metrics_listen = 127.0.0.1:%d\n" % p1))
+        check(metrics_port(d, start=m) == p1)
+        got = parse(request(p1)[2].decode())
+        check(got["hellod_reloads_total"] == 1, got)
+
+        # A port that is taken: the reload fails whole, the message too.
+        m = d.mark()
+        check(not d.reload(base + "message = new\n"
+                           "metrics_listen = 127.0.0.1:%d\n" % busy))
+        d.wait_log(r"127\.0\.0\.1:%d: bind: Address already in use" % busy,
+                   start=m)
+        got = parse(request(p1)[2].decode())
+        check(got["hellod_reload_failures_total"] == 1, got)
+        with d.connect() as s:
+            ask(s)      # the old message
+
+        # A new main port and a taken metrics port: neither changes.
+        new_main = free_port()
+        check(not d.reload("bind = 127.0.0.1\nport = %d\n"
+                           "metrics_listen = 127.0.0.1:%d\n" % (new_main,
+                                                                busy)))
+        check(refused(new_main), "new main port %d opened" % new_main)
+        with d.connect() as s:
+            ask(s)
+        check(request(p1)[0] == 200)
+
+        # Unchanged: the endpoint and its kept-alive connections stay.
+        c = http.client.HTTPConnection("127.0.0.1", p1, timeout=TIMEOUT)
+        c.request("GET", "/metrics")
+        c.getresponse().read()
+        check(d.reload(base + "message = Bonjour\n"
+                       "metrics_listen = 127.0.0.1:%d\n" % p1))
+        c.request("GET", "/metrics")
+        r = c.getresponse()
+        check(r.status == 200, r.status)
+        check(parse(r.read().decode())["hellod_reloads_total"] == 2)
+        c.close()
+
+        # Another port: the new one serves, the old one is closed.
+        p2 = free_port()
+        m = d.mark()
+        check(d.reload(base + "metrics_listen = 127.0.0.1:%d\n" % p2))
+        check(metrics_port(d, start=m) == p2)
+        check(request(p2)[0] == 200)
+        check(refused(p1), "old metrics port %d still open" % p1)
+
+        # On to off.
+        check(d.reload(base))
+        check(refused(p2), "metrics port %d still open" % p2)
+        st = d.stats()
+        check(st["reloads"] == 4 and st["reloads_failed"] == 2, st)
+        check(d.stop() == 0)
+
+
+def half_sent(port):
+    s = socket.create_connection(("127.0.0.1", port), TIMEOUT)
+    s.sendall(b"GET /metrics HTTP/1.1\r\nHost: x\r\n")     # no blank line
+    return s
+
+
+def wait_eof(s, limit):
+    """Seconds until the server closes s; fails past limit."""
+    t0 = time.monotonic()
+    s.settimeout(limit)
+    try:
+        while s.recv(4096):
+            pass
+    except ConnectionResetError:
+        pass
+    except socket.timeout:
+        raise AssertionError("still open after %.1f s" % limit)
+    return time.monotonic() - t0
+
+
+def test_hostile_scrapers_are_bounded():
+    """More half-sent requests than HTTPD_CONN_MAX: the main port still
+    answers at once; a scrape waits in the backlog, and is served once some
+    of them close; the rest are cut off after HTTPD_TIMEOUT, as is a
+    client that drips its request."""
+    with MetricsDaemon() as d:
+        hostile = [half_sent(d.mport) for _ in range(CONN_MAX + 2)]
+        d.wait_log(r"metrics: %d connections at once, accepting no more" %
+                   CONN_MAX)
+        with d.connect() as s:
+            t0 = time.monotonic()
+            ask(s)
+            took = time.monotonic() - t0
+        check(took < HTTP_TIMEOUT / 2, "main port took %.2f s" % took)
+
+        scrape = socket.create_connection(("127.0.0.1", d.mport), TIMEOUT)
+        scrape.sendall(b"GET /metrics HTTP/1.1\r\nHost: x\r\n"
+                       b"Connection: close\r\n\r\n")
+        # Not served while the cap is reached (a bound, not a wait on it).
+        scrape.settimeout(0.3)
+        try:
+            check(scrape.recv(100) == b"", "served past the cap")
+        except socket.timeout:
+            pass
+        for s in hostile[:3]:
+            s.close()
+        scrape.settimeout(TIMEOUT)
+        head = scrape.recv(100)
+        check(head.startswith(b"HTTP/1.1 200 OK"), head)
+        scrape.close()
+
+        # A client that drips a header line every 0.2 s: evhttp's timeout
+        # alone would never end it; the deadline does.
+        drip = half_sent(d.mport)
+        closed = threading.Event()
+
+        def dripping():
+            for _ in range(int((HTTP_TIMEOUT + TIMEOUT) / 0.2)):
+                try:
+                    drip.sendall(b"X-Slow: 1\r\n")
+                except OSError:
+                    break
+                if closed.wait(0.2):
+                    break
+
+        t = threading.Thread(target=dripping, daemon=True)
+        t.start()
+        limit = HTTP_TIMEOUT + TIMEOUT
+        for s in hostile[3:]:
+            wait_eof(s, limit)
+            s.close()
+        took = wait_eof(drip, limit)
+        closed.set()
+        t.join(TIMEOUT)
+        drip.close()
+        check(took <= limit, took)
+        check(d.scrape()[0] == 200)
+        check(d.stop() == 0)
+
+
+def test_stop_with_scrapers_connected():
+    with MetricsDaemon() as d:
+        s = half_sent(d.mport)
+        c = http.client.HTTPConnection("127.0.0.1", d.mport, timeout=TIMEOUT)
+        c.request("GET", "/metrics")
+        c.getresponse().read()
+        check(d.stop() == 0)
+        c.close()
+        s.close()
+
+
+if __name__ == "__main__":
+    main(globals())
