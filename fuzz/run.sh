@@ -100,6 +100,10 @@ if [ -n "$found" ]; then
 	status=1
 fi
 if [ "$status" -eq 0 ]; then
-	echo "== fuzzing passed (logs and new corpus in $out)"
+	# Nothing to look at: leave nothing behind.  A failure keeps it all.
+	echo "== fuzzing passed"
+	rm -rf "$out"
+else
+	echo "== logs, new corpus and crashers kept in $out" >&2
 fi
 exit "$status"

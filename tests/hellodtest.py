@@ -108,9 +108,14 @@ class Daemon:
         self.reader.start()
         self.port = None
         if ready:
-            m = self.wait_log(r"listening on 127\.0\.0\.1:(\d+)")
-            self.port = int(m.group(1))
-            self.wait_log(r"started, pid")
+            try:
+                m = self.wait_log(r"listening on 127\.0\.0\.1:(\d+)")
+                self.port = int(m.group(1))
+                self.wait_log(r"started, pid")
+            except BaseException:
+                # No "with" block will close it: stop it, remove its dir.
+                self.close()
+                raise
 
     def _read(self):
         try:
