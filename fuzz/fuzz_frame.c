@@ -16,12 +16,20 @@
  * must be the same whatever the cuts, a too-long line must be found in the
  * read that holds the byte proving it too long, and *used must stop exactly
  * where that line starts.
+ *
+ * Then the same stream goes through frame_evbuffer() as conn.c uses it:
+ * the reads as chains of one evbuffer (more of them than one
+ * evbuffer_peek() looks at), framed a few lines at a time (a budget from
+ * byte 0) and drained as it goes.  The lines and the verdict must be the
+ * same again.
  */
 #include "config.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <event2/buffer.h>
 
 #include "hellod.h"
 #include "fuzz.h"
@@ -85,6 +93,64 @@ fuzz_fail(const char *what, size_t max, size_t len, size_t pos, size_t n,
 	abort();
 }
 
+/*
+ * The stream as chains, framed budget lines at a time, drained as conn.c
+ * does; returns the lines and the status it ends with.
+ */
+static enum frame_status
+chained_feed(const uint8_t *stream, size_t len, const uint8_t *sizes,
+    size_t nsizes, int any, size_t max, size_t budget, size_t *lines)
+{
+	struct evbuffer		*in;
+	struct frame		 f;
+	enum frame_status	 st = FRAME_OK;
+	size_t			 pos, n, i, got, used;
+
+	if ((in = evbuffer_new()) == NULL)
+		abort();
+	for (pos = 0, i = 0; pos < len; pos += n, i++) {
+		n = any ? sizes[i % nsizes] : len - pos;
+		if (n > len - pos)
+			n = len - pos;
+		if (n > 0 && evbuffer_add_reference(in, stream + pos, n, NULL,
+		    NULL) == -1)
+			abort();
+	}
+	memset(&f, 0, sizeof(f));
+	*lines = 0;
+	while (evbuffer_get_length(in) > 0) {
+		st = frame_evbuffer(&f, in, max, budget, &got, &used);
+		if (got > budget || used > evbuffer_get_length(in))
+			fuzz_fail("frame_evbuffer bounds", max, len, 0, 0, got,
+			    budget);
+		*lines += got;
+		if (st != FRAME_OK)
+			break;
+		if (used == 0 && got == 0)
+			fuzz_fail("frame_evbuffer made no progress", max, len,
+			    0, 0, 0, 1);
+		evbuffer_drain(in, used);
+	}
+	evbuffer_free(in);
+	return st;
+}
+
+/* The chained pass must agree with the whole stream. */
+static void
+chained_check(const uint8_t *stream, size_t len, const uint8_t *sizes,
+    size_t nsizes, int any, size_t max, uint8_t b0, const struct ref *r)
+{
+	enum frame_status	 st;
+	size_t			 lines, budget = 1 + b0 % 5;
+
+	st = chained_feed(stream, len, sizes, nsizes, any, max, budget,
+	    &lines);
+	if (st != r->status)
+		fuzz_fail("chained status", max, len, 0, 0, st, r->status);
+	if (lines != r->lines)
+		fuzz_fail("chained lines", max, len, 0, 0, lines, r->lines);
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -146,6 +212,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			if (total != r.lines)
 				fuzz_fail("lines before the bad one", max,
 				    len, pos, n, total, r.lines);
+			chained_check(stream, len, sizes, nsizes, any, max,
+			    data[0], &r);
 			return 0;
 		}
 		if (st != FRAME_OK)
@@ -162,5 +230,6 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (f.partial != 0 || f.last_cr != 0)
 		fuzz_fail("state left after EOF", max, len, pos, 0, f.partial,
 		    0);
+	chained_check(stream, len, sizes, nsizes, any, max, data[0], &r);
 	return 0;
 }
