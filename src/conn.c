@@ -142,8 +142,15 @@ conn_accept(struct worker *w, int fd, const struct sockaddr *sa,
 		worker_conn_reject(w);
 		return;
 	}
-	c->bev = bufferevent_socket_new(worker_base(w), fd,
-	    BEV_OPT_CLOSE_ON_FREE);
+	/*
+	 * Not BEV_OPT_CLOSE_ON_FREE: freed from its own callback, the
+	 * bufferevent would close the socket only when that returns, after
+	 * the connection's slot and counter are gone.  conn_close() closes
+	 * it, once, right after bufferevent_free(); libevent's epoll backend
+	 * takes the late EPOLL_CTL_DEL of a closed descriptor in its stride,
+	 * and no other descriptor of this loop can take the number before.
+	 */
+	c->bev = bufferevent_socket_new(worker_base(w), fd, 0);
 	if (c->bev == NULL) {
 		log_warnx("%s: cannot allocate a bufferevent", __func__);
 		close(fd);
@@ -568,9 +575,9 @@ conn_close(struct conn *c, enum stats_close why, const char *reason)
 		STATS_ADD(worker_stats_own(c->w)->closed[why], 1);
 	STATS_ADD(worker_stats_own(c->w)->bytes_received,
 	    evbuffer_get_length(bufferevent_get_input(c->bev)));
-	/* Closes the socket, once libevent is done with it. */
 	bufferevent_free(c->bev);
 	c->bev = NULL;
+	close(c->fd);
 	c->reason = reason;
 	conn_free(c);
 }
