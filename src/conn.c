@@ -12,6 +12,10 @@
  * while more than max_output waits there and resumes once it has drained
  * to half of that.
  *
+ * Behind a load balancer (proxy_protocol) a connection first waits, in
+ * CONN_PROXY, for the PROXY header to be whole in its input (proxy.c
+ * parses it); the client it names then stands in for the peer everywhere.
+ *
  * A connection ends by flushing what it owes, sending FIN and discarding
  * what the client still sends for a moment: closing a socket with unread
  * input sends RST, which can destroy replies still on their way.
