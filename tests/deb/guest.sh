@@ -19,55 +19,9 @@ export DEBIAN_FRONTEND=noninteractive
 # shellcheck disable=SC1091
 . /mnt/deb/env			# DEB_V1, DEB_V2, V1, V2
 
-n=0
-failed=0
-ok() { n=$((n + 1)); echo "ok $n - $*"; }
-not_ok() { n=$((n + 1)); echo "not ok $n - $*"; failed=1; }
-check() {
-	local what=$1
-	shift
-	if "$@"; then ok "$what"; else not_ok "$what"; fi
-}
-# A failure after which the later checks would only fail too.
-require() {
-	local what=$1
-	shift
-	if "$@"; then
-		ok "$what"
-	else
-		not_ok "$what"
-		echo "# journal of hellod:"
-		journalctl -u hellod -u hellod.socket --no-pager -n 40 |
-		    sed 's/^/#   /'
-		exit 1
-	fi
-}
-note() { echo "# $*"; }
+# shellcheck disable=SC1091
+. /mnt/guestlib.sh		# ok, check, require, wait_for, hello, ...
 
-# Poll a condition until a deadline: wait_for SECONDS COMMAND...
-wait_for() {
-	local deadline=$((SECONDS + $1))
-	shift
-	until "$@"; do
-		[ "$SECONDS" -lt "$deadline" ] || return 1
-		sleep 0.1
-	done
-}
-
-# One client: connect, send a line, read the reply, all within 5 s.
-# hello PORT [REPLY]
-hello() {
-	timeout 5 bash -c 'exec 3<>"/dev/tcp/127.0.0.1/$1" &&
-	    printf "hi\n" >&3 && IFS= read -r line <&3 &&
-	    [ "$line" = "$2" ]' hello "$1" "${2:-Hello World}" 2>/dev/null
-}
-refused() {
-	! timeout 5 bash -c 'exec 3<>"/dev/tcp/127.0.0.1/$1"' refused "$1" \
-	    2>/dev/null
-}
-
-prop() { systemctl show -P "$2" "$1"; }
-active() { [ "$(systemctl is-active "$1")" = active ]; }
 inactive() { [ "$(systemctl is-active "$1")" = inactive ]; }
 enabled() { [ "$(systemctl is-enabled "$1" 2>/dev/null)" = "$2" ]; }
 status() { [ "$(dpkg-query -W -f='${db:Status-Abbrev}' hellod 2>/dev/null)" = "$1" ]; }

@@ -16,51 +16,8 @@ export SYSTEMD_PAGER='' SYSTEMD_COLORS=0 LC_ALL=C.UTF-8
 # shellcheck disable=SC1091
 . /mnt/results/paths		# HELLOD_BIN, HELLOD_CONF, HELLOD_SERVICE, ...
 
-n=0
-failed=0
-ok() { n=$((n + 1)); echo "ok $n - $*"; }
-not_ok() { n=$((n + 1)); echo "not ok $n - $*"; failed=1; }
-check() {
-	local what=$1
-	shift
-	if "$@"; then ok "$what"; else not_ok "$what"; fi
-}
-# A failure after which the later checks would only fail too.
-require() {
-	local what=$1
-	shift
-	if "$@"; then
-		ok "$what"
-	else
-		not_ok "$what"
-		echo "# journal of hellod:"
-		journalctl -u hellod -u hellod.socket --no-pager -n 40 |
-		    sed 's/^/#   /'
-		exit 1
-	fi
-}
-note() { echo "# $*"; }
-
-# Poll a condition until a deadline: wait_for SECONDS COMMAND...
-wait_for() {
-	local deadline=$((SECONDS + $1))
-	shift
-	until "$@"; do
-		[ "$SECONDS" -lt "$deadline" ] || return 1
-		sleep 0.1
-	done
-}
-
-# One client: connect, send a line, read the reply, all within 5 s.
-hello() {
-	timeout 5 bash -c 'exec 3<>"/dev/tcp/127.0.0.1/$1" &&
-	    printf "hi\n" >&3 && IFS= read -r line <&3 &&
-	    [ "$line" = "Hello World" ]' hello "$1" 2>/dev/null
-}
-refused() {
-	! timeout 5 bash -c 'exec 3<>"/dev/tcp/127.0.0.1/$1"' refused "$1" \
-	    2>/dev/null
-}
+# shellcheck disable=SC1091
+. /mnt/guestlib.sh		# ok, check, require, wait_for, hello, ...
 
 # A real telnet session.  Its stdin is a FIFO held open until the reply has
 # been read: telnet quits at EOF on stdin, maybe before the reply arrives.
@@ -81,8 +38,6 @@ telnet_hello() {
 	return "$rc"
 }
 
-prop() { systemctl show -P "$2" "$1"; }
-active() { [ "$(systemctl is-active "$1")" = active ]; }
 journal_has() {	# journal_has PRIORITY-RANGE REGEX
 	journalctl -u hellod --no-pager -o cat -p "$1" | grep -Eq "$2"
 }

@@ -145,7 +145,8 @@ cleanup() {
 trap cleanup EXIT
 
 mkdir -p "$work/results" "$work/journal"
-binds=(--bind-ro="$(dirname "$guest"):/mnt/e2e")
+binds=(--bind-ro="$(dirname "$guest"):/mnt/e2e"
+    --bind-ro="$here/guestlib.sh:/mnt/guestlib.sh")
 [ -z "$debdir" ] || binds+=(--bind-ro="$debdir:/mnt/deb")
 
 # The "make install" tree, unless the guest installs packages (--deb); the
