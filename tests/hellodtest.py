@@ -189,20 +189,24 @@ class Daemon:
         return {k: [int(x) for x in v.split(",")] if "," in v else int(v)
                 for k, v in (kv.split("=") for kv in line.split())}
 
-    def wait_stats(self, pred, what="", tries=200):
-        """Ask for the counters until pred(counters) holds (bounded);
-        return them."""
-        for _ in range(tries):
+    def wait_stats(self, pred, what="", timeout=None):
+        """Ask for the counters until pred(counters) holds, for at most
+        TIMEOUT seconds like every other wait (a number of polls would
+        run out early on a starved machine); return them."""
+        deadline = time.monotonic() + (timeout or TIMEOUT)
+        while True:
             st = self.stats()
             if pred(st):
                 return st
+            if time.monotonic() >= deadline:
+                raise AssertionError("counters never became %s: %r" %
+                                     (what, st))
             time.sleep(0.05)   # pacing between polls, not synchronisation
-        raise AssertionError("counters never became %s: %r" % (what, st))
 
-    def wait_stat(self, name, pred, what="", tries=200):
+    def wait_stat(self, name, pred, what="", timeout=None):
         """wait_stats() on one counter: until pred(value) holds."""
         return self.wait_stats(lambda st: pred(st[name]),
-                               "%s %s" % (name, what), tries)
+                               "%s %s" % (name, what), timeout)
 
     def connect(self, port=None, host="127.0.0.1"):
         return socket.create_connection((host, port or self.port),

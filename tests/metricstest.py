@@ -48,16 +48,19 @@ class MetricsDaemon(Daemon):
         assert status == 200, (status, body)
         return parse(body.decode("utf-8"))
 
-    def wait_metrics(self, want, tries=200):
-        """Scrape until every name: value of want holds (bounded); the
-        counters are exact, so equality, never 'at least'."""
-        for _ in range(tries):
+    def wait_metrics(self, want, timeout=None):
+        """Scrape until every name: value of want holds, for at most
+        TIMEOUT seconds; the counters are exact, so equality, never 'at
+        least'."""
+        deadline = time.monotonic() + (timeout or TIMEOUT)
+        while True:
             got = self.metrics()
             if all(got.get(k) == v for k, v in want.items()):
                 return got
+            if time.monotonic() >= deadline:
+                raise AssertionError("metrics never became %r: %r" % (
+                    want, {k: got.get(k) for k in want}))
             time.sleep(0.05)   # pacing between polls, not synchronisation
-        raise AssertionError("metrics never became %r: %r" % (
-            want, {k: got.get(k) for k in want}))
 
 
 def request(port, path="/metrics", method="GET", host="127.0.0.1",
