@@ -48,6 +48,8 @@ static void	conn_say(struct conn *, const char *);
 static void	conn_flushed(struct conn *);
 static void	conn_free(struct conn *);
 
+#define CONN_PROBE_REASON	"closed without a byte (a health check?)"
+
 /* Milliseconds on the monotonic clock: idle times ignore wall-clock steps. */
 uint64_t
 conn_now_ms(void)
@@ -79,9 +81,9 @@ conn_log_at(const char *func, struct conn *c, const char *what)
 }
 
 /*
- * One line to say why (or none), then FIN.  This socket never becomes a connection
- * (no bufferevent, nothing of libevent's): the socket buffer is empty, so
- * the non-blocking send either fits or the client is gone.  What the
+ * One line to say why (or none), then FIN.  This socket never becomes a
+ * connection (no bufferevent, nothing of libevent's): the socket buffer is
+ * empty, so the non-blocking send either fits or the client is gone.  What the
  * client sent already is read and dropped first, a bounded number of
  * times: closing with unread input would send RST, which may destroy the
  * line on its way.
@@ -424,8 +426,7 @@ conn_process(struct conn *c)
 		if (c->spoke)
 			conn_finish(c, STATS_CLOSE_CLIENT, "client closed");
 		else
-			conn_finish(c, STATS_CLOSE_PROBE,
-			    "closed without a byte (a health check?)");
+			conn_finish(c, STATS_CLOSE_PROBE, CONN_PROBE_REASON);
 		return;
 	}
 	if (evbuffer_get_length(out) >= conf->max_output)
@@ -485,8 +486,8 @@ conn_event_cb(struct bufferevent *bev, short what, void *arg)
 				conn_proxy_fail(c, "closed within the PROXY "
 				    "header");
 			else
-				conn_close(c, STATS_CLOSE_PROBE, "closed "
-				    "without a byte (a health check?)");
+				conn_close(c, STATS_CLOSE_PROBE,
+				    CONN_PROBE_REASON);
 			return;
 		}
 		if (c->state != CONN_OPEN) {
