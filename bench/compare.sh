@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 #
 # compare.sh: benchmark hellod against the raw-epoll reference (epoll-ref),
-# redis-server (inline PING) and memcached -t 1 ("version"), all on
-# loopback, server pinned to one CPU and hello-bench to another. Prints the
-# median of several runs per scenario and each server's ratio to the
-# reference. Starts every server itself and stops each by PID on exit.
+# the floor of hellod's own shape (bev-ref: an evconnlistener and a
+# bufferevent read callback, nothing else), redis-server (inline PING) and
+# memcached -t 1 ("version"), all on loopback, server pinned to one CPU and
+# hello-bench to another. Prints the median of several runs per scenario
+# and each server's ratio to the reference, then the ratios run by run.
+# Starts every server itself and stops each by PID on exit.
 #
 # Knobs (environment):
 #   RUNS=3            runs per scenario; the median is reported
@@ -13,11 +15,11 @@
 #   IDLE_CONNS=10000  connections held open by the idle scenario
 #   IDLE_HOLD=2       seconds the idle connections are held
 #   CONNRATE_CONC=8   concurrent connects in the connrate scenario
-#   SERVERS="ref hellod redis memcached"
+#   SERVERS="ref bev hellod redis memcached"
 #   SERVER_CPU=0 CLIENT_CPU=1
 #   HELLOD=../src/hellod (relative to this script)  HELLOD_WORKERS=1
-#   BENCH_BIN_DIR     where hello-bench and epoll-ref are (else found or
-#                     built)
+#   BENCH_BIN_DIR     where hello-bench, epoll-ref and bev-ref are (else
+#                     found or built)
 #   SCRAPE_MS=0       > 0: while hellod is measured, scrape its metrics
 #                     endpoint (metrics_listen) every SCRAPE_MS ms, from
 #                     CLIENT_CPU, as a Prometheus would (keep-alive)
@@ -32,7 +34,7 @@ DURATION=${DURATION:-3}
 WARMUP=${WARMUP:-1}
 IDLE_HOLD=${IDLE_HOLD:-2}
 CONNRATE_CONC=${CONNRATE_CONC:-8}
-SERVERS=${SERVERS:-ref hellod redis memcached}
+SERVERS=${SERVERS:-ref bev hellod redis memcached}
 SCRAPE_MS=${SCRAPE_MS:-0}
 
 check_int RUNS "$RUNS" 1 99
@@ -255,6 +257,48 @@ for row in "${rows[@]}"; do
 		printf ' %18s' "$cell"
 	done
 	echo
+done
+
+# Ratios run by run: the servers of one run take turns within seconds of
+# each other, so a pair from one run shares the machine's state, which on
+# a shared VM can swing a server's rate by half from one run to the next.
+# The median of the pairs is the steadier figure; bev-ref is the floor of
+# hellod's shape, so hellod/bev is what hellod adds to it.
+paired() {
+	local a=$1 b=$2 scen=$3
+	[[ -f $tmp/results/$a.$scen.rps && -f $tmp/results/$b.$scen.rps ]] ||
+		return 0
+	paste "$tmp/results/$a.$scen.rps" "$tmp/results/$b.$scen.rps" | awk '
+		$1 != "fail" && $2 != "fail" && $2 > 0 {
+			r[++n] = $1 / $2
+			list = list sprintf(" %.2f", $1 / $2)
+		}
+		END {
+			if (n == 0) exit
+			for (i = 1; i <= n; i++)	# n is small: a plain sort
+				for (j = i + 1; j <= n; j++)
+					if (r[j] < r[i]) {
+						t = r[i]; r[i] = r[j]; r[j] = t
+					}
+			m = n % 2 ? r[(n + 1) / 2] : (r[n / 2] + r[n / 2 + 1]) / 2
+			printf "  %-9s %-14s median %.2f  runs%s\n", scen,
+			    a "/" b, m, list
+		}' a="$a" b="$b" scen="$scen"
+}
+pairs=()
+for s in "${servers[@]}"; do
+	[[ $s == ref ]] || pairs+=("$s ref")
+done
+for s in "${servers[@]}"; do
+	[[ $s == bev ]] && pairs+=("hellod bev")
+done
+echo
+echo "req/s ratios run by run, and their median:"
+for scen in pp1 pp16; do
+	for p in "${pairs[@]}"; do
+		# shellcheck disable=SC2086 # two words: the pair
+		paired $p "$scen"
+	done
 done
 
 if ((SCRAPE_MS > 0)); then

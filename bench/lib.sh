@@ -83,27 +83,44 @@ lib_init() {
 	find_tools
 }
 
-# hello-bench and epoll-ref: from $BENCH_BIN_DIR, the current directory (a
-# VPATH build), or next to the script; else build them into $tmp.
+# hello-bench, epoll-ref and bev-ref: from $BENCH_BIN_DIR, the current
+# directory (a VPATH build), or next to the script; else build them into
+# $tmp.  bev-ref needs libevent's headers (pkg-config): without them it is
+# left out, and so is the "bev" server.
 find_tools() {
-	local dir cc flags=(-std=gnu11 -O2 -Wall -Wextra)
+	local dir cc flags=(-std=gnu11 -O2 -Wall -Wextra) ev
+	BENCH=''
+	EPOLL_REF=''
+	# shellcheck disable=SC2034 # used by the sourcing script
+	BEV_REF=''
 	for dir in ${BENCH_BIN_DIR:-} "$PWD" "$here"; do
 		if [[ -x $dir/hello-bench && -x $dir/epoll-ref ]]; then
 			# shellcheck disable=SC2034 # used by the sourcing script
 			BENCH=$dir/hello-bench
 			EPOLL_REF=$dir/epoll-ref
-			return
+			[[ -x $dir/bev-ref ]] && BEV_REF=$dir/bev-ref
+			break
 		fi
 	done
 	cc=${CC:-cc}
-	note "building hello-bench and epoll-ref with $cc"
-	$cc "${flags[@]}" -o "$tmp/hello-bench" "$here/hello-bench.c" -lm ||
-		die "cannot build hello-bench"
-	$cc "${flags[@]}" -o "$tmp/epoll-ref" "$here/epoll-ref.c" ||
-		die "cannot build epoll-ref"
-	# shellcheck disable=SC2034 # used by the sourcing script
-	BENCH=$tmp/hello-bench
-	EPOLL_REF=$tmp/epoll-ref
+	if [[ -z $BENCH ]]; then
+		note "building hello-bench and epoll-ref with $cc"
+		$cc "${flags[@]}" -o "$tmp/hello-bench" "$here/hello-bench.c" \
+		    -lm || die "cannot build hello-bench"
+		$cc "${flags[@]}" -o "$tmp/epoll-ref" "$here/epoll-ref.c" ||
+			die "cannot build epoll-ref"
+		BENCH=$tmp/hello-bench
+		EPOLL_REF=$tmp/epoll-ref
+	fi
+	[[ -n $BEV_REF ]] && return
+	ev=$(pkg-config --cflags --libs libevent 2>/dev/null) || return 0
+	note "building bev-ref with $cc"
+	# shellcheck disable=SC2086 # pkg-config's words, split on purpose
+	if $cc "${flags[@]}" -o "$tmp/bev-ref" "$here/bev-ref.c" $ev; then
+		BEV_REF=$tmp/bev-ref
+	else
+		note "cannot build bev-ref"
+	fi
 }
 
 # A port below the ephemeral range, so no client socket can hold it.
@@ -153,6 +170,11 @@ server_available() {
 	case $1 in
 	ref)
 		return 0 ;;
+	bev)
+		if [[ -z $BEV_REF ]]; then
+			note "bev skipped: bev-ref needs libevent-dev"
+			return 1
+		fi ;;
 	hellod)
 		if [[ ! -x $HELLOD ]]; then
 			note "hellod skipped: $HELLOD not built yet"
@@ -179,7 +201,7 @@ server_available() {
 # shellcheck disable=SC2034 # bench_args is read by the sourcing script
 server_args() {
 	case $1 in
-	ref|hellod)
+	ref|bev|hellod)
 		bench_args=() ;;
 	redis)
 		bench_args=(-q PING -r +PONG -C) ;;
@@ -221,14 +243,19 @@ hellod_config() {
 # start_server NAME: start it pinned to $SERVER_CPU on a free loopback
 # port; sets SRV_PID and SRV_PORT. Returns 1 (with the log) on failure.
 start_server() {
-	local name=$1 log=$tmp/$1.log conf try user=()
+	local name=$1 log=$tmp/$1.log conf try bin user=()
 	SRV_PID=
 	SRV_PORT=
 	for ((try = 0; try < 3; try++)); do
 		: >"$log"
 		case $name in
-		ref)
-			taskset -c "$SERVER_CPU" "$EPOLL_REF" 0 2>"$log" &
+		ref|bev)
+			if [[ $name == ref ]]; then
+				bin=$EPOLL_REF
+			else
+				bin=$BEV_REF
+			fi
+			taskset -c "$SERVER_CPU" "$bin" 0 2>"$log" &
 			SRV_PID=$!
 			started_pids="$started_pids $SRV_PID"
 			SRV_PORT=$(wait_port_line "$log" "$SRV_PID") ;;

@@ -10,18 +10,18 @@
 # calls per request stays what it is).
 #
 # Knobs (environment):
-#   SERVERS="ref hellod redis memcached"  DEPTHS="1 16"  CONNS=50
+#   SERVERS="ref bev hellod redis memcached"  DEPTHS="1 16"  CONNS=50
 #   DURATION=3        seconds of load per measurement
 #   BREAKDOWN=1       0: skip the strace per-call pass
 #   SERVER_CPU=0 CLIENT_CPU=1 HELLOD=../src/hellod HELLOD_WORKERS=1
-#   BENCH_BIN_DIR     where hello-bench and epoll-ref are
+#   BENCH_BIN_DIR     where hello-bench, epoll-ref and bev-ref are
 
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=lib.sh
 . "$here/lib.sh"
 
-SERVERS=${SERVERS:-ref hellod redis memcached}
+SERVERS=${SERVERS:-ref bev hellod redis memcached}
 DEPTHS=${DEPTHS:-1 16}
 CONNS=${CONNS:-50}
 DURATION=${DURATION:-3}
