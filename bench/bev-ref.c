@@ -21,6 +21,7 @@
 #include <netinet/in.h>
 #include <arpa/inet.h>
 
+#include <err.h>
 #include <errno.h>
 #include <limits.h>
 #include <signal.h>
@@ -40,13 +41,6 @@
 
 static char	*replies;		/* REPLY_COPIES copies of the reply */
 static size_t	 replylen;
-
-static void
-die(const char *what)
-{
-	fprintf(stderr, "bev-ref: %s: %s\n", what, strerror(errno));
-	exit(1);
-}
 
 static void
 bev_close(struct bufferevent *bev)
@@ -181,20 +175,16 @@ main(int argc, char *argv[])
 	if (argc > 1) {
 		errno = 0;
 		port = strtol(argv[1], &end, 10);
-		if (errno != 0 || *end != '\0' || port < 0 || port > 65535) {
-			fprintf(stderr, "bev-ref: bad port \"%s\"\n", argv[1]);
-			return 1;
-		}
+		if (errno != 0 || *end != '\0' || port < 0 || port > 65535)
+			errx(1, "bad port \"%s\"", argv[1]);
 	}
 	if (argc > 2)
 		reply = argv[2];
 	replylen = strlen(reply) + 1;
-	if (replylen > REPLY_MAX) {
-		fprintf(stderr, "bev-ref: reply longer than %d\n", REPLY_MAX);
-		return 1;
-	}
+	if (replylen > REPLY_MAX)
+		errx(1, "reply longer than %d", REPLY_MAX);
 	if ((replies = malloc(replylen * REPLY_COPIES)) == NULL)
-		die("malloc");
+		err(1, "malloc");
 	for (i = 0; i < REPLY_COPIES; i++) {
 		memcpy(replies + i * replylen, reply, replylen - 1);
 		replies[i * replylen + replylen - 1] = '\n';
@@ -202,10 +192,10 @@ main(int argc, char *argv[])
 	signal(SIGPIPE, SIG_IGN);
 
 	if ((cfg = event_config_new()) == NULL)
-		die("event_config_new");
+		errx(1, "event_config_new failed");
 	event_config_set_flag(cfg, EVENT_BASE_FLAG_NOLOCK);
 	if ((base = event_base_new_with_config(cfg)) == NULL)
-		die("event_base_new");
+		errx(1, "event_base_new failed");
 	event_config_free(cfg);
 
 	memset(&sin, 0, sizeof(sin));
@@ -216,16 +206,16 @@ main(int argc, char *argv[])
 	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE, SOMAXCONN,
 	    (struct sockaddr *)&sin, sizeof(sin));
 	if (l == NULL)
-		die("listen on 127.0.0.1");
+		err(1, "listen on 127.0.0.1");
 	if (getsockname(evconnlistener_get_fd(l), (struct sockaddr *)&sin,
 	    &slen) == -1)
-		die("getsockname");
+		err(1, "getsockname");
 	fprintf(stderr, "listening on 127.0.0.1:%u\n", ntohs(sin.sin_port));
 
 	sigterm = evsignal_new(base, SIGTERM, bev_signal, base);
 	sigint = evsignal_new(base, SIGINT, bev_signal, base);
 	if (sigterm == NULL || sigint == NULL)
-		die("evsignal_new");
+		errx(1, "evsignal_new failed");
 	event_add(sigterm, NULL);
 	event_add(sigint, NULL);
 
