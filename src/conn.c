@@ -315,11 +315,10 @@ conn_count_sent(struct conn *c)
 /*
  * Send n replies from the block: straight to the socket while nothing
  * waits in the output buffer, into the buffer from the first byte the
- * kernel does not take.  *queued is the output buffer's length, kept up to
- * date here.
+ * kernel does not take.
  */
 static int
-conn_reply(struct conn *c, size_t n, size_t *queued)
+conn_reply(struct conn *c, size_t n)
 {
 	struct evbuffer	*out = bufferevent_get_output(c->bev);
 	const char	*block;
@@ -332,7 +331,7 @@ conn_reply(struct conn *c, size_t n, size_t *queued)
 		len = k * rlen;
 		n -= k;
 		sent = 0;
-		if (*queued == 0) {
+		if (evbuffer_get_length(out) == 0) {
 			sent = send(c->fd, block, len, MSG_NOSIGNAL);
 			if (sent == -1 && errno != EAGAIN && errno != EINTR) {
 				conn_close(c, STATS_CLOSE_ERROR,
@@ -351,7 +350,6 @@ conn_reply(struct conn *c, size_t n, size_t *queued)
 			return -1;
 		}
 		c->unsent += (uint32_t)(len - sent);
-		*queued += len - sent;
 		/* From now on libevent polls for writing whenever output
 		 * waits, and stops when it has drained. */
 		if (!(bufferevent_get_enabled(c->bev) & EV_WRITE))
@@ -390,16 +388,13 @@ conn_process(struct conn *c)
 {
 	const struct config	*conf = worker_conf(c->w);
 	struct evbuffer		*in = bufferevent_get_input(c->bev);
+	struct evbuffer		*out = bufferevent_get_output(c->bev);
 	enum frame_status	 st;
-	size_t			 budget, lines, used, left, queued;
+	size_t			 budget, lines, used;
 
-	/* Nothing but this function drains the input or fills the output
-	 * while it runs: both lengths are counted here, not asked again. */
-	left = evbuffer_get_length(in);
-	queued = evbuffer_get_length(bufferevent_get_output(c->bev));
-	while (left > 0) {
-		budget = frame_budget(queued, conf->max_output,
-		    conf->reply_len);
+	while (evbuffer_get_length(in) > 0) {
+		budget = frame_budget(evbuffer_get_length(out),
+		    conf->max_output, conf->reply_len);
 		if (budget == 0) {
 			conn_pause(c);
 			return;
@@ -407,12 +402,11 @@ conn_process(struct conn *c)
 		st = frame_evbuffer(&c->frame, in, conf->max_line_length,
 		    budget, &lines, &used);
 		conn_drain_input(c, used);
-		left -= used;
 		if (lines > 0) {
 			STATS_ADD(worker_stats_own(c->w)->requests, lines);
 			c->last_request = conn_now_ms();
 			worker_touch(c->w, c);
-			if (conn_reply(c, lines, &queued) == -1)
+			if (conn_reply(c, lines) == -1)
 				return;
 		}
 		if (st == FRAME_TOO_LONG) {
@@ -425,7 +419,7 @@ conn_process(struct conn *c)
 		/* A last line cut off by EOF still gets its reply. */
 		if (frame_eof(&c->frame)) {
 			STATS_ADD(worker_stats_own(c->w)->requests, 1);
-			if (conn_reply(c, 1, &queued) == -1)
+			if (conn_reply(c, 1) == -1)
 				return;
 		}
 		/* A health check's connection says nothing: debug only. */
@@ -435,7 +429,7 @@ conn_process(struct conn *c)
 			conn_finish(c, STATS_CLOSE_PROBE, CONN_PROBE_REASON);
 		return;
 	}
-	if (queued >= conf->max_output)
+	if (evbuffer_get_length(out) >= conf->max_output)
 		conn_pause(c);
 }
 
