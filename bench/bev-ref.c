@@ -4,13 +4,15 @@
  * evconnlistener accepts and a bufferevent read callback replies.
  *
  * One thread, one event base without locks.  The read callback counts the
- * lines over the input's chains with evbuffer_peek() and memchr(), drains
- * them at once and sends their replies from a prepared block with one
- * send() while the output buffer is empty; what the kernel does not take
- * goes into the output buffer, which libevent writes.  No limits, no
- * timeouts, no counters, no logging: everything hellod adds on top of the
- * shape is left out, so hellod's ratio to this server is the price of
- * those, and this server's ratio to epoll-ref the price of the shape.
+ * line ends over the input's chains with evbuffer_peek() and memchr(),
+ * drains what it looked at and sends the replies from a prepared block
+ * with one send() while the output buffer is empty; what the kernel does
+ * not take goes into the output buffer, which libevent writes.  As in
+ * epoll-ref, a line split across reads is answered when its '\n' arrives,
+ * and EOF closes the connection.  No limits, no timeouts, no counters, no
+ * logging: everything hellod adds on top of the shape is left out, so
+ * hellod's ratio to this server is the price of those, and this server's
+ * ratio to epoll-ref the price of the shape.
  *
  * usage: bev-ref [port [reply]]    (port 0: any free port)
  * Binds 127.0.0.1 only; prints "listening on 127.0.0.1:PORT" on stderr.
@@ -41,12 +43,6 @@
 
 static char	*replies;		/* REPLY_COPIES copies of the reply */
 static size_t	 replylen;
-
-static void
-bev_close(struct bufferevent *bev)
-{
-	bufferevent_free(bev);		/* BEV_OPT_CLOSE_ON_FREE */
-}
 
 /* n replies: to the socket while nothing waits, the rest queued. */
 static int
@@ -83,30 +79,29 @@ bev_read(struct bufferevent *bev, void *arg)
 {
 	struct evbuffer		*in = bufferevent_get_input(bev);
 	struct evbuffer_iovec	 v[PEEK_VECS];
-	size_t			 lines = 0, upto = 0, off = 0;
-	const char		*p, *end, *nl;
+	size_t			 lines = 0, seen;
+	const char		*p, *end;
 	int			 i, n;
 
 	(void)arg;
-	n = evbuffer_peek(in, -1, NULL, v, PEEK_VECS);
-	if (n > PEEK_VECS)
-		n = PEEK_VECS;		/* the rest on the next read */
-	for (i = 0; i < n; i++) {
-		p = v[i].iov_base;
-		end = p + v[i].iov_len;
-		while ((nl = memchr(p, '\n', (size_t)(end - p))) != NULL) {
-			lines++;
-			upto = off + (size_t)(nl + 1 - (const char *)
-			    v[i].iov_base);
-			p = nl + 1;
+	/* Only the line ends matter: every byte looked at is drained. */
+	while ((n = evbuffer_peek(in, -1, NULL, v, PEEK_VECS)) > 0) {
+		if (n > PEEK_VECS)
+			n = PEEK_VECS;
+		seen = 0;
+		for (i = 0; i < n; i++) {
+			p = v[i].iov_base;
+			end = p + v[i].iov_len;
+			while ((p = memchr(p, '\n', (size_t)(end - p))) != NULL) {
+				lines++;
+				p++;
+			}
+			seen += v[i].iov_len;
 		}
-		off += v[i].iov_len;
+		evbuffer_drain(in, seen);
 	}
-	if (lines == 0)
-		return;
-	evbuffer_drain(in, upto);
-	if (bev_reply(bev, lines) == -1)
-		bev_close(bev);
+	if (lines > 0 && bev_reply(bev, lines) == -1)
+		bufferevent_free(bev);		/* BEV_OPT_CLOSE_ON_FREE */
 }
 
 static void
@@ -121,14 +116,8 @@ static void
 bev_event(struct bufferevent *bev, short what, void *arg)
 {
 	(void)arg;
-	if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR)) {
-		/* A last line cut off by EOF is owed a reply too. */
-		if ((what & BEV_EVENT_EOF) &&
-		    evbuffer_get_length(bufferevent_get_input(bev)) > 0)
-			(void)send(bufferevent_getfd(bev), replies, replylen,
-			    MSG_NOSIGNAL);
-		bev_close(bev);
-	}
+	if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR))
+		bufferevent_free(bev);
 }
 
 static void

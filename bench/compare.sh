@@ -265,33 +265,23 @@ done
 # The median of the pairs is the steadier figure; bev-ref is the floor of
 # hellod's shape, so hellod/bev is what hellod adds to it.
 paired() {
-	local a=$1 b=$2 scen=$3
+	local a=$1 b=$2 scen=$3 ratios
 	[[ -f $tmp/results/$a.$scen.rps && -f $tmp/results/$b.$scen.rps ]] ||
 		return 0
-	paste "$tmp/results/$a.$scen.rps" "$tmp/results/$b.$scen.rps" | awk '
-		$1 != "fail" && $2 != "fail" && $2 > 0 {
-			r[++n] = $1 / $2
-			list = list sprintf(" %.2f", $1 / $2)
-		}
-		END {
-			if (n == 0) exit
-			for (i = 1; i <= n; i++)	# n is small: a plain sort
-				for (j = i + 1; j <= n; j++)
-					if (r[j] < r[i]) {
-						t = r[i]; r[i] = r[j]; r[j] = t
-					}
-			m = n % 2 ? r[(n + 1) / 2] : (r[n / 2] + r[n / 2 + 1]) / 2
-			printf "  %-9s %-14s median %.2f  runs%s\n", scen,
-			    a "/" b, m, list
-		}' a="$a" b="$b" scen="$scen"
+	ratios=$(paste "$tmp/results/$a.$scen.rps" \
+	    "$tmp/results/$b.$scen.rps" | awk '
+		$1 != "fail" && $2 != "fail" && $2 > 0 { print $1 / $2 }')
+	[[ -n $ratios ]] || return 0
+	# shellcheck disable=SC2086 # one ratio a word
+	printf '  %-9s %-14s median %.2f  runs%s\n' "$scen" "$a/$b" \
+	    "$(median <(echo "$ratios"))" "$(printf ' %.2f' $ratios)"
 }
+# Each server against the reference; hellod against the shape's floor.
 pairs=()
 for s in "${servers[@]}"; do
 	[[ $s == ref ]] || pairs+=("$s ref")
 done
-for s in "${servers[@]}"; do
-	[[ $s == bev ]] && pairs+=("hellod bev")
-done
+pairs+=("hellod bev")
 echo
 echo "req/s ratios run by run, and their median:"
 for scen in pp1 pp16; do

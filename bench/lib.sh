@@ -250,11 +250,8 @@ start_server() {
 		: >"$log"
 		case $name in
 		ref|bev)
-			if [[ $name == ref ]]; then
-				bin=$EPOLL_REF
-			else
-				bin=$BEV_REF
-			fi
+			bin=$EPOLL_REF
+			[[ $name == bev ]] && bin=$BEV_REF
 			taskset -c "$SERVER_CPU" "$bin" 0 2>"$log" &
 			SRV_PID=$!
 			started_pids="$started_pids $SRV_PID"
