@@ -299,6 +299,7 @@ struct listener {
 	struct listen_addr	 addr;		/* bound to, real port */
 	char			 name[ADDR_STRLEN];
 	struct listener		*from;		/* reload: running one reused */
+	int			 inherited;	/* systemd's: never retired */
 };
 TAILQ_HEAD(listener_list, listener);
 int	listener_open_config(struct listener_list *, const struct config *,
@@ -307,6 +308,7 @@ int	listener_open_fd(int, struct listener_list *);
 void	listener_commit(struct listener_list *, struct listener_list *);
 int	*listener_dup(const struct listener_list *, size_t *);
 size_t	listener_names(const struct listener_list *, const char **, size_t);
+void	listener_retire_all(struct listener_list *);
 void	listener_close_all(struct listener_list *);
 #define LISTENER_BACKLOG	SOMAXCONN
 

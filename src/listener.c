@@ -8,6 +8,7 @@
 
 #include <sys/socket.h>
 #include <netinet/in.h>
+#include <linux/filter.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -160,7 +161,10 @@ fail:
 int
 listener_open_fd(int fd, struct listener_list *out)
 {
-	return listener_new(fd, out);
+	if (listener_new(fd, out) == -1)
+		return -1;
+	TAILQ_LAST(out, listener_list)->inherited = 1;
+	return 0;
 }
 
 /* Make next the running sockets; close the ones no longer wanted. */
@@ -175,11 +179,58 @@ listener_commit(struct listener_list *running, struct listener_list *next)
 			continue;
 		}
 		l->fd = l->from->fd;
+		l->inherited = l->from->inherited;
 		l->from->fd = -1;
 		l->from = NULL;
 	}
-	listener_close_all(running);
+	listener_retire_all(running);
 	TAILQ_CONCAT(running, next, entry);
+}
+
+/*
+ * A socket that stops serving refuses new handshakes before its
+ * descriptors close: a SYN is dropped (its client tries again a second
+ * later and then finds the port closed), while the last ACK of a handshake
+ * already under way still gets through.  The workers, which close their
+ * dups after taking what is queued, then leave no client behind whose
+ * connect() succeeded: without this, one whose handshake completed
+ * between a worker's last accept() and its close() was reset.
+ */
+static void
+listener_refuse_syn(const struct listener *l)
+{
+	/* The program sees the TCP header: byte 13 holds the flags. */
+	static struct sock_filter	 code[] = {
+		BPF_STMT(BPF_LD | BPF_B | BPF_ABS, 13),
+		BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K, 0x02, 0, 2),  /* SYN */
+		BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K, 0x10, 1, 0),  /* ACK */
+		BPF_STMT(BPF_RET | BPF_K, 0),		/* drop */
+		BPF_STMT(BPF_RET | BPF_K, 0xffffffff),	/* keep */
+	};
+	struct sock_fprog		 prog = {
+		sizeof(code) / sizeof(code[0]), code
+	};
+
+	if (setsockopt(l->fd, SOL_SOCKET, SO_ATTACH_FILTER, &prog,
+	    sizeof(prog)) == -1)
+		log_warn("%s: refusing new connections before the close",
+		    l->name);
+}
+
+/*
+ * Close sockets that stop serving for good.  An inherited one stays open in
+ * systemd, for the next hellod: it must keep taking handshakes.
+ */
+void
+listener_retire_all(struct listener_list *list)
+{
+	struct listener	*l;
+
+	TAILQ_FOREACH(l, list, entry) {
+		if (l->fd != -1 && !l->inherited)
+			listener_refuse_syn(l);
+	}
+	listener_close_all(list);
 }
 
 void

@@ -659,7 +659,7 @@ server_stop(struct server *srv)
 	for (i = 0; i < srv->nworkers; i++)
 		worker_post(srv->workers[i], WORKER_CMD_STOP, NULL, NULL, 0,
 		    srv->gen);
-	listener_close_all(&srv->listeners);
+	listener_retire_all(&srv->listeners);
 	if (server_all_done(srv))
 		event_base_loopexit(srv->base, NULL);
 	else

@@ -365,8 +365,8 @@ done:
  * queued on it already: closing would reset them, and their clients saw
  * the connection succeed.  This worker's dup may be the socket's last
  * descriptor (the server closes its own at once, other workers theirs when
- * they get to it), so what is left unaccepted is what arrives between the
- * last accept() and the close(): microseconds, not a loop's iteration.
+ * they get to it); nothing new arrives meanwhile, since the server has
+ * made the socket drop new SYNs first (listener_retire_all()).
  */
 static void
 worker_accept_queued(struct worker *w, evutil_socket_t lfd)

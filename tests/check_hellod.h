@@ -13,6 +13,7 @@ Suite	*chains_suite(void);
 Suite	*config_suite(void);
 Suite	*daemon_suite(void);
 Suite	*frame_suite(void);
+Suite	*listener_suite(void);
 Suite	*log_suite(void);
 Suite	*proxy_suite(void);
 Suite	*source_suite(void);

@@ -16,6 +16,7 @@ main(void)
 	srunner_add_suite(sr, frame_suite());
 	srunner_add_suite(sr, metrics_suite());
 	srunner_add_suite(sr, chains_suite());
+	srunner_add_suite(sr, listener_suite());
 	srunner_add_suite(sr, log_suite());
 	srunner_add_suite(sr, proxy_suite());
 	srunner_add_suite(sr, source_suite());
