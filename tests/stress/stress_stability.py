@@ -14,12 +14,14 @@ from stresslib import (MEASURE_RSS, REPLY, SANITIZED, Daemon, check,
                        set_linger0)
 
 BATCH = 100         # connections open at once
-ROUNDS = 2          # measured rounds after a warm-up round
+ROUNDS = 3          # measured rounds after a warm-up round
 CYCLES = 5000       # connect/close cycles per round
-# RSS may move by a few pages (allocator bins, libevent's timer heap and
-# epoll arrays sized to their high-water mark); a leak of even 32 bytes a
-# connection would add 312 KiB over the ROUNDS * CYCLES measured ones.
-TOLERANCE_KIB = 256 if not SANITIZED else 1024
+# A leak grows the RSS in every round: even 32 bytes a connection add 156
+# KiB a round.  A new high-water mark of the heap (how many of the clients
+# that flood replies happen to be served at once, in which worker's arena)
+# can add a few hundred KiB once, in any round, and stay: so the round
+# that grew least is what is held to the tolerance.
+TOLERANCE_KIB = 64 if not SANITIZED else 512
 
 
 def cycle_batch(d, k):
@@ -70,17 +72,17 @@ def test_connect_close_cycles_leave_fds_and_rss_alone():
         check(fds0 == fds_start, (fds0, fds_start))
         check(st["conns_accepted"] == (ROUNDS + 1) * CYCLES, st)
         check(d.stop() == 0)
-    growth = rss[-1] - rss0
+    growth = min(b - a for a, b in zip(rss, rss[1:]))
     figure("stability_cycles", ROUNDS * CYCLES, "connections")
     figure("stability_cycles_per_second", ROUNDS * CYCLES / took, "conn/s")
     figure("stability_fds", fds0, "descriptors (before and after)")
     figure("stability_rss_after_warmup", rss0, "KiB")
     figure("stability_rss_rounds", "/".join(str(r) for r in rss), "KiB")
-    figure("stability_rss_growth", growth, "KiB")
+    figure("stability_rss_growth", growth, "KiB (the round that grew least)")
     figure("stability_rss_tolerance", TOLERANCE_KIB, "KiB")
     if MEASURE_RSS:
-        check(growth <= TOLERANCE_KIB, "RSS grew by %d KiB over %d cycles"
-              % (growth, ROUNDS * CYCLES))
+        check(growth <= TOLERANCE_KIB, "RSS grew in every round, by %d KiB "
+              "at least (%s KiB)" % (growth, "/".join(str(r) for r in rss)))
 
 
 if __name__ == "__main__":
