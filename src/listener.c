@@ -212,7 +212,14 @@ listener_refuse_syn(const struct listener *l)
 	};
 
 	if (setsockopt(l->fd, SOL_SOCKET, SO_ATTACH_FILTER, &prog,
-	    sizeof(prog)) == -1)
+	    sizeof(prog)) == 0)
+		return;
+	/* Kernels that disable unprivileged BPF refuse even this filter to
+	 * a hellod that is not root any more: then the window stays. */
+	if (errno == EPERM)
+		log_debug("%s: no socket filter allowed, the close may reset "
+		    "a connection just made", l->name);
+	else
 		log_warn("%s: refusing new connections before the close",
 		    l->name);
 }

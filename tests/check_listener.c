@@ -7,6 +7,7 @@
 
 #include <sys/socket.h>
 #include <netinet/in.h>
+#include <linux/filter.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -47,6 +48,21 @@ connect_to(const struct listener *l)
 	return fd;
 }
 
+/* May this process attach a socket filter?  Not always without root. */
+static int
+filters_allowed(void)
+{
+	struct sock_filter	 pass[] = { BPF_STMT(BPF_RET | BPF_K, 0) };
+	struct sock_fprog	 prog = { 1, pass };
+	int			 fd, ok;
+
+	ck_assert_int_ne(fd = socket(AF_INET, SOCK_STREAM, 0), -1);
+	ok = setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &prog,
+	    sizeof(prog)) == 0;
+	close(fd);
+	return ok;
+}
+
 /*
  * Retired, the socket takes no new handshake, though a worker's dup of it
  * still listens: a connect() that the kernel completed in the moment
@@ -78,16 +94,22 @@ START_TEST(test_retired_socket_refuses_new_handshakes)
 
 	/* What was queued before is still there for the worker to take. */
 	ck_assert_int_ne(close(accept(dups[0], NULL, NULL)), -1);
-	/* A new client's SYN is dropped: it stays in progress. */
-	after = connect_to(&where);
-	pfd.fd = after;
-	pfd.events = POLLOUT;
-	ck_assert_int_eq(poll(&pfd, 1, 300), 0);
-	ck_assert_int_eq(accept4(dups[0], NULL, NULL, SOCK_NONBLOCK), -1);
-	ck_assert_int_eq(errno, EAGAIN);
+	if (filters_allowed()) {
+		/* A new client's SYN is dropped: it stays in progress. */
+		after = connect_to(&where);
+		pfd.fd = after;
+		pfd.events = POLLOUT;
+		ck_assert_int_eq(poll(&pfd, 1, 300), 0);
+		ck_assert_int_eq(accept4(dups[0], NULL, NULL, SOCK_NONBLOCK),
+		    -1);
+		ck_assert_int_eq(errno, EAGAIN);
+		close(after);
+	} else
+		fprintf(stderr, "listener: socket filters are not allowed "
+		    "here (unprivileged BPF disabled?): new handshakes not "
+		    "checked\n");
 
 	close(before);
-	close(after);
 	close(dups[0]);
 	free(dups);
 	listener_close_all(&set);
