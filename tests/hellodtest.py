@@ -208,9 +208,25 @@ class Daemon:
         return self.wait_stats(lambda st: pred(st[name]),
                                "%s %s" % (name, what), timeout)
 
-    def connect(self, port=None, host="127.0.0.1"):
-        return socket.create_connection((host, port or self.port),
-                                        timeout=TIMEOUT)
+    def connect(self, port=None, host="127.0.0.1", rcvbuf=None):
+        """A client; rcvbuf sets a small receive buffer before the
+        handshake.  Shrunk after it, the buffer is smaller than the window
+        the SYN offered: the kernel then drops hellod's segments, with
+        the ACKs they carry, and the client's own sending crawls on
+        backed-off retransmits (kernel 6.18, stalled a CI run)."""
+        if rcvbuf is None:
+            return socket.create_connection((host, port or self.port),
+                                            timeout=TIMEOUT)
+        s = socket.socket(socket.AF_INET6 if ":" in host else
+                          socket.AF_INET)
+        try:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+            s.settimeout(TIMEOUT)
+            s.connect((host, port or self.port))
+        except BaseException:
+            s.close()
+            raise
+        return s
 
     def rss_kib(self):
         with open("/proc/%d/status" % self.pid) as f:

@@ -123,9 +123,8 @@ def test_output_bound_holds_for_long_replies_to_short_lines():
     """One byte in, a kilobyte out: the bound is on replies, not on reads."""
     msg = "M" * 1000
     with Daemon('max_output = 64k\nmessage = "%s"\n' % msg) as d, \
-            d.connect() as s:
+            d.connect(rcvbuf=4096) as s:
         rss0 = d.rss_kib()
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
         s.setblocking(False)
         sent = 0
         while sent < 1 << 20:

@@ -98,8 +98,7 @@ def test_term_flushes_owed_replies_and_exits_0():
 
 def test_second_term_exits_at_once():
     with Daemon("shutdown_timeout = 3600\nmax_output = 1k\n") as d, \
-            d.connect() as s:
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+            d.connect(rcvbuf=4096) as s:
         s.sendall(b"x\n" * 1000000)     # replies it never reads
         d.wait_stat("output_paused", lambda v: v >= 1, ">= 1")
         m = d.mark()
@@ -131,8 +130,7 @@ def test_term_storm_still_exits_0():
 
 def test_shutdown_timeout_bounds_the_stop():
     with Daemon("shutdown_timeout = 1\nmax_output = 1k\n") as d, \
-            d.connect() as s:
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+            d.connect(rcvbuf=4096) as s:
         s.sendall(b"x\n" * 1000000)
         d.wait_stat("output_paused", lambda v: v >= 1, ">= 1")
         d.kill(signal.SIGTERM)
