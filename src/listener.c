@@ -66,7 +66,7 @@ skip:
 }
 
 static int
-listener_new(int fd, struct listener_list *out)
+listener_new(int fd, int inherited, struct listener_list *out)
 {
 	struct listener	*l;
 
@@ -75,6 +75,7 @@ listener_new(int fd, struct listener_list *out)
 		return -1;
 	}
 	l->fd = fd;
+	l->inherited = inherited;
 	l->addr.len = sizeof(l->addr.ss);
 	if (getsockname(fd, (struct sockaddr *)&l->addr.ss, &l->addr.len) ==
 	    -1) {
@@ -139,7 +140,7 @@ listener_open_config(struct listener_list *running, const struct config *conf,
 			continue;
 		if (fd == -1)
 			goto fail;
-		if (listener_new(fd, out) == -1) {
+		if (listener_new(fd, 0, out) == -1) {
 			close(fd);
 			goto fail;
 		}
@@ -161,10 +162,7 @@ fail:
 int
 listener_open_fd(int fd, struct listener_list *out)
 {
-	if (listener_new(fd, out) == -1)
-		return -1;
-	TAILQ_LAST(out, listener_list)->inherited = 1;
-	return 0;
+	return listener_new(fd, 1, out);
 }
 
 /* Make next the running sockets; close the ones no longer wanted. */

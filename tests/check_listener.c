@@ -37,14 +37,14 @@ loopback_conf(void)
 
 /* A non-blocking connect to the listener's address. */
 static int
-connect_to(const struct listener *l)
+connect_to(const struct listen_addr *la)
 {
 	int	 fd;
 
 	ck_assert_int_ne(fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0),
 	    -1);
-	ck_assert(connect(fd, (const struct sockaddr *)&l->addr.ss,
-	    l->addr.len) == 0 || errno == EINPROGRESS);
+	ck_assert(connect(fd, (const struct sockaddr *)&la->ss, la->len) == 0 ||
+	    errno == EINPROGRESS);
 	return fd;
 }
 
@@ -73,13 +73,13 @@ START_TEST(test_retired_socket_refuses_new_handshakes)
 	struct listener_list	 set = TAILQ_HEAD_INITIALIZER(set);
 	struct listener_list	 empty = TAILQ_HEAD_INITIALIZER(empty);
 	struct config		*conf = loopback_conf();
-	struct listener		 where;
+	struct listen_addr	 where;
 	struct pollfd		 pfd;
 	size_t			 n;
 	int			*dups, before, after;
 
 	ck_assert_int_eq(listener_open_config(&empty, conf, &set), 0);
-	where = *TAILQ_FIRST(&set);
+	where = TAILQ_FIRST(&set)->addr;
 	ck_assert_ptr_nonnull(dups = listener_dup(&set, &n));
 	ck_assert_uint_eq(n, 1);
 

@@ -214,13 +214,11 @@ class Daemon:
         the SYN offered: the kernel then drops hellod's segments, with
         the ACKs they carry, and the client's own sending crawls on
         backed-off retransmits (kernel 6.18, stalled a CI run)."""
-        if rcvbuf is None:
-            return socket.create_connection((host, port or self.port),
-                                            timeout=TIMEOUT)
         s = socket.socket(socket.AF_INET6 if ":" in host else
                           socket.AF_INET)
         try:
-            s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+            if rcvbuf is not None:
+                s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
             s.settimeout(TIMEOUT)
             s.connect((host, port or self.port))
         except BaseException:
