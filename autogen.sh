@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: ISC
 # Bootstrap the build system.  With --deps, first install the Debian packages
 # that building and testing hellod need.
 set -e

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * bev-ref: the smallest line server in hellod's shape, used by compare.sh
  * as the floor of that shape: what libevent 2.1 itself costs when an

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: ISC
 #
 # compare.sh: benchmark hellod against the raw-epoll reference (epoll-ref),
 # the floor of hellod's own shape (bev-ref: an evconnlistener and a

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * epoll-ref: the smallest line server we know how to write, used as the
  * physical-limit reference by compare.sh.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * hello-bench: a load generator for line-protocol responders (hellod, the
  * raw-epoll reference, redis inline PING, memcached "version").

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 # shellcheck shell=bash
 # Shared by compare.sh and syscalls.sh (sourced, not run): find the tools,
 # start each server on loopback on a free port pinned to one CPU, and stop

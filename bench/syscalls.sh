@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: ISC
 #
 # syscalls.sh: system calls the server makes per request, under hello-bench
 # ping-pong load on loopback (server on one CPU, load on the other).

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: ISC
 #
 # workers.sh: hellod with one worker against hellod with two, ping-pong on
 # loopback.  Unlike compare.sh nothing is pinned: two workers need both

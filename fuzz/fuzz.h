@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * fuzz.h: the libFuzzer entry point every target in fuzz/ defines.  Built
  * with --enable-fuzzing, libFuzzer supplies main(); otherwise replay.c does,

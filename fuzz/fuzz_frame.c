@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * fuzz_frame.c: line framing, with the stream cut at arbitrary places.
  *

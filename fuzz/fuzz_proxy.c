@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * fuzz_proxy.c: the PROXY protocol header parser on arbitrary bytes.
  *

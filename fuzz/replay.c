@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * replay.c: main() for a fuzz target built without libFuzzer.
  *

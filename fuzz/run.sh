@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: ISC
 # Fuzz every target for a bounded time; fail on any crash, leak, timeout or
 # sanitizer report.
 #

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Addresses: the "bind" value of the config and printing socket addresses
  * for the log; the prefixes of proxy_trusted and the per-source key of

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * One client connection: a socket bufferevent from accept to close.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Process matters: detaching, the pidfile, privileges, descriptor limits.
  */

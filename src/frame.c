@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Line framing.  The reply never depends on what a line says, so a request
  * is never copied or stored: the framer only counts line ends and remembers

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * hellod: answers every line with a configured message.
  *

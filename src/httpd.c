@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The metrics endpoint (metrics_listen): GET /metrics, and HEAD, on
  * libevent's evhttp, in a thread with an event base of its own, so that no

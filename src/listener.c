@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The set of listening sockets: one per address, opened from the config or
  * inherited from systemd, and swapped whole on a reload.  Nothing here

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The log: stderr in the foreground, syslog when detached.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * hellod: answers every line a client sends with a configured message.
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The counters in the Prometheus text exposition format, version 0.0.4:
  * for each family one "# HELP" line, one "# TYPE" line, then its samples,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The PROXY protocol header a load balancer puts before the client's
  * bytes, versions 1 (text) and 2 (binary), as HAProxy's

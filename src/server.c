@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The server: the main thread's event loop, which owns the listening
  * sockets, the configuration and the signals, directs the workers and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Connections open at once per source (max_connections_per_source): one
  * table for all workers, keyed by addr_source_key() (an IPv4 address or an

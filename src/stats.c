@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Counters for every limit event, reported by SIGUSR1 as one line of
  * name=value pairs named after the fields.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * systemd.c: the parts of systemd's service protocol that hellod speaks,
  * written out here instead of linking libsystemd.  All of it is a stable,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Workers: one event loop each, with its own evconnlisteners on dups of
  * the listening sockets, its own connections and its own counters.  Worker

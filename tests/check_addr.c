@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * check_addr.c: the "bind" value parser, the address helpers, the
  * proxy_trusted prefixes and the per-source key in src/addr.c.

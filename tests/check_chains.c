@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * check_chains.c: framing over an input buffer's chains (frame_evbuffer())
  * and the reply budget (frame_budget()), as conn.c uses them.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * check_config.c: the configuration file parser in src/config.c.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * check_daemon.c: the process matters of src/daemon.c that can be tested
  * in-process: how many descriptors the daemon needs, raising the limit,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * check_frame.c: line framing in src/frame.c.
  *

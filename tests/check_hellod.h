@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 #ifndef CHECK_HELLOD_H
 #define CHECK_HELLOD_H
 

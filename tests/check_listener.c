@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * check_listener.c: the set of listening sockets (src/listener.c), here the
  * retiring of a socket that stops serving while a worker still holds a

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * check_log.c: the log API in src/log.c, as stderr receives it.
  *

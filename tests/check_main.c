@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* The Check runner: one suite per module of the library. */
 #include "config.h"
 

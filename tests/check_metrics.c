@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The Prometheus exposition (metrics.c): escaping, the families in their
  * order with one HELP and one TYPE each, the samples, the bound on its

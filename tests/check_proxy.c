@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * check_proxy.c: the PROXY protocol header parser in src/proxy.c.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * check_source.c: the table of connections open per source (src/source.c)
  * that max_connections_per_source is enforced with.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * check_systemd.c: the systemd protocol code in src/systemd.c.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * clockshift.so: an LD_PRELOAD shim whose wall clock runs backwards.
  *

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """Harness for hellod's integration tests: start the real binary on
 127.0.0.1 with an ephemeral port, wait on its log lines (never on sleeps),
 talk to it, stop it by PID.

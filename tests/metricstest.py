@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """Helpers for the tests of the metrics endpoint (metrics_listen): find its
 port in the log, scrape it, parse the exposition, wait on a counter.
 Python 3 standard library only, like hellodtest.py.

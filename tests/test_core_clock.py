@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: ISC
 """The idle timeout is measured on the monotonic clock: a wall clock that
 steps back (NTP, an admin's "date -s") must not switch it off.  The daemon
 runs with tests/clockshift.so preloaded, whose wall clock runs backwards

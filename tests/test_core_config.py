@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: ISC
 """The command line and the config file: -t, -T, errors, defaults."""
 
 import os

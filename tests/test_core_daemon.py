@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: ISC
 """-d: detach, write the pidfile, remove it on exit; fail visibly."""
 
 import os

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: ISC
 """A graceful stop answers every line that has already arrived: lines still
 in the socket's receive buffer when TERM comes are read and answered before
 FIN.  A client quiet for a moment ends at once; one that never stops

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: ISC
 """The host around hellod: a host with IPv6 disabled, dropping privileges
 to `user`, the log format on a terminal."""
 

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: ISC
 """Limits: max_connections, idle_timeout, max_line_length, max_output,
 and running out of descriptors (EMFILE) without a busy loop."""
 

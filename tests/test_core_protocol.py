@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: ISC
 """The protocol: one reply per line, in order, whatever the framing."""
 
 import os

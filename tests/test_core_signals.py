@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: ISC
 """Signals: HUP reload (good, bad, port change), TERM flush, USR1."""
 
 import os

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: ISC
 """Per-source limits, health-check probes and the PROXY header against the
 real binary, without HAProxy (tests/lb/ has those): max_connections_per_source
 on the socket's address and on the carried one, a connection that closes

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: ISC
 """Several workers: threads, spreading, counters, reload and stop across
 all of them."""
 

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: ISC
 """Issue 9, items 1-11 and 15: signals during a stop, -d with odd
 standard streams, readiness only once the workers run, the pidfile and
 privileges, relative -c, reload warnings, a notify socket nobody reads, the

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: ISC
 """The metrics endpoint (metrics_listen): the exposition as promtool sees
 it, exact counter deltas, HTTP errors, IPv6, reloads that apply all or
 nothing, and hostile scrapers that stay bounded."""

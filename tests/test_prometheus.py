@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: ISC
 """A real Prometheus (Debian's prometheus package) scrapes hellod on
 loopback with conf/prometheus.yml, the file the README and hellod.conf(5)
 show, and its HTTP API returns hellod_requests_total.  Skipped when the

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: ISC
 """Socket activation: under systemd-socket-activate hellod serves on the
 passed sockets only (port/bind unused, also after a reload); malformed
 LISTEN_* variables and wrong passed descriptors stop it with exit 1 and a

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: ISC
 """sd_notify as a service manager sees it: a test-owned $NOTIFY_SOCKET
 receives READY=1 (only once the port answers), RELOADING=1 + MONOTONIC_USEC
 then READY=1 around a reload (good or bad), STOPPING=1 on TERM, WATCHDOG=1

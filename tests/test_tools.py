@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: ISC
 """The tools the checks run the daemon under leave nothing behind."""
 
 import os

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: ISC
 # The checks of the Debian package, run inside the container booted by
 # tests/e2e/run.sh --deb (from tests/deb/run.sh), as hellod-e2e.service.
 # /mnt/deb holds the package twice (DEB_V1, DEB_V2 with a higher version),

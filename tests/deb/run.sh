@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: ISC
 # The Debian package, built and proven in a real systemd ("make check-deb").
 #
 #   tests/deb/run.sh

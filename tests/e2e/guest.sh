@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: ISC
 # The checks run inside the container booted by tests/e2e/run.sh, as the
 # unit hellod-e2e.service, with the "make install" tree at /mnt/stage.
 # Prints TAP-like "ok N - ..." lines, then "PASS all"; exits non-zero on

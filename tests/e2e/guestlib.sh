@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 # guestlib.sh: what the guest scripts of "make check-e2e" (tests/e2e/
 # guest.sh) and "make check-deb" (tests/deb/guest.sh) share, sourced from
 # /mnt/guestlib.sh inside the nspawn guest: TAP output, bounded polling,

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: ISC
 # End-to-end test of hellod under a real systemd.
 #
 #   tests/e2e/run.sh [--builddir DIR | --stage DIR | --deb DIR --guest FILE]

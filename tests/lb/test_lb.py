@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: ISC
 """hellod behind the real HAProxy, on loopback: three hellods with
 proxy_protocol = yes and one HAProxy running tests/lb/haproxy.cfg, the file
 docs/SCALING.md shows, with only its @NAME@ placeholders filled in.

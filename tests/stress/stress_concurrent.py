@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: ISC
 """10,000 concurrent connections: every one answered, held idle, answered
 again; the daemon's memory per connection and its CPU while they idle."""
 

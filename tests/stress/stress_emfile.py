@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: ISC
 """Out of descriptors (EMFILE) under a connection flood: the daemon idles
 while it cannot accept, and serves the next waiting client as soon as a
 descriptor frees up."""

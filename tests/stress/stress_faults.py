@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: ISC
 """Faults: clients that reset in the middle of their replies, half-closed
 sockets, garbage and binary input, lines at exactly max_line_length and one
 byte over."""

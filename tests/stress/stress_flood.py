@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: ISC
 """A flood past max_connections: the extra clients get the error line and
 EOF, the others keep their replies, and the daemon's counters say exactly
 what the clients saw."""

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: ISC
 """Clients that pipeline megabytes of lines and never read: the daemon
 stops reading them once max_output of replies is queued, its memory stays
 bounded, a normal client is unaffected, and when the hogs finally read,

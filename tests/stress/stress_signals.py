@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: ISC
 """No reply lost or duplicated across signals: a SIGHUP reload, a graceful
 SIGTERM (every line the daemon read is answered before it closes), and 50
 reloads in a row under load from several clients."""

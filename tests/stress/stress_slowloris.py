@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: ISC
 """Slowloris: many clients trickle one byte at a time and never finish a
 line.  idle_timeout closes the slow ones, max_line_length the fast ones;
 a normal client is answered as quickly as ever throughout."""

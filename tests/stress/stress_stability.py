@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: ISC
 """fd and memory stability: thousands of connect/close cycles, ended every
 way a client can end, leave the daemon's descriptor count where it was and
 its RSS within a small tolerance."""

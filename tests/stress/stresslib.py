@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """Shared pieces of the stress and fault suite (tests/stress/stress_*.py).
 
 Everything here drives the real binary from outside: sockets on loopback,
