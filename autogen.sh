@@ -1,32 +1,86 @@
 #!/bin/sh
 # SPDX-License-Identifier: ISC
-# Bootstrap the build system.  With --deps, first install the Debian packages
-# that building and testing hellod need.
+# Bootstrap the build system (autoreconf).  First, on Debian:
+#   --deps       install what building and running hellod needs;
+#   --test-deps  install that, and what the whole test suite needs.
+# Packages are installed without their recommendations, and with sudo when
+# not root.  A daemon that a test package brings (haproxy, prometheus) is
+# neither started nor enabled when this script is what installs it.
 set -e
 
-# Build: toolchain, autotools, libevent, Check.  Tests: python3, telnet,
-# iproute2 and util-linux (namespaces), valgrind, clang with its fuzzer
-# runtime, cppcheck, clang-tidy, mandoc and man-db (lint), systemd's
-# socket activator plus debootstrap and nspawn for the end-to-end test,
-# haproxy for "make check-lb", prometheus for the metrics tests (promtool,
-# and a server that scrapes).
-# The Debian package (make check-deb): debhelper, dpkg-dev, lintian, and
-# devscripts for dch; no fakeroot, as it builds with Rules-Requires-Root: no.
-DEPS="build-essential autoconf automake libtool pkg-config libevent-dev \
-check python3 telnet iproute2 util-linux valgrind clang \
+# Build: a C toolchain, autotools and pkg-config, libevent.
+BUILD_DEPS="build-essential autoconf automake pkg-config libevent-dev"
+
+# Tests: Check (unit suites); python3 (integration tests); telnet,
+# iproute2 and util-linux (namespaces, setpriv); valgrind; clang with its
+# fuzzer runtime; cppcheck, clang-tidy, mandoc and man-db (make lint);
+# systemd's socket activator, debootstrap and systemd-container (make
+# check-e2e); haproxy (make check-lb); prometheus (promtool, and a server
+# that scrapes); debhelper, dpkg-dev, lintian and devscripts for dch (make
+# check-deb: no fakeroot, it builds with Rules-Requires-Root: no).
+TEST_DEPS="check python3 telnet iproute2 util-linux valgrind clang \
 libclang-rt-14-dev cppcheck clang-tidy mandoc man-db systemd \
 systemd-container debootstrap debhelper dpkg-dev lintian devscripts haproxy \
 prometheus"
 
-if [ "$1" = "--deps" ]; then
-	shift
-	SUDO=
+# The services of TEST_DEPS: installed to be run by the tests, by hand.
+TEST_SERVICES="haproxy prometheus"
+
+SUDO=
+install_deps() {
 	[ "$(id -u)" -eq 0 ] || SUDO=sudo
 	export DEBIAN_FRONTEND=noninteractive
-	$SUDO apt-get update -qq
+	$SUDO apt-get update -qq &&
+	    $SUDO apt-get install -y -qq --no-install-recommends "$@" >/dev/null
+}
+
+# policy-rc.d(8): 101 tells the maintainer scripts not to start a service.
+# Left alone when the administrator has one of their own.
+install_test_deps() {
+	policy=/usr/sbin/policy-rc.d
+	new=
+	for svc in $TEST_SERVICES; do
+		dpkg-query -W -f='${Status}\n' "$svc" 2>/dev/null |
+		    grep -q 'ok installed' || new="$new $svc"
+	done
+	ours=
+	if [ ! -e $policy ]; then
+		[ "$(id -u)" -eq 0 ] || SUDO=sudo
+		printf '#!/bin/sh\nexit 101\n' | $SUDO tee $policy >/dev/null
+		$SUDO chmod 755 $policy
+		ours=1
+	fi
 	# shellcheck disable=SC2086
-	$SUDO apt-get install -y -qq --no-install-recommends $DEPS >/dev/null
-fi
+	install_deps $BUILD_DEPS $TEST_DEPS || rc=$?
+	[ -z "$ours" ] || $SUDO rm -f $policy
+	[ "${rc:-0}" -eq 0 ] || exit "$rc"
+	for svc in $new; do
+		$SUDO deb-systemd-helper disable "$svc.service" >/dev/null 2>&1 ||
+		    true
+	done
+}
+
+case "$1" in
+--deps)
+	shift
+	# shellcheck disable=SC2086
+	install_deps $BUILD_DEPS
+	;;
+--test-deps)
+	shift
+	install_test_deps
+	;;
+-h|--help)
+	echo "usage: $0 [--deps | --test-deps]"
+	exit 0
+	;;
+"")
+	;;
+*)
+	echo "usage: $0 [--deps | --test-deps]" >&2
+	exit 2
+	;;
+esac
 
 cd "$(dirname "$0")"
 autoreconf -fi

@@ -1,7 +1,8 @@
 #!/bin/sh
 # SPDX-License-Identifier: ISC
-# Stands in for the integration tests when configure did not find python3.
-echo "python3 was not found at configure time: the integration tests" >&2
-echo "(tests/test_*.py) cannot run.  Install it (Debian: apt-get install" >&2
-echo "python3, or ./autogen.sh --deps) and run ./configure again." >&2
-exit 99
+# Stands in for the integration tests when configure did not find python3:
+# a skip, not a failure, and the summary of "make check" says so.
+echo "SKIP: the integration tests (tests/test_*.py) need python3, which"
+echo "configure did not find.  Install it (Debian: apt-get install python3,"
+echo "or ./autogen.sh --test-deps) and run ./configure again."
+exit 77
