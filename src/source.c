@@ -75,9 +75,10 @@ source_find(struct source_table *t, const struct addr_source *key)
 }
 
 /*
- * One more connection from key, if it has fewer than max open: returns 0
- * and counts it, -1 when it has max already (or memory is short: then the
- * connection is refused rather than let past the limit).
+ * One more connection from key, if it has fewer than max open (max 0: no
+ * cap, it is only counted, so that a cap set later sees it): returns 0 and
+ * counts it, -1 when it has max already (or memory is short: then the
+ * connection is refused rather than let past a limit).
  */
 int
 source_take(struct source_table *t, const struct addr_source *key,
@@ -89,7 +90,7 @@ source_take(struct source_table *t, const struct addr_source *key,
 	pthread_mutex_lock(&t->lock);
 	ep = source_find(t, key);
 	if ((e = *ep) == NULL) {
-		if (max == 0 || (e = calloc(1, sizeof(*e))) == NULL)
+		if ((e = calloc(1, sizeof(*e))) == NULL)
 			rc = -1;
 		else {
 			e->key = *key;
@@ -97,7 +98,7 @@ source_take(struct source_table *t, const struct addr_source *key,
 			*ep = e;
 			t->entries++;
 		}
-	} else if (e->count >= max)
+	} else if (max != 0 && e->count >= max)
 		rc = -1;
 	else
 		e->count++;

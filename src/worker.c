@@ -665,16 +665,15 @@ worker_conn_reject(struct worker *w)
 
 /*
  * max_connections_per_source, for a client at sa: 1 when it is counted
- * (release it with worker_source_release()), 0 when the limit is off or sa
- * is no address to count, -1 when its source has the limit open already.
+ * (release it with worker_source_release()), 0 when sa is no address to
+ * count, -1 when its source has the limit open already.  Counted with the
+ * limit off too: a reload that sets it must see who is connected.
  */
 int
 worker_source_take(struct worker *w, const struct sockaddr *sa)
 {
 	struct addr_source	 key;
 
-	if (w->conf->max_connections_per_source == 0)
-		return 0;
 	addr_source_key(sa, &key);
 	if (key.family == AF_UNSPEC)
 		return 0;

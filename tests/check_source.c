@@ -67,6 +67,27 @@ START_TEST(test_source_limit)
 }
 END_TEST
 
+/* With no cap every connection is still counted, and a cap given later
+ * holds against what is open already. */
+START_TEST(test_source_counted_without_cap)
+{
+	struct source_table	*t = source_table_new();
+	struct addr_source	 a = key4("192.0.2.1");
+	int			 i;
+
+	ck_assert_ptr_nonnull(t);
+	for (i = 0; i < 6; i++)
+		ck_assert_int_eq(source_take(t, &a, 0), 0);
+	ck_assert_uint_eq(source_count(t, &a, NULL), 6);
+	ck_assert_int_eq(source_take(t, &a, 2), -1);	/* over the new cap */
+	for (i = 0; i < 5; i++)
+		source_release(t, &a);
+	ck_assert_int_eq(source_take(t, &a, 2), 0);	/* one below it */
+	ck_assert_uint_eq(source_count(t, &a, NULL), 2);
+	source_table_free(t);
+}
+END_TEST
+
 /* An IPv6 /64 is one source; the next /64 another. */
 START_TEST(test_source_v6_64)
 {
@@ -124,6 +145,7 @@ source_suite(void)
 	TCase	*tc = tcase_create("table");
 
 	tcase_add_test(tc, test_source_limit);
+	tcase_add_test(tc, test_source_counted_without_cap);
 	tcase_add_test(tc, test_source_v6_64);
 	tcase_add_test(tc, test_source_many);
 	suite_add_tcase(s, tc);

@@ -49,6 +49,34 @@ def test_per_source_cap_on_the_socket_address():
             s.close()
 
 
+def test_cap_set_by_reload_counts_open_connections():
+    """A cap switched on by a reload (as during an attack) counts the
+    connections already open from a source: with 6 open and a new cap of
+    2, the next one from that source is refused; the 6 are kept."""
+    with Daemon("") as d:
+        held = [connect_from(d, "127.0.0.1") for _ in range(6)]
+        for s in held:
+            ask(s)
+        check(d.reload("port = 0\nbind = 127.0.0.1\n"
+                       "max_connections_per_source = 2\n"),
+              "reload refused")
+        with connect_from(d, "127.0.0.1") as extra:
+            check(recv_all(extra) == SOURCE_REJECT, "7th from 127.0.0.1")
+        with connect_from(d, "127.0.0.2") as other:
+            ask(other)          # another address is not affected
+        for s in held:
+            ask(s)              # kept, as with max_connections
+        check(d.stats()["conns_rejected_source"] == 1, d.stats())
+        # Down to one below the cap, a connection is served again.
+        for _ in range(5):
+            held.pop().close()
+        d.wait_stats(lambda st: st["conns_current"] == 1, "1 open")
+        with connect_from(d, "127.0.0.1") as again:
+            ask(again)
+        for s in held:
+            s.close()
+
+
 def test_probe_counted_and_quiet():
     with Daemon("log_level = info\n") as d:
         m = d.mark()
