@@ -427,13 +427,28 @@ worker_finish_all(struct worker *w)
 		conn_drain(c);
 }
 
+/*
+ * Every connection takes the new config.  One that resumes may answer its
+ * lines and so move to the list's tail, or close: the walk keeps the next
+ * one before each call and ends at the connection that was last.
+ */
+static void
+worker_reconfigure_all(struct worker *w)
+{
+	struct conn	*c, *next, *last;
+
+	last = TAILQ_LAST(&w->conns, conn_list);
+	for (c = TAILQ_FIRST(&w->conns); c != NULL; c = next) {
+		next = c == last ? NULL : TAILQ_NEXT(c, entry);
+		conn_reconfigure(c);
+	}
+}
+
 /* Carry out a command, in the worker's own thread. */
 static void
 worker_apply(struct worker *w, enum worker_cmd cmd, struct config *conf,
     int *fds, size_t nfds)
 {
-	struct conn	*c;
-
 	switch (cmd) {
 	case WORKER_CMD_NONE:
 		break;
@@ -447,8 +462,7 @@ worker_apply(struct worker *w, enum worker_cmd cmd, struct config *conf,
 			w->conf = conf;
 			conf = NULL;
 			worker_fill_replies(w);
-			TAILQ_FOREACH(c, &w->conns, entry)
-				conn_reconfigure(c);
+			worker_reconfigure_all(w);
 			evtimer_del(w->ev_idle);
 			worker_idle_arm(w);
 		}

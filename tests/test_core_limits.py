@@ -141,6 +141,31 @@ def test_output_bound_holds_for_long_replies_to_short_lines():
         check(grew < 2 * 1024, "RSS grew by %d KiB" % grew)
 
 
+def test_reload_raising_max_output_resumes_every_paused_connection():
+    """Three clients paused at max_output; a reload that raises it resumes
+    each of them, whatever the order a resumed one takes in the idle list."""
+    conf = ('message = "%s"\nlog_level = debug\n' % ("M" * 1000))
+    with Daemon(conf + "max_output = 1k\n") as d:
+        clients = [d.connect(rcvbuf=4096) for _ in range(3)]
+        try:
+            for s in clients:
+                s.sendall(b"\n" * 8192)    # 8 MB of replies, never read
+            d.wait_stat("output_paused", lambda v: v == 3, "== 3")
+            m = d.mark()
+            check(d.reload("port = 0\nbind = 127.0.0.1\n" + conf +
+                           "max_output = 64m\n"), "reload refused")
+            seen, i = set(), m
+            while len(seen) < 3:
+                r = d.wait_log(r"connection (\d+) from .*: output drained, "
+                               r"reading resumed", start=i)
+                seen.add(r.group(1))
+                with d.cond:
+                    i = d.lines.index(r.string, i) + 1
+        finally:
+            for s in clients:
+                s.close()
+
+
 def test_emfile_pauses_accept_without_spinning():
     if WRAPPER:
         raise Skip("a descriptor limit this low starves the wrapper")
