@@ -195,6 +195,8 @@ listener_commit(struct listener_list *running, struct listener_list *next)
  * connect() succeeded: without this, one whose handshake completed
  * between a worker's last accept() and its close() was reset.
  */
+static int	listener_filter_refused;	/* said once */
+
 static void
 listener_refuse_syn(const struct listener *l)
 {
@@ -213,12 +215,22 @@ listener_refuse_syn(const struct listener *l)
 	if (setsockopt(l->fd, SOL_SOCKET, SO_ATTACH_FILTER, &prog,
 	    sizeof(prog)) == 0)
 		return;
-	/* Kernels that disable unprivileged BPF refuse even this filter to
-	 * a hellod that is not root any more: then the window stays. */
-	if (errno == EPERM)
-		log_debug("%s: no socket filter allowed, the close may reset "
-		    "a connection just made", l->name);
-	else
+	/*
+	 * Kernels that disable unprivileged BPF refuse even this filter to a
+	 * hellod that is not root (any more): then the window stays, and the
+	 * operator is told once (hellod(8), SIGNALS).  Main thread only.
+	 */
+	if (errno == EPERM) {
+		if (!listener_filter_refused)
+			log_notice("%s: this kernel allows no socket filter to an "
+			    "unprivileged process: a client that connects "
+			    "while a listening socket closes (stop, or a "
+			    "reload that moves it) may be reset; "
+			    "hellod.socket keeps the sockets open instead",
+			    l->name);
+		listener_filter_refused = 1;
+		log_debug("%s: no socket filter allowed", l->name);
+	} else
 		log_warn("%s: refusing new connections before the close",
 		    l->name);
 }

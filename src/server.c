@@ -656,11 +656,16 @@ server_stop(struct server *srv)
 	server_totals(srv, &total);
 	log_notice("stopping: %llu connection(s) to finish",
 	    (unsigned long long)total.conns_current);
+	/*
+	 * New handshakes are refused before any worker stops accepting (worker
+	 * 0 stops within worker_post()): the workers' dups keep each socket
+	 * open until they have taken what is queued on it.
+	 */
+	listener_retire_all(&srv->listeners);
 	srv->gen++;
 	for (i = 0; i < srv->nworkers; i++)
 		worker_post(srv->workers[i], WORKER_CMD_STOP, NULL, NULL, 0,
 		    srv->gen);
-	listener_retire_all(&srv->listeners);
 	if (server_all_done(srv))
 		event_base_loopexit(srv->base, NULL);
 	else

@@ -3,13 +3,15 @@
 """Signals: HUP reload (good, bad, port change), TERM flush, USR1."""
 
 import os
+import shutil
 import signal
 import socket
 import sys
+import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from hellodtest import (REPLY, Daemon, ask, check, free_port, main, recv_all,
-                        recv_exact)
+from hellodtest import (REPLY, SANITIZED, TIMEOUT, WRAPPER, Daemon, Skip, ask,
+                        check, free_port, main, recv_all, recv_exact)
 
 BASE = "bind = 127.0.0.1\n"
 
@@ -95,6 +97,38 @@ def test_term_flushes_owed_replies_and_exits_0():
         check(got == REPLY * n, "got %d of %d replies" %
               (len(got) // len(REPLY), n))
         check(d.stop() == 0)
+
+
+def test_stop_resets_no_client_whose_connect_succeeded():
+    """A stop refuses new handshakes before any worker stops accepting: a
+    client whose connect() succeeds while the stop attaches its socket
+    filter (the daemon held right there by holdfilter.so) is still served,
+    not reset."""
+    shim = os.environ.get("HOLDFILTER", "")
+    if not os.path.exists(shim):
+        raise Skip("holdfilter.so not built (HOLDFILTER=%r)" % shim)
+    if WRAPPER or SANITIZED:
+        raise Skip("an LD_PRELOAD shim under a wrapper or ASan")
+    if os.geteuid() != 0:
+        raise Skip("socket filters need privileges on this kernel")
+    tmp = tempfile.mkdtemp(prefix="hellod-test-")
+    try:
+        fifo = os.path.join(tmp, "hold")
+        os.mkfifo(fifo)
+        env = dict(os.environ, LD_PRELOAD=shim, HOLDFILTER_FIFO=fifo)
+        with Daemon("workers = 1\n", env=env) as d:
+            m = d.mark()
+            d.kill(signal.SIGTERM)
+            d.wait_log(r"holdfilter: held", start=m)
+            with socket.create_connection(("127.0.0.1", d.port),
+                                          TIMEOUT) as s:
+                s.sendall(b"hello\n")
+                with open(fifo, "w") as f:
+                    f.write("go")
+                check(recv_all(s) == REPLY, "no reply")
+            check(d.proc.wait(TIMEOUT) == 0, "exit status")
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def test_second_term_exits_at_once():
