@@ -181,7 +181,7 @@ dump(const struct config *conf)
 
 	fp = open_memstream(&text, &len);
 	ck_assert_ptr_nonnull(fp);
-	config_dump(conf, fp);
+	config_dump(conf, NULL, fp);
 	ck_assert_int_eq(fclose(fp), 0);
 	ck_assert_uint_eq(strlen(text), len);
 	return (text);
@@ -1118,7 +1118,7 @@ START_TEST(test_load_missing)
 	temp_dir(dir, sizeof(dir));
 	snprintf(path, sizeof(path), "%s/missing.conf", dir);
 
-	conf = config_load(path, 0, &errors);
+	conf = config_load(path, 0, NULL, &errors);
 	ck_assert_ptr_nonnull(conf);
 	ck_assert_ptr_null(errors);
 	ck_assert_ptr_null(conf->path);
@@ -1127,7 +1127,7 @@ START_TEST(test_load_missing)
 	config_free(def);
 	config_free(conf);
 
-	conf = config_load(path, 1, &errors);
+	conf = config_load(path, 1, NULL, &errors);
 	ck_assert_ptr_null(conf);
 	ck_assert_ptr_nonnull(errors);
 	snprintf(want, sizeof(want), "%s: %s\n", path, strerror(ENOENT));
@@ -1135,7 +1135,7 @@ START_TEST(test_load_missing)
 	free(errors);
 
 	/* A directory is an error even when the file may be missing. */
-	conf = config_load(dir, 0, &errors);
+	conf = config_load(dir, 0, NULL, &errors);
 	ck_assert_ptr_null(conf);
 	ck_assert_ptr_nonnull(errors);
 	ck_assert_ptr_nonnull(strstr(errors, dir));
@@ -1154,7 +1154,7 @@ START_TEST(test_load_file)
 	snprintf(path, sizeof(path), "%s/hellod.conf", dir);
 
 	write_file(path, "# test\nport = 6100\nmessage = \"loaded\"\n");
-	conf = config_load(path, 1, &errors);
+	conf = config_load(path, 1, NULL, &errors);
 	ck_assert_ptr_nonnull(conf);
 	ck_assert_ptr_null(errors);
 	ck_assert_str_eq(conf->path, path);
@@ -1164,7 +1164,7 @@ START_TEST(test_load_file)
 
 	/* Errors are prefixed with the file's own name. */
 	write_file(path, "port = 6100\nport = 6101\n");
-	conf = config_load(path, 0, &errors);
+	conf = config_load(path, 0, NULL, &errors);
 	ck_assert_ptr_null(conf);
 	snprintf(want, sizeof(want), "%s:2: duplicate key 'port' (first set "
 	    "on line 1)\n", path);

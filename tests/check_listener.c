@@ -77,9 +77,10 @@ START_TEST(test_retired_socket_refuses_new_handshakes)
 	struct listen_addr	 where;
 	struct pollfd		 pfd;
 	size_t			 n;
+	char			*cause;
 	int			*dups, before, after;
 
-	ck_assert_int_eq(listener_open_config(&empty, conf, &set), 0);
+	ck_assert_int_eq(listener_open_config(&empty, conf, &set, &cause), 0);
 	where = TAILQ_FIRST(&set)->addr;
 	ck_assert_ptr_nonnull(dups = listener_dup(&set, &n));
 	ck_assert_uint_eq(n, 1);
