@@ -49,7 +49,7 @@ fuzz_dump(const struct config *conf, size_t *len)
 		perror("open_memstream");
 		abort();
 	}
-	config_dump(conf, fp);
+	config_dump(conf, NULL, fp);
 	if (fclose(fp) != 0) {
 		perror("config_dump");
 		abort();

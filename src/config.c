@@ -484,34 +484,57 @@ config_split(char *line, char **key, char **value, char *err, size_t errlen)
 }
 
 /*
+ * Where a key got its value: a line of the file, or an option.  Errors
+ * about the key name that place, as "file:line" or "--key=value".
+ */
+struct config_origin {
+	size_t				 line;	/* 0: not in the file */
+	const struct config_override	*opt;	/* set: an option won */
+};
+
+static void
+config_where(char *buf, size_t len, const char *name,
+    const struct config_origin *o)
+{
+	if (o->opt != NULL)
+		snprintf(buf, len, "--%s=%s", o->opt->key, o->opt->value);
+	else
+		snprintf(buf, len, "%s:%zu", name, o->line);
+}
+
+/*
  * What one key alone cannot say: proxy_protocol and proxy_trusted go
- * together.  seen[] holds the line each key was set on.  A key whose own
- * line was bad has been reported already and is not reported again.
+ * together, whether the file or an option set them.  A key whose own
+ * value was bad has been reported already and is not reported again.
  */
 static int
-config_check(const struct config *conf, const size_t *seen,
+config_check(const struct config *conf, const struct config_origin *origin,
     const char *name, FILE *ef)
 {
+	char	 where[CONFIG_LINE_MAX];
 	size_t	 proto, trusted;
 	int	 nerr = 0;
 
 	proto = config_find("proxy_protocol") - config_keys;
 	trusted = config_find("proxy_trusted") - config_keys;
-	if (conf->proxy_protocol && seen[trusted] == 0) {
-		fprintf(ef, "%s:%zu: proxy_protocol = yes needs proxy_trusted, "
-		    "the addresses of the load balancers\n", name,
-		    seen[proto]);
+	if (conf->proxy_protocol && origin[trusted].line == 0 &&
+	    origin[trusted].opt == NULL) {
+		config_where(where, sizeof(where), name, &origin[proto]);
+		fprintf(ef, "%s: proxy_protocol = yes needs proxy_trusted, "
+		    "the addresses of the load balancers\n", where);
 		nerr++;
 	}
 	if (conf->proxy_trusted_text != NULL && !conf->proxy_protocol) {
-		fprintf(ef, "%s:%zu: proxy_trusted is set but proxy_protocol "
-		    "is not yes\n", name, seen[trusted]);
+		config_where(where, sizeof(where), name, &origin[trusted]);
+		fprintf(ef, "%s: proxy_trusted is set but proxy_protocol "
+		    "is not yes\n", where);
 		nerr++;
 	}
 	return nerr;
 }
 
-static void
+/* "port, bind, ...": every key, for an error and for the usage. */
+void
 config_known_keys(char *buf, size_t len)
 {
 	size_t	 i, off = 0;
@@ -562,31 +585,20 @@ config_read_line(FILE *fp, char *buf, size_t *len)
 }
 
 /*
- * Parse a whole file.  Every error is reported, as "name:line: message" lines
- * in *errors (the caller frees it); then NULL is returned and nothing is
- * changed.
+ * The file's lines over conf; origin[] gets the line that set each key.
+ * Returns the number of errors, each written to ef as "name:line: ...".
  */
-struct config *
-config_parse(FILE *fp, const char *name, char **errors)
+static int
+config_read_file(struct config *conf, FILE *fp, const char *name,
+    struct config_origin *origin, FILE *ef)
 {
-	struct config		*conf;
 	const struct config_key	*k;
-	FILE			*ef;
 	enum config_read	 rd;
 	char			 line[CONFIG_LINE_MAX + 2], *key, *value;
 	char			 err[512], known[512];
-	size_t			 errlen = 0, lineno = 0, len;
-	size_t			 seen[NKEYS] = { 0 };
+	size_t			 lineno = 0, len;
 	int			 nerr = 0, r;
 
-	*errors = NULL;
-	if ((ef = open_memstream(errors, &errlen)) == NULL)
-		return NULL;
-	if ((conf = config_default()) == NULL) {
-		fprintf(ef, "%s: out of memory\n", name);
-		nerr++;
-		goto done;
-	}
 	while ((rd = config_read_line(fp, line, &len)) != CONFIG_READ_EOF) {
 		lineno++;
 		if (rd == CONFIG_READ_ERROR) {
@@ -621,21 +633,100 @@ config_parse(FILE *fp, const char *name, char **errors)
 			nerr++;
 			continue;
 		}
-		if (seen[k - config_keys] != 0) {
+		if (origin[k - config_keys].line != 0) {
 			fprintf(ef, "%s:%zu: duplicate key '%s' (first set on "
 			    "line %zu)\n", name, lineno, key,
-			    seen[k - config_keys]);
+			    origin[k - config_keys].line);
 			nerr++;
 			continue;
 		}
-		seen[k - config_keys] = lineno;
+		origin[k - config_keys].line = lineno;
 		if (config_set(conf, k, value, err, sizeof(err)) == -1) {
 			fprintf(ef, "%s:%zu: %s\n", name, lineno, err);
 			nerr++;
 		}
 	}
-	nerr += config_check(conf, seen, name, ef);
-	if (nerr == 0 && (conf->path = strdup(name)) == NULL) {
+	return nerr;
+}
+
+/*
+ * The options over conf, checked as the file's lines are but each error
+ * named by its option: "--port=70000: port: 70000 is out of range (0 to
+ * 65535)".  A key may be given once; the file's value of it is replaced.
+ * The value is taken as it is: the shell did the quoting.
+ */
+static int
+config_apply(struct config *conf, const struct config_overrides *ov,
+    struct config_origin *origin, FILE *ef)
+{
+	const struct config_override	*o;
+	const struct config_key		*k;
+	const struct config_override	*first[NKEYS] = { NULL };
+	char				 err[512], known[512];
+	size_t				 i;
+	int				 nerr = 0;
+
+	for (i = 0; ov != NULL && i < ov->n; i++) {
+		o = &ov->v[i];
+		if ((k = config_find(o->key)) == NULL) {
+			config_known_keys(known, sizeof(known));
+			fprintf(ef, "--%s=%s: unknown key '%s' (known keys: "
+			    "%s)\n", o->key, o->value, o->key, known);
+			nerr++;
+			continue;
+		}
+		if (first[k - config_keys] != NULL) {
+			fprintf(ef, "--%s=%s: duplicate key '%s' (first set by "
+			    "--%s=%s)\n", o->key, o->value, o->key,
+			    first[k - config_keys]->key,
+			    first[k - config_keys]->value);
+			nerr++;
+			continue;
+		}
+		first[k - config_keys] = o;
+		origin[k - config_keys].opt = o;
+		if (o->value[0] == '\0') {
+			fprintf(ef, "--%s=: %s: missing value\n", o->key,
+			    o->key);
+			nerr++;
+		} else if (config_set(conf, k, o->value, err, sizeof(err)) ==
+		    -1) {
+			fprintf(ef, "--%s=%s: %s\n", o->key, o->value, err);
+			nerr++;
+		}
+	}
+	return nerr;
+}
+
+/*
+ * The defaults, the file over them when fp is not NULL, the options over
+ * both, then the checks across keys.  Every error is reported, one per
+ * line in *errors (the caller frees it); then NULL is returned.
+ */
+static struct config *
+config_build(FILE *fp, const char *name, const struct config_overrides *ov,
+    char **errors)
+{
+	struct config		*conf;
+	struct config_origin	 origin[NKEYS];
+	FILE			*ef;
+	size_t			 errlen = 0;
+	int			 nerr = 0;
+
+	*errors = NULL;
+	memset(origin, 0, sizeof(origin));
+	if ((ef = open_memstream(errors, &errlen)) == NULL)
+		return NULL;
+	if ((conf = config_default()) == NULL) {
+		fprintf(ef, "%s: out of memory\n", name);
+		nerr++;
+		goto done;
+	}
+	if (fp != NULL)
+		nerr += config_read_file(conf, fp, name, origin, ef);
+	nerr += config_apply(conf, ov, origin, ef);
+	nerr += config_check(conf, origin, name, ef);
+	if (nerr == 0 && fp != NULL && (conf->path = strdup(name)) == NULL) {
 		fprintf(ef, "%s: out of memory\n", name);
 		nerr++;
 	}
@@ -651,11 +742,24 @@ done:
 }
 
 /*
- * Load a file.  A missing file is an error only when must_exist is set;
- * otherwise the built-in defaults are returned, with path NULL.
+ * Parse a whole file.  Every error is reported, as "name:line: message" lines
+ * in *errors (the caller frees it); then NULL is returned and nothing is
+ * changed.
  */
 struct config *
-config_load(const char *path, int must_exist, char **errors)
+config_parse(FILE *fp, const char *name, char **errors)
+{
+	return config_build(fp, name, NULL, errors);
+}
+
+/*
+ * Load a file, then the options (ov, NULL for none) over it.  A missing
+ * file is an error only when must_exist is set; otherwise the options go
+ * over the built-in defaults, and path is NULL.
+ */
+struct config *
+config_load(const char *path, int must_exist,
+    const struct config_overrides *ov, char **errors)
 {
 	struct config	*conf;
 	FILE		*fp;
@@ -663,19 +767,80 @@ config_load(const char *path, int must_exist, char **errors)
 	*errors = NULL;
 	if ((fp = fopen(path, "r")) == NULL) {
 		if (errno == ENOENT && !must_exist)
-			return config_default();
+			return config_build(NULL, path, ov, errors);
 		if (asprintf(errors, "%s: %s\n", path, strerror(errno)) == -1)
 			*errors = NULL;
 		return NULL;
 	}
-	conf = config_parse(fp, path, errors);
+	conf = config_build(fp, path, ov, errors);
 	fclose(fp);
 	return conf;
 }
 
-/* The effective configuration, in the file's own syntax. */
+/*
+ * One "--KEY=VALUE" option (value NULL) or "--KEY VALUE" (key and value),
+ * less its "--", kept for every load.  Nothing is checked here: the key and
+ * the value are checked at each load, with the file.  -1: out of memory.
+ */
+int
+config_override_add(struct config_overrides *ov, const char *key,
+    const char *value)
+{
+	struct config_override	*v, o;
+	const char		*eq;
+
+	if (value == NULL && (eq = strchr(key, '=')) != NULL) {
+		o.key = strndup(key, eq - key);
+		o.value = strdup(eq + 1);
+	} else {
+		o.key = strdup(key);
+		o.value = strdup(value != NULL ? value : "");
+	}
+	if (o.key == NULL || o.value == NULL ||
+	    (v = reallocarray(ov->v, ov->n + 1, sizeof(*v))) == NULL) {
+		free(o.key);
+		free(o.value);
+		return -1;
+	}
+	ov->v = v;
+	ov->v[ov->n++] = o;
+	return 0;
+}
+
 void
-config_dump(const struct config *conf, FILE *fp)
+config_overrides_clear(struct config_overrides *ov)
+{
+	size_t	 i;
+
+	for (i = 0; i < ov->n; i++) {
+		free(ov->v[i].key);
+		free(ov->v[i].value);
+	}
+	free(ov->v);
+	ov->v = NULL;
+	ov->n = 0;
+}
+
+/* The option that set this key, or NULL. */
+static const struct config_override *
+config_override_find(const struct config_overrides *ov, const char *name)
+{
+	size_t	 i;
+
+	for (i = 0; ov != NULL && i < ov->n; i++) {
+		if (strcmp(ov->v[i].key, name) == 0)
+			return &ov->v[i];
+	}
+	return NULL;
+}
+
+/*
+ * The effective configuration, in the file's own syntax; a key an option
+ * set (ov, NULL for none) says so in a comment after its value.
+ */
+void
+config_dump(const struct config *conf, const struct config_overrides *ov,
+    FILE *fp)
 {
 	const struct config_key	*k;
 	const struct listen_addr *la;
@@ -683,62 +848,67 @@ config_dump(const struct config *conf, FILE *fp)
 	char			 addr[ADDR_STRLEN];
 	size_t			 i;
 
-	fprintf(fp, "# hellod effective configuration (%s)\n",
-	    conf->path != NULL ? conf->path : "built-in defaults");
+	fprintf(fp, "# hellod effective configuration (%s", conf->path !=
+	    NULL ? conf->path : "built-in defaults");
+	if (ov != NULL && ov->n > 0)
+		fprintf(fp, ", and the command line");
+	fprintf(fp, ")\n");
 	for (i = 0; i < NKEYS; i++) {
 		k = &config_keys[i];
 		p = (const char *)conf + k->offset;
 		switch (k->kind) {
 		case CK_INT:
-			fprintf(fp, "%s = %d\n", k->name, *(const int *)p);
+			fprintf(fp, "%s = %d", k->name, *(const int *)p);
 			break;
 		case CK_UINT:
 		case CK_SECONDS:
-			fprintf(fp, "%s = %u\n", k->name,
-			    *(const unsigned *)p);
+			fprintf(fp, "%s = %u", k->name, *(const unsigned *)p);
 			break;
 		case CK_SIZE:
-			fprintf(fp, "%s = %zu\n", k->name, *(const size_t *)p);
+			fprintf(fp, "%s = %zu", k->name, *(const size_t *)p);
 			break;
 		case CK_BIND:
-			fprintf(fp, "%s = %s\n", k->name, conf->bind_text);
+			fprintf(fp, "%s = %s", k->name, conf->bind_text);
 			break;
 		case CK_HOSTPORT:
 			la = (const struct listen_addr *)p;
 			if (la->len == 0)
-				fprintf(fp, "#%s =\n", k->name);
+				fprintf(fp, "#%s =", k->name);
 			else
-				fprintf(fp, "%s = %s\n", k->name, addr_fmt(
+				fprintf(fp, "%s = %s", k->name, addr_fmt(
 				    (const struct sockaddr *)&la->ss, addr,
 				    sizeof(addr)));
 			break;
 		case CK_MESSAGE:
-			fprintf(fp, "%s = \"%s\"\n", k->name, conf->message);
+			fprintf(fp, "%s = \"%s\"", k->name, conf->message);
 			break;
 		case CK_LEVEL:
-			fprintf(fp, "%s = %s\n", k->name,
+			fprintf(fp, "%s = %s", k->name,
 			    config_level_name(conf->log_level));
 			break;
 		case CK_BOOL:
-			fprintf(fp, "%s = %s\n", k->name,
+			fprintf(fp, "%s = %s", k->name,
 			    *(const int *)p ? "yes" : "no");
 			break;
 		case CK_PREFIXES:
 			if (conf->proxy_trusted_text == NULL)
-				fprintf(fp, "#%s =\n", k->name);
+				fprintf(fp, "#%s =", k->name);
 			else
-				fprintf(fp, "%s = %s\n", k->name,
+				fprintf(fp, "%s = %s", k->name,
 				    conf->proxy_trusted_text);
 			break;
 		case CK_PATH:
 		case CK_USER:
 			if (*(char *const *)p == NULL)
-				fprintf(fp, "#%s =\n", k->name);
+				fprintf(fp, "#%s =", k->name);
 			else
-				fprintf(fp, "%s = \"%s\"\n", k->name,
+				fprintf(fp, "%s = \"%s\"", k->name,
 				    *(char *const *)p);
 			break;
 		}
+		if (config_override_find(ov, k->name) != NULL)
+			fprintf(fp, "\t# --%s", k->name);
+		fputc('\n', fp);
 	}
 }
 

@@ -121,13 +121,31 @@ struct config {
 	unsigned		 proxy_timeout;	/* seconds for the header */
 	int			 refs;		/* server and workers */
 };
+/*
+ * Keys given on the command line ("--port=6001"), applied over the file
+ * at start and at every reload; checked at each load, not when added.
+ */
+struct config_override {
+	char			*key;
+	char			*value;
+};
+struct config_overrides {
+	struct config_override	*v;
+	size_t			 n;
+};
 struct config	*config_default(void);
-struct config	*config_load(const char *, int, char **);
+struct config	*config_load(const char *, int,
+		     const struct config_overrides *, char **);
 struct config	*config_parse(FILE *, const char *, char **);
 void		 config_free(struct config *);
 struct config	*config_ref(struct config *);
 void		 config_unref(struct config *);
-void		 config_dump(const struct config *, FILE *);
+void		 config_dump(const struct config *,
+		     const struct config_overrides *, FILE *);
+int		 config_override_add(struct config_overrides *, const char *,
+		     const char *);
+void		 config_overrides_clear(struct config_overrides *);
+void		 config_known_keys(char *, size_t);
 int		 config_same_listen(const struct config *,
 		     const struct config *);
 const char	*config_level_name(int);
@@ -304,7 +322,7 @@ struct listener {
 };
 TAILQ_HEAD(listener_list, listener);
 int	listener_open_config(struct listener_list *, const struct config *,
-	    struct listener_list *);
+	    struct listener_list *, char **);
 int	listener_open_fd(int, struct listener_list *);
 void	listener_commit(struct listener_list *, struct listener_list *);
 int	*listener_dup(const struct listener_list *, size_t *);
@@ -415,7 +433,8 @@ int		 worker_stopping(const struct worker *);
 
 /* server.c: the main loop: signals, reload, the workers, the watchdog */
 struct server;
-struct server	*server_new(struct config *, const char *, int, int);
+struct server	*server_new(struct config *, const char *, int,
+		     const struct config_overrides *, int);
 int		 server_listen(struct server *);
 int		 server_prepare(struct server *);
 int		 server_start(struct server *);
@@ -459,7 +478,7 @@ struct httpd_conn {
 TAILQ_HEAD(httpd_conn_list, httpd_conn);
 typedef void	(*httpd_snapshot_cb)(struct metrics *, void *);
 struct httpd	*httpd_open(const struct listen_addr *, httpd_snapshot_cb,
-		     void *);
+		     void *, char **);
 int		 httpd_start(struct httpd *);
 void		 httpd_free(struct httpd *);
 #define HTTPD_PATH		"/metrics"

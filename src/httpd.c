@@ -80,10 +80,12 @@ static void	httpd_accepting(struct httpd *);
 
 /*
  * The socket, opened by listener.c as it opens the "bind" addresses (one
- * address, with its own port here); returns a dup that the caller owns.
+ * address, with its own port here); returns a dup that the caller owns,
+ * or -1 with *cause set and errno kept.
  */
 static int
-httpd_socket(const struct listen_addr *la, char *name, size_t len)
+httpd_socket(const struct listen_addr *la, char *name, size_t len,
+    char **cause)
 {
 	struct listener_list	 none = TAILQ_HEAD_INITIALIZER(none);
 	struct listener_list	 one = TAILQ_HEAD_INITIALIZER(one);
@@ -96,14 +98,14 @@ httpd_socket(const struct listen_addr *la, char *name, size_t len)
 	conf.binds[0] = *la;
 	conf.nbinds = 1;
 	conf.port = addr_get_port((const struct sockaddr *)&la->ss);
-	if (listener_open_config(&none, &conf, &one) == -1)
+	if (listener_open_config(&none, &conf, &one, cause) == -1)
 		return -1;
 	if (listener_names(&one, names, 1) == 1)
 		snprintf(name, len, "%s", names[0]);
 	fds = listener_dup(&one, &n);
 	listener_close_all(&one);
 	if (fds == NULL || n != 1) {
-		log_warnx("metrics: cannot keep the listening socket");
+		*cause = strdup("cannot keep the listening socket");
 		free(fds);
 		return -1;
 	}
@@ -388,33 +390,36 @@ httpd_main(void *arg)
 
 /*
  * Open the socket and set up evhttp on a base of its own, in the calling
- * thread; httpd_start() then serves from a thread.  NULL (logged) if the
- * socket cannot be had.
+ * thread; httpd_start() then serves from a thread.  NULL with *cause
+ * set, for the caller to log (NULL: out of memory), and errno kept when
+ * the socket cannot be had.
  */
 struct httpd *
 httpd_open(const struct listen_addr *la, httpd_snapshot_cb snapshot,
-    void *arg)
+    void *arg, char **cause)
 {
 	struct httpd	*h;
-	int		 fd;
+	int		 fd, error;
 
-	if ((h = calloc(1, sizeof(*h))) == NULL) {
-		log_warn("calloc");
+	*cause = NULL;
+	if ((h = calloc(1, sizeof(*h))) == NULL)
 		return NULL;
-	}
+
 	h->snapshot = snapshot;
 	h->arg = arg;
 	h->stop_fd = -1;
 	h->accepting = 1;
 	TAILQ_INIT(&h->adopting);
 	TAILQ_INIT(&h->conns);
-	if ((fd = httpd_socket(la, h->name, sizeof(h->name))) == -1) {
+	if ((fd = httpd_socket(la, h->name, sizeof(h->name), cause)) == -1) {
+		error = errno;
 		free(h);
+		errno = error;
 		return NULL;
 	}
 	if ((h->base = event_base_new()) == NULL ||
 	    (h->http = evhttp_new(h->base)) == NULL) {
-		log_warnx("metrics: cannot set up evhttp");
+		*cause = strdup("cannot set up evhttp");
 		close(fd);
 		goto fail;
 	}
@@ -433,13 +438,15 @@ httpd_open(const struct listen_addr *la, httpd_snapshot_cb snapshot,
 	 * memory, then; a leak beats closing a descriptor twice). */
 	if ((h->bound = evhttp_accept_socket_with_handle(h->http, fd)) ==
 	    NULL) {
-		log_warnx("metrics: %s: cannot accept", h->name);
+		if (asprintf(cause, "%s: cannot accept", h->name) == -1)
+			*cause = NULL;
 		goto fail;
 	}
 	evconnlistener_set_error_cb(evhttp_bound_socket_get_listener(h->bound),
 	    httpd_accept_error_cb);
 	if ((h->stop_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) == -1) {
-		log_warn("eventfd");
+		if (asprintf(cause, "eventfd: %s", strerror(errno)) == -1)
+			*cause = NULL;
 		goto fail;
 	}
 	h->ev_stop = event_new(h->base, h->stop_fd, EV_READ | EV_PERSIST,
@@ -448,7 +455,7 @@ httpd_open(const struct listen_addr *la, httpd_snapshot_cb snapshot,
 	h->ev_accept_retry = evtimer_new(h->base, httpd_retry_cb, h);
 	if (h->ev_stop == NULL || h->ev_adopt == NULL ||
 	    h->ev_accept_retry == NULL || event_add(h->ev_stop, NULL) == -1) {
-		log_warnx("metrics: cannot create events");
+		*cause = strdup("cannot create events");
 		goto fail;
 	}
 	log_notice("metrics: serving http://%s%s", h->name, HTTPD_PATH);

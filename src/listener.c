@@ -12,6 +12,8 @@
 #include <linux/filter.h>
 
 #include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,9 +21,55 @@
 
 #include "hellod.h"
 
-/* Returns the fd, -1 on error, -2 for an optional address not available. */
+/*
+ * Why a socket could not be had, in *cause for the caller to log: a leaf
+ * says what failed and what that means for a port, never what a service
+ * manager could do about it.  errno is kept for the caller to look at.
+ * *cause is NULL when even that cannot be allocated.
+ */
+static void
+listener_close_keep_errno(int fd)
+{
+	int	 error = errno;
+
+	close(fd);
+	errno = error;
+}
+
+static void HELLOD_PRINTF(2, 3)
+listener_cause(char **cause, const char *fmt, ...)
+{
+	va_list	 ap;
+	int	 error = errno;
+
+	va_start(ap, fmt);
+	if (vasprintf(cause, fmt, ap) == -1)
+		*cause = NULL;
+	va_end(ap);
+	errno = error;
+}
+
+static void
+listener_bind_cause(char **cause, const char *name, int port)
+{
+	if (errno == EADDRINUSE)
+		listener_cause(cause, "%s: port %d is in use (another hellod "
+		    "or another program listens there: ss -ltnp 'sport = "
+		    ":%d')", name, port, port);
+	else if (errno == EACCES && port > 0 && port < 1024)
+		listener_cause(cause, "%s: port %d is below 1024, and binding "
+		    "it takes root or CAP_NET_BIND_SERVICE (%s)", name, port,
+		    strerror(errno));
+	else
+		listener_cause(cause, "%s: bind: %s", name, strerror(errno));
+}
+
+/*
+ * Returns the fd, -1 with *cause set on error, -2 for an optional address
+ * not available.
+ */
 static int
-listener_socket(const struct listen_addr *la, int port)
+listener_socket(const struct listen_addr *la, int port, char **cause)
 {
 	struct listen_addr	 a = *la;
 	char			 name[ADDR_STRLEN];
@@ -34,7 +82,7 @@ listener_socket(const struct listen_addr *la, int port)
 	if (fd == -1) {
 		if (la->optional && errno == EAFNOSUPPORT)
 			goto skip;
-		log_warn("%s: socket", name);
+		listener_cause(cause, "%s: socket: %s", name, strerror(errno));
 		return -1;
 	}
 	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) == -1)
@@ -49,13 +97,13 @@ listener_socket(const struct listen_addr *la, int port)
 			close(fd);
 			goto skip;
 		}
-		log_warn("%s: bind", name);
-		close(fd);
+		listener_bind_cause(cause, name, port);
+		listener_close_keep_errno(fd);
 		return -1;
 	}
 	if (listen(fd, LISTENER_BACKLOG) == -1) {
-		log_warn("%s: listen", name);
-		close(fd);
+		listener_cause(cause, "%s: listen: %s", name, strerror(errno));
+		listener_close_keep_errno(fd);
 		return -1;
 	}
 	return fd;
@@ -112,22 +160,24 @@ listener_find(struct listener_list *list, const struct listen_addr *la,
  * running server listens on already is not opened again: its entry in out
  * points at the running one (from), and listener_commit() moves the socket
  * over.  Port 0 asks for an ephemeral port: the first address picks it, the
- * others share it.
+ * others share it.  -1 with *cause set (the caller frees it; NULL: out of
+ * memory) and errno as the failed call left it, nothing opened.
  */
 int
 listener_open_config(struct listener_list *running, const struct config *conf,
-    struct listener_list *out)
+    struct listener_list *out, char **cause)
 {
 	struct listener	*l, *from;
 	size_t		 i;
-	int		 fd, port = conf->port;
+	int		 fd, port = conf->port, error;
 
+	*cause = NULL;
 	for (i = 0; i < conf->nbinds; i++) {
 		from = listener_find(running, &conf->binds[i],
 		    conf->port);
 		if (from != NULL) {
 			if ((l = calloc(1, sizeof(*l))) == NULL) {
-				log_warn("calloc");
+				listener_cause(cause, "out of memory");
 				goto fail;
 			}
 			l->fd = -1;
@@ -137,25 +187,29 @@ listener_open_config(struct listener_list *running, const struct config *conf,
 			TAILQ_INSERT_TAIL(out, l, entry);
 			continue;
 		}
-		if ((fd = listener_socket(&conf->binds[i], port)) == -2)
+		if ((fd = listener_socket(&conf->binds[i], port, cause)) == -2)
 			continue;
 		if (fd == -1)
 			goto fail;
 		if (listener_new(fd, 0, out) == -1) {
-			close(fd);
+			listener_cause(cause, "cannot keep a listening socket");
+			listener_close_keep_errno(fd);
 			goto fail;
 		}
 		port = addr_get_port((struct sockaddr *)
 		    &TAILQ_LAST(out, listener_list)->addr.ss);
 	}
 	if (TAILQ_EMPTY(out)) {
-		log_warnx("no address to listen on");
+		errno = EADDRNOTAVAIL;
+		listener_cause(cause, "no address to listen on");
 		return -1;
 	}
 	return 0;
 
 fail:
+	error = errno;
 	listener_close_all(out);
+	errno = error;
 	return -1;
 }
 

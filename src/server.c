@@ -36,6 +36,7 @@ struct server {
 	char			*user;		/* as started; reloads keep it */
 	const char		*conf_path;
 	int			 conf_explicit;
+	const struct config_overrides *overrides; /* main()'s, every load */
 	int			 listen_fds;	/* passed by systemd */
 	struct listener_list	 listeners;
 	struct worker		**workers;
@@ -98,11 +99,13 @@ server_wall_ms(void)
 
 /*
  * listen_fds: how many sockets systemd passed from fd 3 on, as main()
- * found them before anything else opened a descriptor.
+ * found them before anything else opened a descriptor.  ov, the options
+ * that go over the file at every reload, stays main()'s and must outlive
+ * the server.
  */
 struct server *
 server_new(struct config *conf, const char *path, int explicit,
-    int listen_fds)
+    const struct config_overrides *ov, int listen_fds)
 {
 	struct server	*srv;
 
@@ -114,6 +117,7 @@ server_new(struct config *conf, const char *path, int explicit,
 		fatal("strdup");
 	srv->conf_path = path;
 	srv->conf_explicit = explicit;
+	srv->overrides = ov;
 	srv->listen_fds = listen_fds;
 	srv->started_ms = server_wall_ms();
 	TAILQ_INIT(&srv->listeners);
@@ -157,6 +161,26 @@ server_set_verbose(struct server *srv, int verbose)
 }
 
 /*
+ * A socket that cannot be had, at error priority with its cause: at start
+ * the daemon exits on it, at a reload the reload fails on it, and either
+ * way "journalctl -p err" must say why.  The listener said what failed;
+ * what systemd offers for a privileged port is said here.
+ */
+static void
+server_listen_error(const char *what, char *cause, int error, int port)
+{
+	const char	*hint = "";
+
+	if (error == EACCES && port > 0 && port < 1024)
+		hint = "; under systemd use hellod.socket, or a drop-in with "
+		    "AmbientCapabilities=CAP_NET_BIND_SERVICE (hellod(8), "
+		    "DIAGNOSTICS)";
+	log_errorx("%scannot listen on %s%s", what, cause != NULL ? cause :
+	    "an address: out of memory", hint);
+	free(cause);
+}
+
+/*
  * Socket activation: when the manager passed sockets, listen on every one
  * of them and on nothing else.  Otherwise open the configured ones.
  */
@@ -164,6 +188,7 @@ int
 server_listen(struct server *srv)
 {
 	struct listener_list	 next = TAILQ_HEAD_INITIALIZER(next);
+	char			*cause;
 	int			 i;
 
 	if (srv->listen_fds > 0) {
@@ -178,12 +203,16 @@ server_listen(struct server *srv)
 		    "by systemd; the port and bind settings are not used",
 		    srv->listen_fds, srv->listen_fds == 1 ? "" : "s");
 	} else if (listener_open_config(&srv->listeners, srv->conf,
-	    &next) == -1)
+	    &next, &cause) == -1) {
+		server_listen_error("", cause, errno, srv->conf->port);
 		return -1;
+	}
 	/* metrics: opened now, as root if need be; serves from server_run(). */
 	if (srv->conf->metrics_listen.len != 0 &&
 	    (srv->httpd = httpd_open(&srv->conf->metrics_listen,
-	    server_metrics, srv)) == NULL) {
+	    server_metrics, srv, &cause)) == NULL) {
+		server_listen_error("metrics: ", cause, errno, addr_get_port(
+		    (const struct sockaddr *)&srv->conf->metrics_listen.ss));
 		listener_close_all(&next);
 		return -1;
 	}
@@ -251,6 +280,8 @@ static int
 server_metrics_next(struct server *srv, const struct config *conf,
     struct httpd **next)
 {
+	char	*cause;
+
 	*next = srv->httpd;
 	if (addr_equal(&srv->conf->metrics_listen, &conf->metrics_listen))
 		return 0;
@@ -258,8 +289,11 @@ server_metrics_next(struct server *srv, const struct config *conf,
 	if (conf->metrics_listen.len == 0)
 		return 0;
 	if ((*next = httpd_open(&conf->metrics_listen, server_metrics,
-	    srv)) == NULL)
+	    srv, &cause)) == NULL) {
+		server_listen_error("metrics: ", cause, errno, addr_get_port(
+		    (const struct sockaddr *)&conf->metrics_listen.ss));
 		return -1;
+	}
 	if (httpd_start(*next) == -1) {
 		httpd_free(*next);
 		return -1;
@@ -549,7 +583,7 @@ server_reload(struct server *srv)
 	struct listener_list	 next = TAILQ_HEAD_INITIALIZER(next);
 	struct config		*conf;
 	struct httpd		*httpd;
-	char			*errors, *line, *last;
+	char			*errors, *line, *last, *cause;
 	int			 relisten;
 
 	if (srv->listen_fds > 0)
@@ -559,7 +593,8 @@ server_reload(struct server *srv)
 		close(srv->reserve_fd);
 		srv->reserve_fd = -1;
 	}
-	conf = config_load(srv->conf_path, srv->conf_explicit, &errors);
+	conf = config_load(srv->conf_path, srv->conf_explicit, srv->overrides,
+	    &errors);
 	srv->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	if (conf == NULL) {
 		for (line = strtok_r(errors, "\n", &last); line != NULL;
@@ -578,7 +613,9 @@ server_reload(struct server *srv)
 	    server_nlisteners(srv, srv->conf) + (relisten ? conf->nbinds : 0)),
 	    conf->max_connections);
 	if (relisten) {
-		if (listener_open_config(&srv->listeners, conf, &next) == -1) {
+		if (listener_open_config(&srv->listeners, conf, &next,
+		    &cause) == -1) {
+			server_listen_error("", cause, errno, conf->port);
 			log_warnx("cannot listen as the new configuration "
 			    "asks; keeping the running listeners");
 			config_free(conf);

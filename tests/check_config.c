@@ -181,7 +181,7 @@ dump(const struct config *conf)
 
 	fp = open_memstream(&text, &len);
 	ck_assert_ptr_nonnull(fp);
-	config_dump(conf, fp);
+	config_dump(conf, NULL, fp);
 	ck_assert_int_eq(fclose(fp), 0);
 	ck_assert_uint_eq(strlen(text), len);
 	return (text);
@@ -1118,7 +1118,7 @@ START_TEST(test_load_missing)
 	temp_dir(dir, sizeof(dir));
 	snprintf(path, sizeof(path), "%s/missing.conf", dir);
 
-	conf = config_load(path, 0, &errors);
+	conf = config_load(path, 0, NULL, &errors);
 	ck_assert_ptr_nonnull(conf);
 	ck_assert_ptr_null(errors);
 	ck_assert_ptr_null(conf->path);
@@ -1127,7 +1127,7 @@ START_TEST(test_load_missing)
 	config_free(def);
 	config_free(conf);
 
-	conf = config_load(path, 1, &errors);
+	conf = config_load(path, 1, NULL, &errors);
 	ck_assert_ptr_null(conf);
 	ck_assert_ptr_nonnull(errors);
 	snprintf(want, sizeof(want), "%s: %s\n", path, strerror(ENOENT));
@@ -1135,7 +1135,7 @@ START_TEST(test_load_missing)
 	free(errors);
 
 	/* A directory is an error even when the file may be missing. */
-	conf = config_load(dir, 0, &errors);
+	conf = config_load(dir, 0, NULL, &errors);
 	ck_assert_ptr_null(conf);
 	ck_assert_ptr_nonnull(errors);
 	ck_assert_ptr_nonnull(strstr(errors, dir));
@@ -1154,7 +1154,7 @@ START_TEST(test_load_file)
 	snprintf(path, sizeof(path), "%s/hellod.conf", dir);
 
 	write_file(path, "# test\nport = 6100\nmessage = \"loaded\"\n");
-	conf = config_load(path, 1, &errors);
+	conf = config_load(path, 1, NULL, &errors);
 	ck_assert_ptr_nonnull(conf);
 	ck_assert_ptr_null(errors);
 	ck_assert_str_eq(conf->path, path);
@@ -1164,7 +1164,7 @@ START_TEST(test_load_file)
 
 	/* Errors are prefixed with the file's own name. */
 	write_file(path, "port = 6100\nport = 6101\n");
-	conf = config_load(path, 0, &errors);
+	conf = config_load(path, 0, NULL, &errors);
 	ck_assert_ptr_null(conf);
 	snprintf(want, sizeof(want), "%s:2: duplicate key 'port' (first set "
 	    "on line 1)\n", path);
@@ -1173,6 +1173,193 @@ START_TEST(test_load_file)
 
 	ck_assert_int_eq(unlink(path), 0);
 	ck_assert_int_eq(rmdir(dir), 0);
+}
+END_TEST
+
+/*
+ * Options over a file: the file is text (NULL: none, the defaults), the
+ * options "KEY=VALUE" strings.  Returns the config, or NULL with *errors
+ * set, each "test.conf" in them replaced by nothing: the path is a
+ * temporary one, and the errors are compared whole.
+ */
+static struct config *
+load_over(const char *text, const char *const *opts, char **errors)
+{
+	struct config_overrides	 ov = { NULL, 0 };
+	struct config		*conf;
+	char			 dir[64], path[128];
+
+	temp_dir(dir, sizeof(dir));
+	snprintf(path, sizeof(path), "%s/test.conf", dir);
+	if (text != NULL)
+		write_file(path, text);
+	for (; *opts != NULL; opts++)
+		ck_assert_int_eq(config_override_add(&ov, *opts, NULL), 0);
+	conf = config_load(path, text != NULL, &ov, errors);
+	config_overrides_clear(&ov);
+	ck_assert_uint_eq(ov.n, 0);
+	if (conf != NULL)
+		ck_assert(conf->path == NULL ? text == NULL :
+		    strcmp(conf->path, path) == 0);
+	if (text != NULL)
+		ck_assert_int_eq(unlink(path), 0);
+	ck_assert_int_eq(rmdir(dir), 0);
+	return conf;
+}
+
+/* Options that must fail, with exactly the errors want. */
+static void
+load_over_bad(const char *text, const char *const *opts, const char *want)
+{
+	struct config	*conf;
+	char		*errors, *file;
+
+	conf = load_over(text, opts, &errors);
+	ck_assert_ptr_null(conf);
+	ck_assert_ptr_nonnull(errors);
+	/* The file's errors start with its temporary path: cut it off. */
+	while ((file = strstr(errors, "/test.conf:")) != NULL)
+		memmove(errors, file + 1, strlen(file + 1) + 1);
+	ck_assert_str_eq(errors, want);
+	free(errors);
+}
+
+START_TEST(test_override_defaults)
+{
+	const char	*opts[] = { "port=6001", NULL };
+	struct config_overrides ov = { NULL, 0 };
+	struct config	*conf;
+	char		*errors;
+
+	conf = load_over(NULL, opts, &errors);
+	ck_assert_ptr_nonnull(conf);
+	ck_assert_ptr_null(errors);
+	ck_assert_int_eq(conf->port, 6001);
+	ck_assert_uint_eq(conf->max_connections, 1024);
+	check_reply(conf, "Hello World");
+	config_free(conf);
+
+	/* "--message VALUE": key and value apart, blanks kept as given. */
+	ck_assert_int_eq(config_override_add(&ov, "message", " two  words"),
+	    0);
+	conf = config_load("/nonexistent/hellod.conf", 0, &ov, &errors);
+	ck_assert_ptr_nonnull(conf);
+	check_reply(conf, " two  words");
+	ck_assert_int_eq(conf->port, 5000);
+	config_free(conf);
+	config_overrides_clear(&ov);
+}
+END_TEST
+
+START_TEST(test_override_file)
+{
+	const char	*opts[] = { "port=6200", "proxy_timeout=9", NULL };
+	struct config	*conf;
+	char		*errors;
+
+	conf = load_over("port = 6100\nmessage = loaded\n"
+	    "max_connections = 7\n", opts, &errors);
+	ck_assert_ptr_nonnull(conf);
+	ck_assert_int_eq(conf->port, 6200);
+	ck_assert_uint_eq(conf->proxy_timeout, 9);
+	ck_assert_uint_eq(conf->max_connections, 7);
+	check_reply(conf, "loaded");
+	config_free(conf);
+}
+END_TEST
+
+START_TEST(test_override_bad_value)
+{
+	const char	*range[] = { "port=70000", NULL };
+	const char	*both[] = { "idle_timeout=soon", "message=", NULL };
+
+	load_over_bad(NULL, range, "--port=70000: port: 70000 is out of range "
+	    "(0 to 65535)\n");
+	/* The file's errors and the options', all in one run. */
+	load_over_bad("port = x\n", both,
+	    "test.conf:1: port: 'x' is not a number\n"
+	    "--idle_timeout=soon: idle_timeout: 'soon' is not a number\n"
+	    "--message=: message: missing value\n");
+}
+END_TEST
+
+START_TEST(test_override_unknown_key)
+{
+	const char	*opts[] = { "prot=1", NULL };
+
+	load_over_bad(NULL, opts, "--prot=1: unknown key 'prot' (known keys: "
+	    KNOWN_KEYS ")\n");
+}
+END_TEST
+
+START_TEST(test_override_duplicate)
+{
+	const char	*twice[] = { "port=6001", "port=6002", NULL };
+	const char	*once[] = { "port=6001", NULL };
+	struct config	*conf;
+	char		*errors;
+
+	load_over_bad(NULL, twice, "--port=6002: duplicate key 'port' (first "
+	    "set by --port=6001)\n");
+	/* Over the file's own value it is no duplicate: it is the point. */
+	conf = load_over("port = 6000\n", once, &errors);
+	ck_assert_ptr_nonnull(conf);
+	ck_assert_int_eq(conf->port, 6001);
+	config_free(conf);
+}
+END_TEST
+
+/* proxy_protocol and proxy_trusted are checked together, from anywhere. */
+START_TEST(test_override_cross_key)
+{
+	const char	*trusted[] = { "proxy_trusted=10.0.0.0/8", NULL };
+	const char	*proto_no[] = { "proxy_protocol=no", NULL };
+	const char	*proto_yes[] = { "proxy_protocol=yes", NULL };
+	struct config	*conf;
+	char		*errors;
+
+	conf = load_over("proxy_protocol = yes\n", trusted, &errors);
+	ck_assert_ptr_nonnull(conf);
+	ck_assert_int_eq(conf->proxy_protocol, 1);
+	ck_assert_uint_eq(conf->nproxy_trusted, 1);
+	config_free(conf);
+
+	load_over_bad("proxy_trusted = 10.0.0.0/8\nproxy_protocol = yes\n",
+	    proto_no, "test.conf:1: proxy_trusted is set but proxy_protocol "
+	    "is not yes\n");
+	load_over_bad("# none\n", proto_yes, "--proxy_protocol=yes: "
+	    "proxy_protocol = yes needs proxy_trusted, the addresses of the "
+	    "load balancers\n");
+}
+END_TEST
+
+/* -T: the effective values, and which of them an option set. */
+START_TEST(test_override_dump)
+{
+	struct config_overrides	 ov = { NULL, 0 };
+	struct config		*conf, *back;
+	FILE			*fp;
+	char			*text = NULL, *errors;
+	size_t			 len = 0;
+
+	ck_assert_int_eq(config_override_add(&ov, "port=6001", NULL), 0);
+	conf = config_load("/nonexistent/hellod.conf", 0, &ov, &errors);
+	ck_assert_ptr_nonnull(conf);
+	fp = open_memstream(&text, &len);
+	ck_assert_ptr_nonnull(fp);
+	config_dump(conf, &ov, fp);
+	ck_assert_int_eq(fclose(fp), 0);
+	ck_assert_ptr_nonnull(strstr(text, "# hellod effective configuration "
+	    "(built-in defaults, and the command line)\n"));
+	ck_assert_ptr_nonnull(strstr(text, "\nport = 6001\t# --port\n"));
+	ck_assert_ptr_nonnull(strstr(text, "\nmax_connections = 1024\n"));
+	/* The dump still reads back, comments and all. */
+	back = parse_ok(text);
+	check_same(conf, back);
+	config_free(back);
+	free(text);
+	config_free(conf);
+	config_overrides_clear(&ov);
 }
 END_TEST
 
@@ -1534,6 +1721,16 @@ config_suite(void)
 	tc = tcase_create("load");
 	tcase_add_test(tc, test_load_missing);
 	tcase_add_test(tc, test_load_file);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("overrides");
+	tcase_add_test(tc, test_override_defaults);
+	tcase_add_test(tc, test_override_file);
+	tcase_add_test(tc, test_override_bad_value);
+	tcase_add_test(tc, test_override_unknown_key);
+	tcase_add_test(tc, test_override_duplicate);
+	tcase_add_test(tc, test_override_cross_key);
+	tcase_add_test(tc, test_override_dump);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("dump");

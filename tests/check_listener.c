@@ -77,9 +77,10 @@ START_TEST(test_retired_socket_refuses_new_handshakes)
 	struct listen_addr	 where;
 	struct pollfd		 pfd;
 	size_t			 n;
+	char			*cause;
 	int			*dups, before, after;
 
-	ck_assert_int_eq(listener_open_config(&empty, conf, &set), 0);
+	ck_assert_int_eq(listener_open_config(&empty, conf, &set, &cause), 0);
 	where = TAILQ_FIRST(&set)->addr;
 	ck_assert_ptr_nonnull(dups = listener_dup(&set, &n));
 	ck_assert_uint_eq(n, 1);
@@ -118,6 +119,36 @@ START_TEST(test_retired_socket_refuses_new_handshakes)
 }
 END_TEST
 
+/*
+ * A port taken is said as such, with the address, for the caller to log;
+ * errno still tells the caller what failed.  Nothing stays open.
+ */
+START_TEST(test_port_in_use_cause)
+{
+	struct listener_list	 set = TAILQ_HEAD_INITIALIZER(set);
+	struct listener_list	 empty = TAILQ_HEAD_INITIALIZER(empty);
+	struct listener_list	 again = TAILQ_HEAD_INITIALIZER(again);
+	struct config		*conf = loopback_conf();
+	char			*cause, want[128];
+	int			 port;
+
+	ck_assert_int_eq(listener_open_config(&empty, conf, &set, &cause), 0);
+	port = addr_get_port((struct sockaddr *)&TAILQ_FIRST(&set)->addr.ss);
+	conf->port = port;
+	ck_assert_int_eq(listener_open_config(&empty, conf, &again, &cause),
+	    -1);
+	ck_assert_int_eq(errno, EADDRINUSE);
+	ck_assert(TAILQ_EMPTY(&again));
+	ck_assert_ptr_nonnull(cause);
+	snprintf(want, sizeof(want), "127.0.0.1:%d: port %d is in use ", port,
+	    port);
+	ck_assert_msg(strncmp(cause, want, strlen(want)) == 0, "%s", cause);
+	free(cause);
+	listener_close_all(&set);
+	config_free(conf);
+}
+END_TEST
+
 Suite *
 listener_suite(void)
 {
@@ -125,6 +156,7 @@ listener_suite(void)
 	TCase	*tc = tcase_create("retire");
 
 	tcase_add_test(tc, test_retired_socket_refuses_new_handshakes);
+	tcase_add_test(tc, test_port_in_use_cause);
 	suite_add_tcase(s, tc);
 	return s;
 }

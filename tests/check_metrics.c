@@ -431,7 +431,7 @@ START_TEST(test_listen_dump)
 	ck_assert_ptr_nonnull(conf);
 	fp = open_memstream(&text, &len);
 	ck_assert_ptr_nonnull(fp);
-	config_dump(conf, fp);
+	config_dump(conf, NULL, fp);
 	fclose(fp);
 	ck_assert_ptr_nonnull(strstr(text, "\nmetrics_listen = [::1]:5001\n"));
 	again = parse(text, &errors);
@@ -445,7 +445,7 @@ START_TEST(test_listen_dump)
 	ck_assert_ptr_nonnull(conf);
 	fp = open_memstream(&text, &len);
 	ck_assert_ptr_nonnull(fp);
-	config_dump(conf, fp);
+	config_dump(conf, NULL, fp);
 	fclose(fp);
 	ck_assert_ptr_nonnull(strstr(text, "\n#metrics_listen =\n"));
 	free(text);

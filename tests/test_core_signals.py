@@ -77,8 +77,8 @@ def test_reload_that_cannot_bind_keeps_old_listeners():
         busy = taken.getsockname()[1]
         m = d.mark()
         check(not d.reload(BASE + "port = %d\nmessage = new\n" % busy))
-        d.wait_log(r"127\.0\.0\.1:%d: bind: Address already in use" % busy,
-                   start=m)
+        d.wait_log(r"cannot listen on 127\.0\.0\.1:%d: port %d is in use" %
+                   (busy, busy), start=m)
         with d.connect() as s:
             ask(s)    # old port, old message
 

@@ -235,7 +235,8 @@ def test_busy_port_at_start_fails_like_port():
         busy = taken.getsockname()[1]
         with Daemon("metrics_listen = 127.0.0.1:%d\n" % busy,
                     ready=False) as d:
-            d.wait_log(r"127\.0\.0\.1:%d: bind: Address already in use" % busy)
+            d.wait_log(r"metrics: cannot listen on 127\.0\.0\.1:%d: port %d "
+                       r"is in use" % (busy, busy))
             d.wait_log(r"cannot listen, exiting")
             check(d.proc.wait(TIMEOUT) == 1)
 
@@ -267,8 +268,8 @@ def test_reload_is_transactional():
         m = d.mark()
         check(not d.reload(base + "message = new\n"
                            "metrics_listen = 127.0.0.1:%d\n" % busy))
-        d.wait_log(r"127\.0\.0\.1:%d: bind: Address already in use" % busy,
-                   start=m)
+        d.wait_log(r"metrics: cannot listen on 127\.0\.0\.1:%d: port %d is "
+                   r"in use" % (busy, busy), start=m)
         got = parse(request(p1)[2].decode())
         check(got["hellod_reload_failures_total"] == 1, got)
         with d.connect() as s:
