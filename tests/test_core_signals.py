@@ -2,8 +2,11 @@
 # SPDX-License-Identifier: ISC
 """Signals: HUP reload (good, bad, port change), TERM flush, USR1."""
 
+import ctypes
 import os
+import pwd
 import shutil
+import struct
 import signal
 import socket
 import sys
@@ -129,6 +132,54 @@ def test_stop_resets_no_client_whose_connect_succeeded():
             check(d.proc.wait(TIMEOUT) == 0, "exit status")
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def filter_allowed(uid):
+    """Whether this kernel lets uid attach a classic socket filter (a child
+    process tries, as that user)."""
+    pid = os.fork()
+    if pid == 0:
+        try:
+            os.setgroups([])
+            os.setgid(uid)
+            os.setuid(uid)
+            code = b"".join(struct.pack("HBBI", *c)
+                            for c in ((0x06, 0, 0, 0xffffffff),))
+            buf = ctypes.create_string_buffer(code)
+            prog = struct.pack("HL", 1, ctypes.addressof(buf))
+            with socket.socket() as s:
+                s.setsockopt(socket.SOL_SOCKET, 26, prog)  # SO_ATTACH_FILTER
+            os._exit(0)
+        except BaseException:
+            os._exit(1)
+    _, status = os.waitpid(pid, 0)
+    return os.waitstatus_to_exitcode(status) == 0
+
+
+def test_refused_filter_is_said_once_at_notice():
+    """A hellod that is no longer root, on a kernel that refuses it the
+    socket filter, says once, at notice, that a closing listener may reset
+    a client: not at every stop and reload, and not only at debug."""
+    if os.geteuid() != 0:
+        raise Skip("needs root to switch to nobody")
+    try:
+        nobody = pwd.getpwnam("nobody")
+    except KeyError:
+        raise Skip("no user nobody")
+    refused = not filter_allowed(nobody.pw_uid)
+    conf = "bind = 127.0.0.1\nport = %d\nuser = nobody\nlog_level = notice\n"
+    with Daemon("user = nobody\nlog_level = notice\n") as d:
+        os.chmod(d.dir, 0o755)          # the reloads read it as nobody
+        for _ in range(2):              # each retires a listening socket
+            new = free_port()
+            check(d.reload(conf % new), "reload refused")
+            d.port = new
+            with d.connect() as s:
+                ask(s)
+        check(d.stop() == 0, "exit status")
+        said = [l for l in d.lines if "allows no socket filter" in l]
+        check(len(said) == (1 if refused else 0), (refused, said))
+        check(all(l.startswith("notice: ") for l in said), said)
 
 
 def test_second_term_exits_at_once():
