@@ -38,49 +38,46 @@ enum config_kind {
 struct config_key {
 	const char		*name;
 	enum config_kind	 kind;
+	int			 limit;		/* a gauge of the metrics */
 	size_t			 offset;
 	long long		 min;
 	long long		 max;
 	const char		*def;		/* NULL: unset */
-	int			 limit;		/* a gauge of the metrics */
 };
 
 #define OFF(f)	offsetof(struct config, f)
 static const struct config_key config_keys[] = {
-	{ "port",		CK_INT,		OFF(port),	0, 65535,
-	    "5000", 0 },
-	{ "bind",		CK_BIND,	0,		0, 0,	"*",
-	    0 },
-	{ "metrics_listen",	CK_HOSTPORT,	OFF(metrics_listen), 0, 65535,
-	    NULL, 0 },
-	{ "message",		CK_MESSAGE,	0,		1,
-	    CONFIG_MESSAGE_MAX, "Hello World", 0 },
-	{ "max_connections",	CK_UINT,	OFF(max_connections),
-	    1, 1000000,	"1024", 1 },
-	{ "idle_timeout",	CK_SECONDS,	OFF(idle_timeout),
-	    0, 7 * 86400, "300", 1 },
-	{ "max_line_length",	CK_SIZE,	OFF(max_line_length),
-	    1, 16 << 20, "8192", 1 },
-	{ "max_output",		CK_SIZE,	OFF(max_output),
-	    1024, 256 << 20, "64k", 1 },
-	{ "shutdown_timeout",	CK_SECONDS,	OFF(shutdown_timeout),
-	    0, 3600,	"10", 1 },
-	{ "log_level",		CK_LEVEL,	0,		0, 0,	"info",
-	    0 },
-	{ "pidfile",		CK_PATH,	OFF(pidfile),	0, 0,
-	    "/run/hellod.pid", 0 },
-	{ "user",		CK_USER,	OFF(user),	0, 0,	NULL,
-	    0 },
-	{ "workers",		CK_UINT,	OFF(workers),	0, WORKER_MAX,
-	    "0", 0 },
-	{ "max_connections_per_source", CK_UINT,
-	    OFF(max_connections_per_source), 0, 1000000, "0", 1 },
-	{ "proxy_protocol",	CK_BOOL,	OFF(proxy_protocol),
-	    0, 1,	"no", 0 },
-	{ "proxy_trusted",	CK_PREFIXES,	0,		0, 0,	NULL,
-	    0 },
-	{ "proxy_timeout",	CK_SECONDS,	OFF(proxy_timeout),
-	    1, 3600,	"3", 1 },
+	{ "port",		CK_INT, 0,	OFF(port),	0, 65535,
+	    "5000" },
+	{ "bind",		CK_BIND, 0,	0,		0, 0,	"*" },
+	{ "metrics_listen",	CK_HOSTPORT, 0,	OFF(metrics_listen), 0, 65535,
+	    NULL },
+	{ "message",		CK_MESSAGE, 0,	0,		1,
+	    CONFIG_MESSAGE_MAX, "Hello World" },
+	{ "max_connections",	CK_UINT, 1,	OFF(max_connections),
+	    1, 1000000,	"1024" },
+	{ "idle_timeout",	CK_SECONDS, 1,	OFF(idle_timeout),
+	    0, 7 * 86400, "300" },
+	{ "max_line_length",	CK_SIZE, 1,	OFF(max_line_length),
+	    1, 16 << 20, "8192" },
+	{ "max_output",		CK_SIZE, 1,	OFF(max_output),
+	    1024, 256 << 20, "64k" },
+	{ "shutdown_timeout",	CK_SECONDS, 1,	OFF(shutdown_timeout),
+	    0, 3600,	"10" },
+	{ "log_level",		CK_LEVEL, 0,	0,		0, 0,
+	    "info" },
+	{ "pidfile",		CK_PATH, 0,	OFF(pidfile),	0, 0,
+	    "/run/hellod.pid" },
+	{ "user",		CK_USER, 0,	OFF(user),	0, 0,	NULL },
+	{ "workers",		CK_UINT, 0,	OFF(workers),	0, WORKER_MAX,
+	    "0" },
+	{ "max_connections_per_source", CK_UINT, 1,
+	    OFF(max_connections_per_source), 0, 1000000, "0" },
+	{ "proxy_protocol",	CK_BOOL, 0,	OFF(proxy_protocol),
+	    0, 1,	"no" },
+	{ "proxy_trusted",	CK_PREFIXES, 0,	0,		0, 0,	NULL },
+	{ "proxy_timeout",	CK_SECONDS, 1,	OFF(proxy_timeout),
+	    1, 3600,	"3" },
 };
 #define NKEYS	(sizeof(config_keys) / sizeof(config_keys[0]))
 
