@@ -4,7 +4,8 @@
  *
  * Every key, its default and its range live in config_keys[] below and
  * nowhere else: the defaults are parsed by the same code as the file, and
- * the dump (-T) prints from the same table.
+ * the dump (-T) prints from the same table, and the metrics export the
+ * keys marked as limits (config_limits()).
  */
 #include "config.h"
 
@@ -37,6 +38,7 @@ enum config_kind {
 struct config_key {
 	const char		*name;
 	enum config_kind	 kind;
+	int			 limit;		/* a gauge of the metrics */
 	size_t			 offset;
 	long long		 min;
 	long long		 max;
@@ -45,34 +47,36 @@ struct config_key {
 
 #define OFF(f)	offsetof(struct config, f)
 static const struct config_key config_keys[] = {
-	{ "port",		CK_INT,		OFF(port),	0, 65535, "5000" },
-	{ "bind",		CK_BIND,	0,		0, 0,	"*" },
-	{ "metrics_listen",	CK_HOSTPORT,	OFF(metrics_listen), 0, 65535,
+	{ "port",		CK_INT, 0,	OFF(port),	0, 65535,
+	    "5000" },
+	{ "bind",		CK_BIND, 0,	0,		0, 0,	"*" },
+	{ "metrics_listen",	CK_HOSTPORT, 0,	OFF(metrics_listen), 0, 65535,
 	    NULL },
-	{ "message",		CK_MESSAGE,	0,		1, CONFIG_MESSAGE_MAX,
-	    "Hello World" },
-	{ "max_connections",	CK_UINT,	OFF(max_connections),
+	{ "message",		CK_MESSAGE, 0,	0,		1,
+	    CONFIG_MESSAGE_MAX, "Hello World" },
+	{ "max_connections",	CK_UINT, 1,	OFF(max_connections),
 	    1, 1000000,	"1024" },
-	{ "idle_timeout",	CK_SECONDS,	OFF(idle_timeout),
+	{ "idle_timeout",	CK_SECONDS, 1,	OFF(idle_timeout),
 	    0, 7 * 86400, "300" },
-	{ "max_line_length",	CK_SIZE,	OFF(max_line_length),
+	{ "max_line_length",	CK_SIZE, 1,	OFF(max_line_length),
 	    1, 16 << 20, "8192" },
-	{ "max_output",		CK_SIZE,	OFF(max_output),
+	{ "max_output",		CK_SIZE, 1,	OFF(max_output),
 	    1024, 256 << 20, "64k" },
-	{ "shutdown_timeout",	CK_SECONDS,	OFF(shutdown_timeout),
+	{ "shutdown_timeout",	CK_SECONDS, 1,	OFF(shutdown_timeout),
 	    0, 3600,	"10" },
-	{ "log_level",		CK_LEVEL,	0,		0, 0,	"info" },
-	{ "pidfile",		CK_PATH,	OFF(pidfile),	0, 0,
+	{ "log_level",		CK_LEVEL, 0,	0,		0, 0,
+	    "info" },
+	{ "pidfile",		CK_PATH, 0,	OFF(pidfile),	0, 0,
 	    "/run/hellod.pid" },
-	{ "user",		CK_USER,	OFF(user),	0, 0,	NULL },
-	{ "workers",		CK_UINT,	OFF(workers),	0, WORKER_MAX,
+	{ "user",		CK_USER, 0,	OFF(user),	0, 0,	NULL },
+	{ "workers",		CK_UINT, 0,	OFF(workers),	0, WORKER_MAX,
 	    "0" },
-	{ "max_connections_per_source", CK_UINT,
+	{ "max_connections_per_source", CK_UINT, 1,
 	    OFF(max_connections_per_source), 0, 1000000, "0" },
-	{ "proxy_protocol",	CK_BOOL,	OFF(proxy_protocol),
+	{ "proxy_protocol",	CK_BOOL, 0,	OFF(proxy_protocol),
 	    0, 1,	"no" },
-	{ "proxy_trusted",	CK_PREFIXES,	0,		0, 0,	NULL },
-	{ "proxy_timeout",	CK_SECONDS,	OFF(proxy_timeout),
+	{ "proxy_trusted",	CK_PREFIXES, 0,	0,		0, 0,	NULL },
+	{ "proxy_timeout",	CK_SECONDS, 1,	OFF(proxy_timeout),
 	    1, 3600,	"3" },
 };
 #define NKEYS	(sizeof(config_keys) / sizeof(config_keys[0]))
@@ -378,6 +382,44 @@ config_free(struct config *conf)
 	free(conf->user);
 	free(conf->proxy_trusted_text);
 	free(conf);
+}
+
+/*
+ * The limits of conf, as many as fit in n, in the order of config_keys[]:
+ * each key marked as one, its unit from its kind.  Returns how many.
+ */
+size_t
+config_limits(const struct config *conf, struct config_limit *out, size_t n)
+{
+	const struct config_key	*k;
+	const char		*field;
+	unsigned		 u;
+	size_t			 i, count = 0, z;
+
+	for (i = 0; i < NKEYS && count < n; i++) {
+		k = &config_keys[i];
+		if (!k->limit)
+			continue;
+		field = (const char *)conf + k->offset;
+		out[count].name = k->name;
+		out[count].unit = NULL;
+		switch (k->kind) {
+		case CK_SIZE:
+			memcpy(&z, field, sizeof(z));
+			out[count].value = z;
+			out[count].unit = "bytes";
+			break;
+		case CK_SECONDS:
+			out[count].unit = "seconds";
+			/* FALLTHROUGH */
+		default:	/* CK_UINT */
+			memcpy(&u, field, sizeof(u));
+			out[count].value = u;
+			break;
+		}
+		count++;
+	}
+	return count;
 }
 
 /* The server and every worker hold a reference to the config they use. */

@@ -151,6 +151,15 @@ int		 config_same_listen(const struct config *,
 const char	*config_level_name(int);
 int		 config_level_parse(const char *);
 int		 config_log_level(const struct config *, int);
+/* A limit of the config, for metrics: unit "seconds", "bytes" or NULL. */
+struct config_limit {
+	const char	*name;		/* the key */
+	const char	*unit;
+	uint64_t	 value;
+};
+size_t		 config_limits(const struct config *, struct config_limit *,
+		     size_t);
+#define CONFIG_LIMITS_MAX	8	/* keys config_limits() reports */
 #define CONFIG_LINE_MAX		4096	/* bytes in a line, less LF or CRLF */
 #define CONFIG_MESSAGE_MAX	1024	/* bytes in message */
 #define CONFIG_PATH_MAX		1024	/* bytes in a path: the dump's line
@@ -446,20 +455,45 @@ void		 server_set_verbose(struct server *, int);
 #define SERVER_STATS_INLINE	16	/* workers listed on the first line */
 #define SERVER_STATS_CHUNK	32	/* workers on a continuation line */
 
+/* proc.c: the process's CPU time, memory and descriptors, /proc/self */
+#define PROC_UNKNOWN	UINT64_MAX	/* could not be read */
+struct proc_stat {
+	uint64_t	 cpu_ticks;	/* utime + stime, clock ticks */
+	uint64_t	 vsize;		/* bytes */
+	uint64_t	 rss_pages;
+};
+struct proc_usage {
+	uint64_t	 cpu_ms;	/* user + system */
+	uint64_t	 open_fds;
+	uint64_t	 max_fds;	/* soft RLIMIT_NOFILE */
+	uint64_t	 virtual_bytes;
+	uint64_t	 resident_bytes;
+};
+int	proc_stat_parse(const char *, size_t, struct proc_stat *);
+void	proc_usage(struct proc_usage *);
+
 /*
  * metrics.c: the counters in the Prometheus text format 0.0.4, from a
- * snapshot handed to it
+ * snapshot handed to it.  A value of PROC_UNKNOWN is left out.
  */
 struct metrics {
 	struct stats	 total;		/* the server's and every worker's */
 	unsigned	 workers;
+	uint64_t	 accepted[WORKER_MAX];	/* by worker, workers of them */
 	const char	*version;
 	uint64_t	 start_ms;	/* process start, ms since the epoch */
+	uint64_t	 notify_dropped;
+	uint64_t	 reload_ok;	/* the last load succeeded: 1 or 0 */
+	uint64_t	 reload_ms;	/* last success, ms since the epoch */
+	struct config_limit limits[CONFIG_LIMITS_MAX]; /* the running config */
+	size_t		 nlimits;
+	struct proc_usage proc;
 };
 size_t	metrics_format(const struct metrics *, char *, size_t);
 size_t	metrics_escape(char *, size_t, const char *, int);
 #define METRICS_CONTENT_TYPE	"text/plain; version=0.0.4; charset=utf-8"
-#define METRICS_MAX		8192	/* one scrape's text */
+/* One scrape's text: the families, and a line for each worker. */
+#define METRICS_MAX		(8192 + WORKER_MAX * 80)
 
 /*
  * httpd.c: GET /metrics on libevent's evhttp, in a thread and an event

@@ -25,19 +25,23 @@ enum metrics_kind {
 	METRICS_STAT,		/* one counter of struct stats */
 	METRICS_REJECTED,	/* {reason}: metrics_rejected[] */
 	METRICS_CLOSED,		/* {reason}: enum stats_close */
+	METRICS_BY_WORKER,	/* {worker}: accepted[] */
 	METRICS_WORKERS,
-	METRICS_START,		/* seconds since the epoch, ms precision */
+	METRICS_VALUE,		/* a uint64_t of struct metrics */
+	METRICS_MS,		/* one in ms, shown in seconds */
+	METRICS_LIMITS,		/* a family for each of limits[] */
 };
 
 struct metrics_family {
 	const char		*name;
 	const char		*type;
 	enum metrics_kind	 kind;
-	size_t			 stat;		/* METRICS_STAT: its offset */
+	size_t			 offset;	/* of the value, by kind */
 	const char		*help;
 };
 
 #define STAT(f)	offsetof(struct stats, f)
+#define SNAP(f)	offsetof(struct metrics, f)
 static const struct metrics_family metrics_families[] = {
 	{ "hellod_build_info", "gauge", METRICS_BUILD, 0,
 	    "The version of hellod running, as a label; always 1." },
@@ -68,9 +72,36 @@ static const struct metrics_family metrics_families[] = {
 	{ "hellod_reload_failures_total", "counter", METRICS_STAT,
 	    STAT(reloads_failed),
 	    "Configuration reloads refused; the running one was kept." },
+	{ "hellod_worker_connections_accepted_total", "counter",
+	    METRICS_BY_WORKER, 0,
+	    "Connections accepted and served, by worker (event loop)." },
 	{ "hellod_workers", "gauge", METRICS_WORKERS, 0,
 	    "Event loops serving connections." },
-	{ "process_start_time_seconds", "gauge", METRICS_START, 0,
+	{ "hellod_systemd_notify_dropped_total", "counter", METRICS_VALUE,
+	    SNAP(notify_dropped),
+	    "Notifications to the service manager that could not be sent." },
+	{ "hellod_config_last_reload_successful", "gauge", METRICS_VALUE,
+	    SNAP(reload_ok),
+	    "Whether the last configuration load succeeded (1) or failed "
+	    "(0)." },
+	{ "hellod_config_last_reload_success_timestamp_seconds", "gauge",
+	    METRICS_MS, SNAP(reload_ms),
+	    "Time of the last successful configuration load, the start's "
+	    "included, since the Unix epoch in seconds." },
+	{ "hellod_", "gauge", METRICS_LIMITS, 0,
+	    "A family for each limit of the running configuration." },
+	{ "process_cpu_seconds_total", "counter", METRICS_MS,
+	    SNAP(proc.cpu_ms),
+	    "Total user and system CPU time spent in seconds." },
+	{ "process_open_fds", "gauge", METRICS_VALUE, SNAP(proc.open_fds),
+	    "Number of open file descriptors." },
+	{ "process_max_fds", "gauge", METRICS_VALUE, SNAP(proc.max_fds),
+	    "Maximum number of open file descriptors." },
+	{ "process_virtual_memory_bytes", "gauge", METRICS_VALUE,
+	    SNAP(proc.virtual_bytes), "Virtual memory size in bytes." },
+	{ "process_resident_memory_bytes", "gauge", METRICS_VALUE,
+	    SNAP(proc.resident_bytes), "Resident memory size in bytes." },
+	{ "process_start_time_seconds", "gauge", METRICS_MS, SNAP(start_ms),
 	    "Start time of the process since the Unix epoch in seconds." },
 };
 #define NFAMILIES	(sizeof(metrics_families) / sizeof(metrics_families[0]))
@@ -78,7 +109,7 @@ static const struct metrics_family metrics_families[] = {
 /* hellod_connections_rejected_total: one line a reason. */
 static const struct {
 	const char	*reason;
-	size_t		 stat;
+	size_t		 offset;	/* in struct stats */
 } metrics_rejected[] = {
 	{ "max_connections",	STAT(conns_rejected) },
 	{ "per_source",		STAT(conns_rejected_source) },
@@ -157,8 +188,9 @@ metrics_escape(char *dst, size_t size, const char *src, int label)
 	return o.len;
 }
 
+/* The uint64_t at offset in a struct stats or a struct metrics. */
 static uint64_t
-metrics_stat(const struct stats *st, size_t offset)
+metrics_stat(const void *st, size_t offset)
 {
 	uint64_t	 v;
 
@@ -180,6 +212,38 @@ metrics_sample(struct metrics_out *o, const char *name, const char *label,
 	metrics_printf(o, " %" PRIu64 "\n", n);
 }
 
+static void
+metrics_head(struct metrics_out *o, const char *name, const char *type)
+{
+	metrics_printf(o, "\n# TYPE %s %s\n", name, type);
+}
+
+/*
+ * A family for each limit of the running config: f->name, the key and its
+ * unit, "hellod_idle_timeout_seconds" (no character of a key's name needs
+ * escaping).
+ */
+static void
+metrics_limits(struct metrics_out *o, const struct metrics_family *f,
+    const struct metrics *m)
+{
+	const struct config_limit	*l;
+	char				 name[128];
+	size_t				 i;
+
+	for (i = 0; i < m->nlimits && i < CONFIG_LIMITS_MAX; i++) {
+		l = &m->limits[i];
+		snprintf(name, sizeof(name), "%s%s%s%s", f->name, l->name,
+		    l->unit != NULL ? "_" : "", l->unit != NULL ? l->unit : "");
+		metrics_printf(o, "# HELP %s The running configuration's "
+		    "%s%s%s (hellod.conf(5)).", name, l->name,
+		    l->unit != NULL ? ", in " : "",
+		    l->unit != NULL ? l->unit : "");
+		metrics_head(o, name, f->type);
+		metrics_sample(o, name, NULL, NULL, l->value);
+	}
+}
+
 /*
  * The whole exposition of m into buf (size bytes, always terminated when
  * size > 0).  Returns its length: it was cut short if that is size or more.
@@ -189,41 +253,63 @@ metrics_format(const struct metrics *m, char *buf, size_t size)
 {
 	const struct metrics_family	*f;
 	struct metrics_out		 o = { buf, size, 0 };
+	char				 worker[16];
+	uint64_t			 v;
 	size_t				 i, j;
 
 	if (size > 0)
 		buf[0] = '\0';
 	for (i = 0; i < NFAMILIES; i++) {
 		f = &metrics_families[i];
+		if (f->kind == METRICS_LIMITS) {
+			metrics_limits(&o, f, m);
+			continue;
+		}
 		metrics_printf(&o, "# HELP %s ", f->name);
 		metrics_put_escaped(&o, f->help, 0);
-		metrics_printf(&o, "\n# TYPE %s %s\n", f->name, f->type);
+		metrics_head(&o, f->name, f->type);
 		switch (f->kind) {
 		case METRICS_BUILD:
 			metrics_sample(&o, f->name, "version", m->version, 1);
 			break;
 		case METRICS_STAT:
 			metrics_sample(&o, f->name, NULL, NULL,
-			    metrics_stat(&m->total, f->stat));
+			    metrics_stat(&m->total, f->offset));
 			break;
 		case METRICS_REJECTED:
 			for (j = 0; j < NREJECTED; j++)
 				metrics_sample(&o, f->name, "reason",
 				    metrics_rejected[j].reason,
 				    metrics_stat(&m->total,
-				    metrics_rejected[j].stat));
+				    metrics_rejected[j].offset));
 			break;
 		case METRICS_CLOSED:
 			for (j = 0; j < STATS_CLOSE_MAX; j++)
 				metrics_sample(&o, f->name, "reason",
 				    stats_close_name(j), m->total.closed[j]);
 			break;
+		case METRICS_BY_WORKER:
+			for (j = 0; j < m->workers && j < WORKER_MAX; j++) {
+				snprintf(worker, sizeof(worker), "%zu", j);
+				metrics_sample(&o, f->name, "worker", worker,
+				    m->accepted[j]);
+			}
+			break;
 		case METRICS_WORKERS:
 			metrics_sample(&o, f->name, NULL, NULL, m->workers);
 			break;
-		case METRICS_START:
-			metrics_printf(&o, "%s %" PRIu64 ".%03u\n", f->name,
-			    m->start_ms / 1000, (unsigned)(m->start_ms % 1000));
+		case METRICS_VALUE:
+			v = metrics_stat(m, f->offset);
+			if (v != PROC_UNKNOWN)
+				metrics_sample(&o, f->name, NULL, NULL, v);
+			break;
+		case METRICS_MS:
+			v = metrics_stat(m, f->offset);
+			if (v != PROC_UNKNOWN)
+				metrics_printf(&o, "%s %" PRIu64 ".%03u\n",
+				    f->name, v / 1000, (unsigned)(v % 1000));
+			break;
+		case METRICS_LIMITS:
 			break;
 		}
 	}

@@ -30,9 +30,19 @@
 
 #include "hellod.h"
 
+/*
+ * Threads: the main thread alone runs this but for server_metrics(), in
+ * the metrics endpoint's.  That one reads conf and reload_* under
+ * conf_lock, which the main thread takes to write them (and not to read
+ * them); the workers' array, fixed before the endpoint starts; and the
+ * counters, whole (STATS_GET).
+ */
 struct server {
 	struct event_base	*base;		/* main thread: signals */
-	struct config		*conf;
+	struct config		*conf;		/* written under conf_lock */
+	pthread_mutex_t		 conf_lock;
+	int			 reload_ok;	/* conf_lock: the last load */
+	uint64_t		 reload_ms;	/* conf_lock: last success */
 	char			*user;		/* as started; reloads keep it */
 	const char		*conf_path;
 	int			 conf_explicit;
@@ -120,6 +130,10 @@ server_new(struct config *conf, const char *path, int explicit,
 	srv->overrides = ov;
 	srv->listen_fds = listen_fds;
 	srv->started_ms = server_wall_ms();
+	srv->reload_ok = 1;
+	srv->reload_ms = srv->started_ms;
+	if ((errno = pthread_mutex_init(&srv->conf_lock, NULL)) != 0)
+		fatal("pthread_mutex_init");
 	TAILQ_INIT(&srv->listeners);
 	if ((srv->shared.sources = source_table_new()) == NULL)
 		fatal("calloc");
@@ -258,17 +272,55 @@ server_totals(struct server *srv, struct stats *total)
 /*
  * metrics: a scrape, in the endpoint's thread.  The workers are fixed once
  * started, before the endpoint is, and server_free() stops the endpoint
- * before anything else; the counters are read whole (STATS_GET).
+ * before anything else; the counters are read whole (STATS_GET).  The
+ * config is the running one while conf_lock is held: a reload swaps it
+ * under the lock, and drops the old one only after.
  */
 static void
 server_metrics(struct metrics *m, void *arg)
 {
 	struct server	*srv = arg;
+	struct stats	 st;
+	unsigned	 i;
 
-	server_totals(srv, &m->total);
+	memset(&m->total, 0, sizeof(m->total));
+	stats_add(&m->total, &srv->stats);
+	for (i = 0; i < srv->nworkers; i++) {
+		memset(&st, 0, sizeof(st));
+		worker_stats(srv->workers[i], &st);
+		m->accepted[i] = st.conns_accepted;
+		stats_add(&m->total, &st);
+	}
 	m->workers = srv->nworkers;
 	m->version = PACKAGE_VERSION;
 	m->start_ms = srv->started_ms;
+	m->notify_dropped = systemd_notify_dropped();
+	pthread_mutex_lock(&srv->conf_lock);
+	m->reload_ok = srv->reload_ok;
+	m->reload_ms = srv->reload_ms;
+	m->nlimits = config_limits(srv->conf, m->limits, CONFIG_LIMITS_MAX);
+	pthread_mutex_unlock(&srv->conf_lock);
+	proc_usage(&m->proc);
+}
+
+/*
+ * metrics: how a load ended, for the scrapes: conf the new running config
+ * (the old one is dropped), or NULL when the reload failed.
+ */
+static void
+server_loaded(struct server *srv, struct config *conf)
+{
+	struct config	*old = NULL;
+
+	pthread_mutex_lock(&srv->conf_lock);
+	if (conf != NULL) {
+		old = srv->conf;
+		srv->conf = conf;
+		srv->reload_ms = server_wall_ms();
+	}
+	srv->reload_ok = conf != NULL;
+	pthread_mutex_unlock(&srv->conf_lock);
+	config_unref(old);
 }
 
 /*
@@ -498,6 +550,7 @@ server_free(struct server *srv)
 		close(srv->reserve_fd);
 	source_table_free(srv->shared.sources);
 	config_unref(srv->conf);
+	pthread_mutex_destroy(&srv->conf_lock);
 	free(srv->user);
 	free(srv);
 }
@@ -647,8 +700,7 @@ server_reload(struct server *srv)
 			log_warnx("user: the change takes effect at the next "
 			    "start; started without one");
 	}
-	config_unref(srv->conf);
-	srv->conf = conf;
+	server_loaded(srv, conf);
 	log_setlevel(config_log_level(conf, srv->verbose));
 	STATS_ADD(srv->stats.reloads, 1);	/* metrics read it elsewhere */
 	server_post_reconf(srv, conf, relisten);
@@ -657,6 +709,7 @@ server_reload(struct server *srv)
 	return 0;
 
 fail:
+	server_loaded(srv, NULL);
 	STATS_ADD(srv->stats.reloads_failed, 1);
 	log_errorx("reload failed, keeping the running configuration");
 	server_notify(srv, SYSTEMD_READY);

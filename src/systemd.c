@@ -45,7 +45,9 @@
 #include "hellod.h"
 
 static struct log_ratelimit systemd_rl_notify;
-static uint64_t		 systemd_dropped;	/* main thread */
+/* Written by the main thread alone, read by any (the metrics endpoint's):
+ * stored and loaded whole, relaxed, like the counters of struct stats. */
+static uint64_t		 systemd_dropped;
 
 /* Set *cause to a newly allocated message; the caller frees it. */
 static void HELLOD_PRINTF(2, 3)
@@ -455,14 +457,14 @@ systemd_notify(enum systemd_state state, const char *status)
 		return;
 	}
 	if (systemd_notify_send(msg, (size_t)len, &cause) == -1) {
-		systemd_dropped++;
+		STATS_ADD(systemd_dropped, 1);
 		/* The rate on the monotonic clock: a step of the wall clock
 		 * must not silence it. */
 		if (clock_gettime(CLOCK_MONOTONIC, &ts) == -1)
 			fatal("clock_gettime");
 		if (log_ratelimit(&systemd_rl_notify, ts.tv_sec))
 			log_warnx("systemd notification: %s; dropped (%" PRIu64
-			    " so far)", cause, systemd_dropped);
+			    " so far)", cause, STATS_GET(systemd_dropped));
 		free(cause);
 		return;
 	}
@@ -472,11 +474,11 @@ systemd_notify(enum systemd_state state, const char *status)
 	log_debug("%s: sent %s", __func__, msg);
 }
 
-/* Notifications that could not be sent, since the start. */
+/* Notifications that could not be sent, since the start; any thread. */
 uint64_t
 systemd_notify_dropped(void)
 {
-	return systemd_dropped;
+	return STATS_GET(systemd_dropped);
 }
 
 /*

@@ -14,30 +14,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "check_hellod.h"
 #include "hellod.h"
 
 #define NAME	"test.conf"
 
-/* The families, by name, in the order the issue lists them. */
-static const char *const families[] = {
-	"hellod_build_info",
-	"hellod_connections_accepted_total",
-	"hellod_connections_active",
-	"hellod_connections_rejected_total",
-	"hellod_connections_closed_total",
-	"hellod_requests_total",
-	"hellod_bytes_received_total",
-	"hellod_bytes_sent_total",
-	"hellod_output_paused_total",
-	"hellod_accept_paused_total",
-	"hellod_reloads_total",
-	"hellod_reload_failures_total",
-	"hellod_workers",
-	"process_start_time_seconds",
-};
-#define NFAMILIES	(sizeof(families) / sizeof(families[0]))
+#define FAMILIES_MAX	64	/* more than metrics.c has */
 
 /* A snapshot whose every counter differs from the others. */
 static void
@@ -64,8 +48,24 @@ sample_metrics(struct metrics *m)
 	m->total.reloads = 5;
 	m->total.reloads_failed = 6;
 	m->workers = 2;
+	m->accepted[0] = 60;
+	m->accepted[1] = 41;
 	m->version = "0.1.0";
 	m->start_ms = 1700000000123ULL;
+	m->notify_dropped = 13;
+	m->reload_ok = 1;
+	m->reload_ms = 1700000100456ULL;
+	m->limits[0].name = "max_connections";
+	m->limits[0].value = 100;
+	m->limits[1].name = "idle_timeout";
+	m->limits[1].unit = "seconds";
+	m->limits[1].value = 30;
+	m->nlimits = 2;
+	m->proc.cpu_ms = 2345;
+	m->proc.open_fds = 17;
+	m->proc.max_fds = 1024;
+	m->proc.virtual_bytes = 1000000;
+	m->proc.resident_bytes = 200000;
 }
 
 static char *
@@ -151,7 +151,8 @@ START_TEST(test_format_structure)
 {
 	struct metrics	 m;
 	char		*text, *line, *last, name[128];
-	size_t		 f = 0, samples = 0;
+	char		 seen[FAMILIES_MAX][128];
+	size_t		 f = 0, samples = 0, i;
 	int		 state = 0;	/* 0: HELP next, 1: TYPE, 2: samples */
 
 	sample_metrics(&m);
@@ -167,15 +168,17 @@ START_TEST(test_format_structure)
 				ck_assert_uint_gt(samples, 0);
 				f++;
 			}
-			ck_assert_uint_lt(f, NFAMILIES);
-			ck_assert_str_eq(name, families[f]);
+			ck_assert_uint_lt(f, FAMILIES_MAX);
+			for (i = 0; i < f; i++)
+				ck_assert_str_ne(seen[i], name);
+			snprintf(seen[f], sizeof(seen[f]), "%s", name);
 			/* Some text after the name. */
 			ck_assert_uint_gt(strlen(line), 7 + strlen(name) + 1);
 			state = 1;
 			samples = 0;
 		} else if (strncmp(line, "# TYPE ", 7) == 0) {
 			ck_assert_msg(state == 1, "TYPE without HELP: %s", line);
-			ck_assert_str_eq(name, families[f]);
+			ck_assert_str_eq(name, seen[f]);
 			ck_assert_msg(strcmp(line + 7 + strlen(name),
 			    " counter") == 0 || strcmp(line + 7 + strlen(name),
 			    " gauge") == 0, "%s", line);
@@ -187,13 +190,14 @@ START_TEST(test_format_structure)
 		} else {
 			ck_assert_msg(line[0] != '#', "stray comment: %s", line);
 			ck_assert_msg(state == 2, "sample before TYPE: %s", line);
-			ck_assert_str_eq(name, families[f]);
+			ck_assert_str_eq(name, seen[f]);
 			samples++;
 		}
 	}
 	ck_assert_int_eq(state, 2);
 	ck_assert_uint_gt(samples, 0);
-	ck_assert_uint_eq(f, NFAMILIES - 1);
+	/* The families of sample_metrics(): 23, and its 2 limits. */
+	ck_assert_uint_eq(f + 1, 25);
 	free(text);
 }
 END_TEST
@@ -222,7 +226,20 @@ START_TEST(test_format_samples)
 		"hellod_accept_paused_total 12",
 		"hellod_reloads_total 5",
 		"hellod_reload_failures_total 6",
+		"hellod_worker_connections_accepted_total{worker=\"0\"} 60",
+		"hellod_worker_connections_accepted_total{worker=\"1\"} 41",
 		"hellod_workers 2",
+		"hellod_systemd_notify_dropped_total 13",
+		"hellod_config_last_reload_successful 1",
+		"hellod_config_last_reload_success_timestamp_seconds "
+		    "1700000100.456",
+		"hellod_max_connections 100",
+		"hellod_idle_timeout_seconds 30",
+		"process_cpu_seconds_total 2.345",
+		"process_open_fds 17",
+		"process_max_fds 1024",
+		"process_virtual_memory_bytes 1000000",
+		"process_resident_memory_bytes 200000",
 		"process_start_time_seconds 1700000000.123",
 	};
 	struct metrics	 m;
@@ -299,11 +316,29 @@ START_TEST(test_format_bounds)
 	char		*full, small[100];
 	size_t		 len, i;
 
+	struct config	*conf;
+
 	memset(&m, 0xff, sizeof(m));
 	m.version = PACKAGE_VERSION;
+	m.workers = WORKER_MAX;
+	conf = config_default();
+	ck_assert_ptr_nonnull(conf);
+	m.nlimits = config_limits(conf, m.limits, CONFIG_LIMITS_MAX);
+	config_free(conf);
+	for (i = 0; i < m.nlimits; i++)
+		m.limits[i].value = UINT64_MAX;
+	/* The largest values shown: PROC_UNKNOWN is left out. */
+	m.reload_ms = m.start_ms = UINT64_MAX - 1;
+	m.proc.cpu_ms = m.proc.open_fds = m.proc.max_fds = UINT64_MAX - 1;
+	m.proc.virtual_bytes = m.proc.resident_bytes = UINT64_MAX - 1;
+	m.notify_dropped = m.reload_ok = UINT64_MAX - 1;
 	full = format(&m);
 	ck_assert_ptr_nonnull(strstr(full,
 	    "\nhellod_requests_total 18446744073709551615\n"));
+	ck_assert_ptr_nonnull(strstr(full, "\nhellod_worker_connections_"
+	    "accepted_total{worker=\"255\"} 18446744073709551615\n"));
+	ck_assert_ptr_nonnull(strstr(full,
+	    "\nprocess_resident_memory_bytes 18446744073709551614\n"));
 	len = strlen(full);
 
 	memset(small, 'x', sizeof(small));
@@ -322,6 +357,140 @@ START_TEST(test_format_bounds)
 		free(cut);
 	}
 	free(full);
+}
+END_TEST
+
+/* A value that could not be read: its family, but no sample. */
+START_TEST(test_format_unknown)
+{
+	struct metrics	 m;
+	char		*text;
+
+	sample_metrics(&m);
+	m.proc.open_fds = PROC_UNKNOWN;
+	m.proc.cpu_ms = PROC_UNKNOWN;
+	text = format(&m);
+	ck_assert_ptr_nonnull(strstr(text, "\n# TYPE process_open_fds gauge\n"
+	    "# HELP process_max_fds "));
+	ck_assert_ptr_nonnull(strstr(text,
+	    "\n# TYPE process_cpu_seconds_total counter\n# HELP "));
+	ck_assert_ptr_nonnull(strstr(text, "\nprocess_max_fds 1024\n"));
+	free(text);
+}
+END_TEST
+
+/* The limits of a config, as written in its file, with their units. */
+START_TEST(test_config_limits)
+{
+	static const char	 text[] =
+	    "max_connections = 77\nidle_timeout = 33\n"
+	    "max_line_length = 2k\nmax_output = 4096\n"
+	    "shutdown_timeout = 4\nmax_connections_per_source = 5\n"
+	    "proxy_timeout = 6\n";
+	static const struct {
+		const char	*name;
+		const char	*unit;
+		uint64_t	 value;
+	} want[] = {
+		{ "max_connections", NULL, 77 },
+		{ "idle_timeout", "seconds", 33 },
+		{ "max_line_length", "bytes", 2048 },
+		{ "max_output", "bytes", 4096 },
+		{ "shutdown_timeout", "seconds", 4 },
+		{ "max_connections_per_source", NULL, 5 },
+		{ "proxy_timeout", "seconds", 6 },
+	};
+	struct config_limit	 got[CONFIG_LIMITS_MAX];
+	struct config		*conf;
+	char			*errors = NULL;
+	FILE			*fp;
+	size_t			 n, i;
+
+	fp = fmemopen((void *)text, sizeof(text) - 1, "r");
+	ck_assert_ptr_nonnull(fp);
+	conf = config_parse(fp, NAME, &errors);
+	fclose(fp);
+	ck_assert_msg(conf != NULL, "%s", errors);
+	n = config_limits(conf, got, CONFIG_LIMITS_MAX);
+	ck_assert_uint_eq(n, sizeof(want) / sizeof(want[0]));
+	for (i = 0; i < n; i++) {
+		ck_assert_str_eq(got[i].name, want[i].name);
+		if (want[i].unit == NULL)
+			ck_assert_ptr_null(got[i].unit);
+		else
+			ck_assert_str_eq(got[i].unit, want[i].unit);
+		ck_assert_uint_eq(got[i].value, want[i].value);
+	}
+	/* As many as fit. */
+	ck_assert_uint_eq(config_limits(conf, got, 2), 2);
+	ck_assert_str_eq(got[1].name, "idle_timeout");
+	config_free(conf);
+}
+END_TEST
+
+/* proc.c */
+
+/* A line as Linux writes it, comm with a blank and a ')' of its own. */
+static const char proc_line[] =
+    "4242 (hel lo) d) S 1 4242 4242 0 -1 4194624 1363 0 0 0 250 130 0 0 "
+    "20 0 3 0 98765 87003136 559 18446744073709551615 1 1 0 0 0 0 0 4096 "
+    "17920 0 0 0 17 1 0 0 0 0 0 0 0 0 0 0 0 0 0\n";
+
+START_TEST(test_proc_stat_parse)
+{
+	struct proc_stat	 ps;
+	char			 buf[sizeof(proc_line)];
+	char			*p;
+
+	ck_assert_int_eq(proc_stat_parse(proc_line, strlen(proc_line), &ps),
+	    0);
+	ck_assert_uint_eq(ps.cpu_ticks, 250 + 130);
+	ck_assert_uint_eq(ps.vsize, 87003136);
+	ck_assert_uint_eq(ps.rss_pages, 559);
+	/* Cut right after the rss field: still whole. */
+	p = strstr(proc_line, " 559 ");
+	ck_assert_ptr_nonnull(p);
+	ck_assert_int_eq(proc_stat_parse(proc_line, p + 4 - proc_line, &ps),
+	    0);
+	ck_assert_uint_eq(ps.rss_pages, 559);
+	/* Cut inside it: the digits there (a read is of the whole line);
+	 * before it: refused. */
+	ck_assert_int_eq(proc_stat_parse(proc_line, p + 2 - proc_line, &ps),
+	    0);
+	ck_assert_uint_eq(ps.rss_pages, 5);
+	ck_assert_int_eq(proc_stat_parse(proc_line, p - proc_line, &ps), -1);
+	ck_assert_int_eq(proc_stat_parse("", 0, &ps), -1);
+	ck_assert_int_eq(proc_stat_parse("4242 (x", 7, &ps), -1);
+	ck_assert_int_eq(proc_stat_parse("4242 (x)", 8, &ps), -1);
+	/* A field that is not a number. */
+	memcpy(buf, proc_line, sizeof(buf));
+	p = strstr(buf, " 250 ");
+	p[1] = 'x';
+	ck_assert_int_eq(proc_stat_parse(buf, strlen(buf), &ps), -1);
+}
+END_TEST
+
+/* The real thing, against what this process knows of itself. */
+START_TEST(test_proc_usage)
+{
+	struct proc_usage	 pu, again;
+	struct rlimit		 rl;
+	int			 fd;
+
+	proc_usage(&pu);
+	ck_assert_int_eq(getrlimit(RLIMIT_NOFILE, &rl), 0);
+	ck_assert_uint_eq(pu.max_fds, rl.rlim_cur);
+	ck_assert_uint_ne(pu.cpu_ms, PROC_UNKNOWN);
+	ck_assert_uint_gt(pu.virtual_bytes, pu.resident_bytes);
+	ck_assert_uint_gt(pu.resident_bytes, 0);
+	ck_assert_uint_ge(pu.open_fds, 3);
+	/* One more descriptor, one more counted. */
+	fd = dup(0);
+	ck_assert_int_ne(fd, -1);
+	proc_usage(&again);
+	close(fd);
+	ck_assert_uint_eq(again.open_fds, pu.open_fds + 1);
+	ck_assert_uint_ge(again.cpu_ms, pu.cpu_ms);
 }
 END_TEST
 
@@ -474,6 +643,13 @@ metrics_suite(void)
 	tcase_add_test(tc, test_format_escapes_version);
 	tcase_add_test(tc, test_format_start_time);
 	tcase_add_test(tc, test_format_bounds);
+	tcase_add_test(tc, test_format_unknown);
+	tcase_add_test(tc, test_config_limits);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("proc");
+	tcase_add_test(tc, test_proc_stat_parse);
+	tcase_add_test(tc, test_proc_usage);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("metrics_listen");

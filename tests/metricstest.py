@@ -87,6 +87,31 @@ def parse(text):
     return out
 
 
+def man_metrics():
+    """The families hellod.conf(5) documents under METRICS, the one place
+    that lists them: {name: (label or None, [label values])}, the values
+    being the .Li words of the item's text.  A line may list several
+    families of no label: ".It Li a , b"."""
+    with open(os.path.join(TOP_SRCDIR, "man", "hellod.conf.5")) as f:
+        text = f.read().replace("\\\n", "")
+    section = text.split("\n.Sh METRICS\n", 1)[1].split("\n.El\n", 1)[0]
+    out = {}
+    for item in section.split("\n.It ")[1:]:
+        head, _, body = item.partition("\n")
+        words = head.split()
+        label = None
+        if "Brq" in words:
+            label = words[words.index("Brq") + 2]
+            words = words[:words.index("Ns")]
+        names = [w for w in words if re.fullmatch(r"[a-z_]+", w)]
+        values = re.findall(r"^\.Li (\S+)", body, re.M)
+        for name in names:
+            if name in out:
+                raise AssertionError("%s documented twice" % name)
+            out[name] = (label, values)
+    return out
+
+
 def family_names(text):
     """The families in the order of their TYPE lines."""
     return [l.split()[2] for l in text.splitlines()

@@ -19,28 +19,15 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from hellodtest import (HELLOD, REPLY, TIMEOUT, WRAPPER, Daemon, Skip, ask,
                         check, free_port, ipv6_loopback, main, recv_exact)
 from metricstest import (CONTENT_TYPE, MetricsDaemon, family_names,
-                         header_value, metrics_port, parse, request)
+                         header_value, man_metrics, metrics_port, parse,
+                         request)
 
 CONN_MAX = header_value("HTTPD_CONN_MAX")
 HTTP_TIMEOUT = header_value("HTTPD_TIMEOUT")
-FAMILIES = [
-    "hellod_build_info",
-    "hellod_connections_accepted_total",
-    "hellod_connections_active",
-    "hellod_connections_rejected_total",
-    "hellod_connections_closed_total",
-    "hellod_requests_total",
-    "hellod_bytes_received_total",
-    "hellod_bytes_sent_total",
-    "hellod_output_paused_total",
-    "hellod_accept_paused_total",
-    "hellod_reloads_total",
-    "hellod_reload_failures_total",
-    "hellod_workers",
-    "process_start_time_seconds",
-]
+DOCUMENTED = man_metrics()
 CLOSED = 'hellod_connections_closed_total{reason="%s"}'
 REJECTED = 'hellod_connections_rejected_total{reason="max_connections"}'
+BY_WORKER = "hellod_worker_connections_accepted_total"
 
 
 def version():
@@ -59,26 +46,43 @@ def promtool(text):
     return p.returncode, (p.stdout + p.stderr).decode()
 
 
-def test_families_in_order_with_help_and_type():
+def test_families_are_the_documented_ones():
+    """Every family of a scrape, once each with one HELP and one TYPE, is
+    one hellod.conf(5) documents, and every one it documents is served;
+    so is every label value it shows, and no other."""
     t0 = time.time()
     with MetricsDaemon("workers = 3\n") as d:
         status, headers, body = d.scrape()
         check(status == 200, status)
         check(dict(headers)["Content-Type"] == CONTENT_TYPE, headers)
         text = body.decode("utf-8")
-        check(family_names(text) == FAMILIES, family_names(text))
-        for name in FAMILIES:
+        names = family_names(text)
+        check(len(names) == len(set(names)), names)
+        check(sorted(names) == sorted(DOCUMENTED),
+              (set(names) ^ set(DOCUMENTED)))
+        for name in names:
             check(len(re.findall(r"^# HELP %s \S" % name, text, re.M)) == 1,
                   name)
             check(len(re.findall(r"^# TYPE %s " % name, text, re.M)) == 1,
                   name)
         got = parse(text)
+        for name, (label, values) in DOCUMENTED.items():
+            served = [re.fullmatch(r'%s\{%s="(.*)"\}' % (name, label), k)
+                      if label else None for k in got if
+                      k == name or k.startswith(name + "{")]
+            check(served, "%s: no sample" % name)
+            if label in ("reason",):
+                check(sorted(m.group(1) for m in served) == sorted(values),
+                      (name, served, values))
         check(got['hellod_build_info{version="%s"}' % version()] == 1, got)
         check(got["hellod_workers"] == 3, got)
+        check(sorted(k for k in got if k.startswith(
+            "hellod_worker_connections_accepted_total{")) ==
+            sorted('hellod_worker_connections_accepted_total{worker="%d"}'
+                   % i for i in range(3)), got)
         check(t0 - 1 <= got["process_start_time_seconds"] <= time.time(),
               (t0, got["process_start_time_seconds"]))
-        for reason in ("client", "idle", "line_too_long", "error",
-                       "shutdown"):
+        for reason in DOCUMENTED["hellod_connections_closed_total"][1]:
             check(got[CLOSED % reason] == 0, got)
         check(got[REJECTED] == 0, got)
         check(d.stop() == 0)
@@ -125,8 +129,11 @@ def test_counters_are_exact():
         want[CLOSED % "client"] = before[CLOSED % "client"] + 1
         after = d.wait_metrics(want)
         # Nothing else moved.
+        # Nothing else moved (but what the process uses, and the
+        # connection's worker, below).
         for k in before:
-            if k not in want and k != "process_start_time_seconds":
+            if k not in want and not k.startswith((
+                    "process_", BY_WORKER)):
                 check(after[k] == before[k], (k, before[k], after[k]))
         # SIGUSR1 reads the same counters.
         st = d.stats()
@@ -137,6 +144,9 @@ def test_counters_are_exact():
         check(st["conns_accepted"] ==
               after["hellod_connections_accepted_total"], st)
         check(st["closed_client"] == after[CLOSED % "client"], st)
+        check(st["accepted_by_worker"] == [
+            after['%s{worker="%d"}' % (BY_WORKER, i)] for i in range(2)],
+            (st, after))
         check(mid["hellod_connections_active"] == 1, mid)
 
 
@@ -402,6 +412,162 @@ def test_stop_with_scrapers_connected():
         check(d.stop() == 0)
         c.close()
         s.close()
+
+
+def proc_fds(pid):
+    return len(os.listdir("/proc/%d/fd" % pid))
+
+
+def proc_soft_nofile(pid):
+    with open("/proc/%d/limits" % pid) as f:
+        for line in f:
+            if line.startswith("Max open files"):
+                return int(line.split()[3])
+    raise AssertionError("no Max open files in /proc/%d/limits" % pid)
+
+
+def proc_statm(pid):
+    """Its size and resident set, in bytes."""
+    with open("/proc/%d/statm" % pid) as f:
+        size, resident = f.read().split()[:2]
+    page = os.sysconf("SC_PAGE_SIZE")
+    return int(size) * page, int(resident) * page
+
+
+def test_process_families_match_proc():
+    """The process_ families against what /proc says of the daemon, read
+    around the scrape: descriptors within the scrape's own connection,
+    the soft limit exactly, memory within a factor (it moves), CPU time
+    between the readings before and after, to the clock tick."""
+    tick = 1 / os.sysconf("SC_CLK_TCK")
+    with MetricsDaemon(nofile=900) as d:
+        # Some CPU time, so that a zero would not pass for a reading.
+        with d.connect() as s:
+            deadline = time.monotonic() + TIMEOUT
+            while d.cpu_seconds() < 5 * tick:
+                check(time.monotonic() < deadline, d.cpu_seconds())
+                s.sendall(b"x\n" * 2000)
+                recv_exact(s, 2000 * len(REPLY))
+        fds0, cpu0 = proc_fds(d.pid), d.cpu_seconds()
+        got = d.metrics()
+        fds1, cpu1 = proc_fds(d.pid), d.cpu_seconds()
+        size, resident = proc_statm(d.pid)
+        check(min(fds0, fds1) - 2 <= got["process_open_fds"] <=
+              max(fds0, fds1) + 2, (fds0, fds1, got["process_open_fds"]))
+        check(got["process_max_fds"] == proc_soft_nofile(d.pid) == 900,
+              got["process_max_fds"])
+        check(size / 2 <= got["process_virtual_memory_bytes"] <= size * 2,
+              (size, got["process_virtual_memory_bytes"]))
+        check(resident / 2 <= got["process_resident_memory_bytes"] <=
+              resident * 2, (resident, got["process_resident_memory_bytes"]))
+        check(cpu0 - tick <= got["process_cpu_seconds_total"] <=
+              cpu1 + tick, (cpu0, cpu1, got["process_cpu_seconds_total"]))
+        check(got["process_cpu_seconds_total"] >= 5 * tick - tick, got)
+        check(d.stop() == 0)
+
+
+LIMITS = {      # the keys hellod.conf(5) documents a limit family of
+    "max_connections": (77, 78),
+    "max_connections_per_source": (5, 0),
+    "idle_timeout": (33, 0),
+    "shutdown_timeout": (4, 9),
+    "proxy_timeout": (6, 7),
+    "max_line_length": (1000, 3000),
+    "max_output": (2000, 4096),
+}
+
+
+def limit_family(key):
+    """The documented family of a config key: hellod_KEY, with its unit."""
+    names = [n for n in DOCUMENTED if n in (
+        "hellod_" + key, "hellod_%s_seconds" % key, "hellod_%s_bytes" % key)]
+    check(len(names) == 1, (key, names))
+    return names[0]
+
+
+def test_limits_follow_the_running_config():
+    """Every documented limit family shows the config's value, and the new
+    one after a reload; a failed reload changes none."""
+    families = {limit_family(k): v for k, v in LIMITS.items()}
+    check(sorted(families) == sorted(
+        n for n in DOCUMENTED if n.startswith("hellod_") and
+        DOCUMENTED[n][1] == DOCUMENTED["hellod_max_connections"][1]),
+        "LIMITS does not cover every documented limit family")
+
+    def conf(i):
+        return "".join("%s = %d\n" % (k, v[i]) for k, v in LIMITS.items())
+
+    with MetricsDaemon(conf(0)) as d:
+        got = d.metrics()
+        for name, values in families.items():
+            check(got[name] == values[0], (name, got[name], values))
+        # The endpoint as it was started: unchanged, it stays.
+        base = "port = 0\nbind = 127.0.0.1\nmetrics_listen = 127.0.0.1:0\n"
+        check(not d.reload(base + conf(1) + "max_output = 1\n"))
+        got = d.metrics()
+        for name, values in families.items():
+            check(got[name] == values[0], (name, got[name], values))
+        check(d.reload(base + conf(1)))
+        got = d.metrics()
+        for name, values in families.items():
+            check(got[name] == values[1], (name, got[name], values))
+        check(d.stop() == 0)
+
+
+OK = "hellod_config_last_reload_successful"
+WHEN = "hellod_config_last_reload_success_timestamp_seconds"
+
+
+def test_reload_outcome_and_time():
+    """1 from the start, with the start's time; a bad file, then a good
+    one, flip it 0 then 1; a reload that fails late (a port it cannot
+    have) counts as failed too; the time moves on success only."""
+    t0 = time.time()
+    with MetricsDaemon() as d, socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen(1)
+        busy = taken.getsockname()[1]
+        got = d.metrics()
+        check(got[OK] == 1, got[OK])
+        check(t0 - 1 <= got[WHEN] <= time.time(), (t0, got[WHEN]))
+        start = got[WHEN]
+        # The endpoint as it was started: unchanged, it stays.
+        base = "port = 0\nbind = 127.0.0.1\nmetrics_listen = 127.0.0.1:0\n"
+
+        check(not d.reload(base + "bogus = 1\n"))
+        got = d.metrics()
+        check(got[OK] == 0 and got[WHEN] == start, got)
+
+        t1 = time.time()
+        check(d.reload(base))
+        t2 = time.time()
+        got = d.metrics()
+        check(got[OK] == 1, got[OK])
+        # ms precision, truncated
+        check(max(start, t1 - 0.001) <= got[WHEN] <= t2, (t1, t2, got[WHEN]))
+        good = got[WHEN]
+
+        check(not d.reload("port = %d\nbind = 127.0.0.1\n"
+                           "metrics_listen = 127.0.0.1:0\n" % busy))
+        got = d.metrics()
+        check(got[OK] == 0 and got[WHEN] == good, got)
+        check(d.reload(base))
+        got = d.metrics()
+        check(got[OK] == 1 and got[WHEN] >= good, got)
+        check(d.stop() == 0)
+
+
+def test_notify_dropped_is_the_usr1_count():
+    """A notify socket that is not there: every notification is dropped,
+    the SIGUSR1 line and the scrape count the same ones."""
+    env = dict(os.environ, NOTIFY_SOCKET="/nonexistent/hellod-test/notify")
+    with MetricsDaemon(env=env) as d:
+        st = d.stats()
+        check(st["notify_dropped"] > 0, st)
+        got = d.metrics()
+        check(got["hellod_systemd_notify_dropped_total"] ==
+              st["notify_dropped"], (got, st))
+        check(d.stop() == 0)
 
 
 if __name__ == "__main__":

@@ -2,8 +2,10 @@
 # SPDX-License-Identifier: ISC
 """A real Prometheus (Debian's prometheus package) scrapes hellod on
 loopback with conf/prometheus.yml, the file the README and hellod.conf(5)
-show, and its HTTP API returns hellod_requests_total.  Skipped when the
-prometheus binary is missing; the documents are checked regardless."""
+show, and its HTTP API returns hellod_requests_total.  The alerting rules
+of docs/examples pass promtool's checks and unit tests, and use only
+families a real scrape has.  Skipped when the prometheus binary or
+promtool is missing; the documents are checked regardless."""
 
 import json
 import os
@@ -21,9 +23,12 @@ import urllib.request
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from hellodtest import REPLY, TIMEOUT, Skip, check, free_port, main, \
     recv_exact
-from metricstest import TOP_SRCDIR, MetricsDaemon
+from metricstest import TOP_SRCDIR, MetricsDaemon, family_names
 
 SNIPPET = os.path.join(TOP_SRCDIR, "conf", "prometheus.yml")
+EXAMPLES = os.path.join(TOP_SRCDIR, "docs", "examples")
+RULES = "hellod.rules.yml"
+RULES_TEST = "hellod.rules.test.yml"
 TARGET = '"127.0.0.1:5001"'     # the snippet's target, replaced by the test
 INTERVAL = "scrape_interval: 15s"
 
@@ -34,7 +39,9 @@ def snippet():
 
 
 def test_documents_show_the_tested_snippet():
-    lines = snippet().splitlines()
+    # The documents show the file without its license line.
+    lines = [l for l in snippet().splitlines()
+             if not l.startswith("# SPDX-License-Identifier:")]
     with open(os.path.join(TOP_SRCDIR, "README.md")) as f:
         readme = f.read()
     check("\n".join("    " + l for l in lines) + "\n" in readme,
@@ -143,6 +150,66 @@ def test_prometheus_scrapes_hellod():
         check(re.search(r"level=error", prom.log_text()) is None,
               prom.log_text())
         check(d.stop() == 0)
+
+def promtool(*args):
+    tool = shutil.which("promtool")
+    if tool is None:
+        raise Skip("promtool not found (apt-get install prometheus, or "
+                   "./autogen.sh --deps)")
+    # cwd: the test file names its rules file relative to it.
+    p = subprocess.run([tool] + list(args), cwd=EXAMPLES,
+                       capture_output=True, timeout=TIMEOUT * 3)
+    return p.returncode, (p.stdout + p.stderr).decode()
+
+
+def test_rules_pass_promtool():
+    rc, out = promtool("check", "rules", RULES)
+    check(rc == 0 and "SUCCESS" in out, "promtool check rules: rc %d:\n%s"
+          % (rc, out))
+    rc, out = promtool("test", "rules", RULES_TEST)
+    check(rc == 0 and "SUCCESS" in out, "promtool test rules: rc %d:\n%s"
+          % (rc, out))
+
+
+PROMQL_WORDS = {"by", "without", "on", "ignoring", "group_left",
+                "group_right", "and", "or", "unless", "bool", "offset"}
+
+
+def rule_metrics():
+    """The metric names the rules' expressions use: every word of an expr
+    that is not a function, a label, a keyword, a string or a range."""
+    with open(os.path.join(EXAMPLES, RULES)) as f:
+        text = f.read()
+    exprs = re.findall(r"^\s+expr: (?:>-\n)?(.*?)\n\s+for:", text, re.M | re.S)
+    check(exprs, "no expr in %s" % RULES)
+    names = set()
+    for expr in exprs:
+        expr = re.sub(r'"[^"]*"|\[[^\]]*\]', "", expr)
+        for m in re.finditer(r"[a-zA-Z_:][a-zA-Z0-9_:]*", expr):
+            rest = expr[m.end():].lstrip()
+            if rest.startswith(("(", "=", "!=", "=~")) or \
+                    m.group(0) in PROMQL_WORDS:
+                continue
+            names.add(m.group(0))
+    return names, len(exprs)
+
+
+def test_rules_use_served_families():
+    """Every family a rule reads is in a real scrape (up aside, which
+    Prometheus makes), so that renaming one breaks this test."""
+    names, n = rule_metrics()
+    check(n == len(re.findall(r"^\s+- alert: ", open(
+        os.path.join(EXAMPLES, RULES)).read(), re.M)), "an expr not read")
+    with MetricsDaemon() as d:
+        status, _, body = d.scrape()
+        check(status == 200, status)
+        served = set(family_names(body.decode("utf-8")))
+        check(d.stop() == 0)
+    check("up" in names, names)
+    missing = names - served - {"up"}
+    check(not missing, "rules use families hellod does not serve: %s" %
+          sorted(missing))
+    check(len(names & served) >= 5, names)
 
 
 if __name__ == "__main__":
