@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: ISC
 """A real Prometheus (Debian's prometheus package) scrapes hellod on
-loopback with conf/prometheus.yml, the file the README and hellod.conf(5)
-show, and its HTTP API returns hellod_requests_total.  The alerting rules
+loopback with conf/prometheus.yml, the file hellod.conf(5) shows (the
+README points to it), and its HTTP API returns hellod_requests_total.  The alerting rules
 of docs/examples pass promtool's checks and unit tests, and use only
 families a real scrape has.  Skipped when the prometheus binary or
 promtool is missing; the documents are checked regardless."""
@@ -43,10 +43,8 @@ def test_documents_show_the_tested_snippet():
     lines = [l for l in snippet().splitlines()
              if not l.startswith("# SPDX-License-Identifier:")]
     with open(os.path.join(TOP_SRCDIR, "README.md")) as f:
-        readme = f.read()
-    check("\n".join("    " + l for l in lines) + "\n" in readme,
-          "README.md does not show conf/prometheus.yml verbatim (indented "
-          "4 spaces)")
+        check("conf/prometheus.yml" in f.read(),
+              "README.md does not point to conf/prometheus.yml")
     with open(os.path.join(TOP_SRCDIR, "man", "hellod.conf.5")) as f:
         man = f.read()
     check(".Bd -literal -offset indent\n" + "\n".join(lines) + "\n.Ed\n"
