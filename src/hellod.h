@@ -328,6 +328,7 @@ struct listener {
 	char			 name[ADDR_STRLEN];
 	struct listener		*from;		/* reload: running one reused */
 	int			 inherited;	/* systemd's: never retired */
+	int			 shared;	/* SO_REUSEPORT, for a moment */
 };
 TAILQ_HEAD(listener_list, listener);
 int	listener_open_config(struct listener_list *, const struct config *,

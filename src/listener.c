@@ -65,11 +65,73 @@ listener_bind_cause(char **cause, const char *name, int port)
 }
 
 /*
- * Returns the fd, -1 with *cause set on error, -2 for an optional address
- * not available.
+ * SO_REUSEPORT on or off for the running sockets of a family and port.
+ * Linux refuses a wildcard and a specific address of one family on one
+ * port to two listening sockets, unless both have SO_REUSEPORT: so a
+ * reload that moves between "127.0.0.1" and "*" has the running sockets
+ * it replaces share their port for the moment the new one binds, and
+ * listen.  The option is cleared again at once, on both, so that no other
+ * process binds the port beside hellod: a second hellod still gets
+ * EADDRINUSE (the kernel remembers the port was shared, so only a process
+ * of the same user that sets SO_REUSEPORT itself could join it).
  */
 static int
-listener_socket(const struct listen_addr *la, int port, char **cause)
+listener_share(struct listener_list *running, int family, int port, int on)
+{
+	struct listener	*l;
+	int		 n = 0;
+
+	TAILQ_FOREACH(l, running, entry) {
+		if (l->fd == -1 || l->addr.ss.ss_family != family ||
+		    addr_get_port((struct sockaddr *)&l->addr.ss) != port ||
+		    l->shared == on)
+			continue;
+		if (setsockopt(l->fd, SOL_SOCKET, SO_REUSEPORT, &on,
+		    sizeof(on)) == -1) {
+			log_warn("%s: SO_REUSEPORT", l->name);
+			continue;
+		}
+		l->shared = on;
+		n++;
+	}
+	return n;
+}
+
+/* A second bind, beside the running sockets of the port; 0 or -1. */
+static int
+listener_bind_beside(struct listener_list *running, int fd,
+    const struct listen_addr *a, int port)
+{
+	int	 on = 1, error = errno;
+
+	if (port == 0 || running == NULL ||
+	    listener_share(running, a->ss.ss_family, port, 1) == 0 ||
+	    setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &on, sizeof(on)) == -1) {
+		if (running != NULL)
+			listener_share(running, a->ss.ss_family, port, 0);
+		errno = error;
+		return -1;
+	}
+	if (bind(fd, (const struct sockaddr *)&a->ss, a->len) == -1 ||
+	    listen(fd, LISTENER_BACKLOG) == -1) {
+		listener_share(running, a->ss.ss_family, port, 0);
+		errno = EADDRINUSE;
+		return -1;
+	}
+	on = 0;
+	if (setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &on, sizeof(on)) == -1)
+		log_warn("SO_REUSEPORT");
+	listener_share(running, a->ss.ss_family, port, 0);
+	return 0;
+}
+
+/*
+ * Returns the fd, -1 with *cause set on error, -2 for an optional address
+ * not available.  running: the sockets a reload replaces, or NULL.
+ */
+static int
+listener_socket(struct listener_list *running, const struct listen_addr *la,
+    int port, char **cause)
 {
 	struct listen_addr	 a = *la;
 	char			 name[ADDR_STRLEN];
@@ -97,6 +159,9 @@ listener_socket(const struct listen_addr *la, int port, char **cause)
 			close(fd);
 			goto skip;
 		}
+		if (errno == EADDRINUSE &&
+		    listener_bind_beside(running, fd, &a, port) == 0)
+			return fd;
 		listener_bind_cause(cause, name, port);
 		listener_close_keep_errno(fd);
 		return -1;
@@ -187,7 +252,8 @@ listener_open_config(struct listener_list *running, const struct config *conf,
 			TAILQ_INSERT_TAIL(out, l, entry);
 			continue;
 		}
-		if ((fd = listener_socket(&conf->binds[i], port, cause)) == -2)
+		if ((fd = listener_socket(running, &conf->binds[i], port,
+		    cause)) == -2)
 			continue;
 		if (fd == -1)
 			goto fail;

@@ -86,6 +86,28 @@ def test_reload_that_cannot_bind_keeps_old_listeners():
             ask(s)    # old port, old message
 
 
+def test_reload_moves_between_an_address_and_the_wildcard():
+    """bind = 127.0.0.1 to bind = * on the same port and back, by reload:
+    a client connected before each move is still answered, a new one is
+    served after it, and a second hellod cannot take the port meanwhile."""
+    with Daemon() as d, d.connect() as held:
+        ask(held)
+        for bind, message in (("*", "wildcard"), ("127.0.0.1", "address"),
+                              ("0.0.0.0", "wildcard4")):
+            m = d.mark()
+            check(d.reload("port = %d\nbind = %s\nmessage = %s\n" %
+                           (d.port, bind, message)), "reload to %s" % bind)
+            d.wait_log(r"listening on .*:%d" % d.port, start=m)
+            ask(held, reply=(message + "\n").encode())
+            with d.connect() as s:
+                ask(s, reply=(message + "\n").encode())
+            # A second hellod on the port fails, as at any other time.
+            with Daemon("", base="port = %d\nbind = %s\n" % (d.port, bind),
+                        ready=False) as other:
+                check(other.proc.wait(TIMEOUT) == 1, "second hellod ran")
+                other.wait_log(r"port %d is in use" % d.port)
+
+
 def test_term_flushes_owed_replies_and_exits_0():
     n = 20000
     with Daemon() as d, d.connect() as s:
