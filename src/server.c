@@ -646,8 +646,14 @@ server_reload(struct server *srv)
 		close(srv->reserve_fd);
 		srv->reserve_fd = -1;
 	}
-	conf = config_load(srv->conf_path, srv->conf_explicit, srv->overrides,
-	    &errors);
+	/*
+	 * A file the running config came from must still be there: its loss
+	 * is an error, not a return to the built-in defaults (every address,
+	 * no PROXY check).  One started on the defaults keeps them until the
+	 * file appears.
+	 */
+	conf = config_load(srv->conf_path, srv->conf_explicit ||
+	    srv->conf->path != NULL, srv->overrides, &errors);
 	srv->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	if (conf == NULL) {
 		for (line = strtok_r(errors, "\n", &last); line != NULL;

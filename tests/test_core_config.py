@@ -6,13 +6,14 @@ import os
 import re
 import resource
 import shlex
+import shutil
 import subprocess
 import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from hellodtest import (HELLOD, SANITIZED, TIMEOUT, WRAPPER, Daemon, Skip,
-                        check, main)
+                        Wrapped, ask, check, main)
 
 
 def run(*args):
@@ -164,6 +165,76 @@ def test_default_config_file_is_etc():
     check(re.search(r"\(default %s\)" % re.escape(sysconfdir +
                                                    "/hellod.conf"), out),
           out)
+
+
+# Runs what follows it in a mount namespace where the directory $1 stands
+# for $2, the build's sysconfdir, and without the harness's "-c FILE": the
+# daemon then reads its default config file, the one in $1.
+DEFAULT_FILE_NS = (
+    'mount --make-rprivate / && mount --bind "$1" "$2" || exit 1; shift 2; '
+    'skip=; for a; do shift; if [ -n "$skip" ]; then skip=; '
+    'elif [ "$a" = -c ]; then skip=1; else set -- "$@" "$a"; fi; done; '
+    'exec "$@"')
+
+
+def default_file_dir():
+    """A directory to stand for the sysconfdir, and the wrapper that does
+    it, or Skip."""
+    sysconfdir = os.environ.get("HELLOD_SYSCONFDIR")
+    if sysconfdir is None or not os.path.isdir(sysconfdir):
+        raise Skip("no sysconfdir to stand in for (run it from make check)")
+    if os.geteuid() != 0 or shutil.which("unshare") is None:
+        raise Skip("needs root and unshare(1) for a mount namespace")
+    tmp = tempfile.mkdtemp(prefix="hellod-test-")
+    return tmp, ["unshare", "-m", "sh", "-c", DEFAULT_FILE_NS, "sh", tmp,
+                 sysconfdir]
+
+
+def test_reload_without_the_default_file_keeps_the_running_config():
+    """Started from the default file, which is then moved away: a reload
+    fails and keeps the running config, instead of falling back to the
+    built-in defaults (every address, port 5000, no PROXY check)."""
+    tmp, wrapper = default_file_dir()
+    try:
+        conf = os.path.join(tmp, "hellod.conf")
+        with open(conf, "w") as f:
+            f.write("port = 0\nbind = 127.0.0.1\nmessage = from-file\n")
+        with Wrapped(wrapper), Daemon() as d:
+            with d.connect() as s:
+                ask(s, reply=b"from-file\n")
+            os.rename(conf, conf + ".moved")
+            check(not d.reload(), "reload without the file succeeded")
+            d.wait_log(r"hellod\.conf: No such file or directory")
+            with d.connect() as s:
+                ask(s, reply=b"from-file\n")
+            os.rename(conf + ".moved", conf)
+            with open(conf, "a") as f:
+                f.write("log_level = notice\n")
+            check(d.reload(), "reload with the file back failed")
+            check(d.stop() == 0, "exit status")
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def test_reload_on_the_defaults_while_the_file_is_missing():
+    """Started without the default file, on the built-in defaults (and the
+    command line's options), a reload while it is still missing keeps them
+    and succeeds; once the file exists, a reload reads it."""
+    tmp, wrapper = default_file_dir()
+    try:
+        with Wrapped(wrapper), Daemon(base="", args=["--port=0",
+                                                      "--bind=127.0.0.1"]) as d:
+            d.wait_log(r"not found, using the built-in defaults")
+            check(d.reload(), "reload on the defaults failed")
+            with d.connect() as s:
+                ask(s)
+            with open(os.path.join(tmp, "hellod.conf"), "w") as f:
+                f.write("message = written later\n")
+            check(d.reload(), "reload of the new file failed")
+            with d.connect() as s:
+                ask(s, reply=b"written later\n")
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def test_bad_config_at_start_exits_3_without_listening():
