@@ -449,6 +449,7 @@ int		 server_listen(struct server *);
 int		 server_prepare(struct server *);
 int		 server_start(struct server *);
 int		 server_dispatch(struct server *);
+void		 server_signals_hold(void);
 void		 server_free(struct server *);
 void		 server_set_verbose(struct server *, int);
 #define SERVER_ACK_TIMEOUT	5	/* seconds a reload waits on workers */

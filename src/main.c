@@ -198,6 +198,9 @@ main(int argc, char *argv[])
 	int		 explicit = 0, ready_fd = -1, listen_fds = 0, journal;
 	int		 started = 0, help = 0, version = 0, rc;
 
+	/* Before anything else: a HUP or USR1 must not kill a daemon that
+	 * has yet to install its handlers. */
+	server_signals_hold();
 	/* 0-2 open, on /dev/null if need be; nothing at fd 3 and up is
 	 * touched, where systemd's sockets may be. */
 	if (daemon_stdio() == -1)

@@ -494,12 +494,55 @@ server_start(struct server *srv)
  * The main loop, until the server stops; after server_start() and, with
  * -d, daemon_ready(), so "started" reaches the log the daemon keeps.
  */
+/*
+ * HUP and USR1, which would kill a process that has no handler for them
+ * yet, wait from the first line of main() until the daemon serves.  Every
+ * thread is made from the main thread while they are blocked, and keeps
+ * them blocked (worker.c, httpd.c).
+ */
+static void
+server_signal_set(sigset_t *set)
+{
+	sigemptyset(set);
+	sigaddset(set, SIGHUP);
+	sigaddset(set, SIGUSR1);
+}
+
+void
+server_signals_hold(void)
+{
+	sigset_t	 set;
+
+	server_signal_set(&set);
+	sigprocmask(SIG_BLOCK, &set, NULL);
+}
+
+/*
+ * Now that the daemon serves: a HUP that came before is dropped, as there
+ * was nothing to reload yet; a USR1 is delivered, and logs the counters.
+ */
+static void
+server_signals_release(void)
+{
+	const struct timespec	 now = { 0, 0 };
+	sigset_t		 set, pending;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGHUP);
+	if (sigpending(&pending) == 0 && sigismember(&pending, SIGHUP) &&
+	    sigtimedwait(&set, NULL, &now) == SIGHUP)
+		log_notice("SIGHUP before hellod served: ignored");
+	server_signal_set(&set);
+	sigprocmask(SIG_UNBLOCK, &set, NULL);
+}
+
 int
 server_dispatch(struct server *srv)
 {
 	log_notice("hellod %s started, pid %ld, %u worker%s", PACKAGE_VERSION,
 	    (long)getpid(), srv->nworkers, srv->nworkers == 1 ? "" : "s");
 	server_notify(srv, SYSTEMD_READY);
+	server_signals_release();
 	if (event_base_dispatch(srv->base) == -1) {
 		log_warnx("event loop failed");
 		return -1;

@@ -12,6 +12,7 @@ Environment:
                   itself when the binary holds __asan_init; 0 says it is not)
 """
 
+import errno
 import os
 import pty
 import re
@@ -305,6 +306,57 @@ class Wrapped:
     def __exit__(self, *exc):
         global WRAPPER
         WRAPPER = self.saved
+
+
+class Held:
+    """The daemon held at one call by hold.so (tests/hold.c): at="filter"
+    (attaching a socket filter) or at="open" (fopen of a path ending in
+    path).  env() is
+    the environment to start it with; after its "hold: held" line,
+    release() lets it go on."""
+
+    def __init__(self, at, path=None):
+        shim = os.environ.get("HOLD", "")
+        if not os.path.exists(shim):
+            raise Skip("hold.so not built (HOLD=%r)" % shim)
+        if WRAPPER or SANITIZED:
+            raise Skip("an LD_PRELOAD shim under a wrapper or ASan")
+        self.dir = tempfile.mkdtemp(prefix="hellod-test-")
+        self.fifo = os.path.join(self.dir, "hold")
+        os.mkfifo(self.fifo)
+        self.vars = dict(LD_PRELOAD=shim, HOLD_AT=at, HOLD_FIFO=self.fifo)
+        if path is not None:
+            self.vars["HOLD_PATH"] = path
+
+    def env(self):
+        return dict(os.environ, **self.vars)
+
+    def release(self, proc):
+        """Let proc go on; nothing to do if it is gone (the FIFO then has
+        no reader, and an open for writing would wait for ever)."""
+        deadline = time.monotonic() + TIMEOUT
+        while True:
+            try:
+                fd = os.open(self.fifo, os.O_WRONLY | os.O_NONBLOCK)
+            except OSError as e:
+                if e.errno != errno.ENXIO or proc.poll() is not None:
+                    return
+                if time.monotonic() > deadline:
+                    raise AssertionError("held process never opened %s" %
+                                         self.fifo)
+                time.sleep(0.01)        # a poll for the reader, bounded
+                continue
+            try:
+                os.write(fd, b"go")
+            finally:
+                os.close(fd)
+            return
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        shutil.rmtree(self.dir, ignore_errors=True)
 
 
 def recv_exact(sock, n, timeout=None):
