@@ -57,6 +57,7 @@ for f in /usr/sbin/hellod /etc/hellod.conf \
     /lib/systemd/system/hellod.service /lib/systemd/system/hellod.socket \
     /usr/share/man/man8/hellod.8.gz /usr/share/man/man5/hellod.conf.5.gz \
     /usr/share/doc/hellod/README.Debian /usr/share/doc/hellod/copyright \
+    /usr/share/doc/hellod/examples/haproxy.cfg \
     /usr/lib/sysusers.d/hellod.conf; do
 	check "$f is installed" test -f "$f"
 done

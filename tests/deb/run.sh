@@ -10,6 +10,9 @@
 #    "make check" included.  As root it builds as the unprivileged user
 #    nobody, like a build machine: Rules-Requires-Root: no must hold, and the
 #    tests that need root skip themselves.
+#    Checks that the .deb holds the documents and the examples
+#    (dpkg-deb -c): those of debian/hellod.docs, conf/prometheus.yml and
+#    every file of docs/examples/.
 # 2. Runs "lintian -I --fail-on error,warning,info" on the .changes.
 # 3. Builds the package again with a higher version (dch; no tests, the
 #    tree is the same) for the upgrade.
@@ -114,6 +117,30 @@ build "$tree1" "$scratch/build-v1.log" "parallel=$jobs"
 deb1=${pkg}_${v1}_$arch.deb
 changes=$scratch/v1/${pkg}_${v1}_$arch.changes
 [ -f "$scratch/v1/$deb1" ] || die "no $deb1 built"
+
+# The documents, compressed or not (dh_compress decides by size), and the
+# examples as they are; each one missing is named.
+say "the documents and examples in $deb1"
+doc=./usr/share/doc/$pkg
+dpkg-deb -c "$scratch/v1/$deb1" | awk '{ print $NF }' >"$scratch/contents"
+missing=0
+want() {
+	local p
+	for p in "$@"; do
+		grep -qxF "$p" "$scratch/contents" && return 0
+	done
+	say "not in $deb1: $1"
+	missing=$((missing + 1))
+}
+for f in README.md NEWS PERFORMANCE.md RELIABILITY.md SCALING.md; do
+	want "$doc/$f" "$doc/$f.gz"
+done
+want "$doc/examples/prometheus.yml"
+want "$doc/examples/haproxy.cfg"
+for f in "$tree1"/docs/examples/*; do
+	want "$doc/examples/$(basename "$f")"
+done
+[ "$missing" -eq 0 ] || die "$missing documents or examples missing"
 
 say "lintian -I --fail-on error,warning,info $(basename "$changes")"
 rc=0

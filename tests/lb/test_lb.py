@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: ISC
 """hellod behind the real HAProxy, on loopback: three hellods with
-proxy_protocol = yes and one HAProxy running tests/lb/haproxy.cfg, the file
-docs/SCALING.md shows, with only its @NAME@ placeholders filled in.
+proxy_protocol = yes and one HAProxy running docs/examples/haproxy.cfg, the
+example the package ships and docs/SCALING.md shows, in a copy where only
+the addresses, the ports and the admin socket are changed (Example).
 
 Skipped (77) when haproxy is not installed (./autogen.sh --deps installs
 Debian's).  Run by "make check-lb"; one test: HELLOD_TEST_ONLY=rolling.
@@ -31,7 +32,7 @@ from hellodtest import (REPLY, SKIP, TIMEOUT, Daemon, Skip, check, free_port,
 
 HAPROXY = os.environ.get("HAPROXY") or shutil.which("haproxy") or \
     "/usr/sbin/haproxy"
-HAPROXY_CFG = os.path.join(HERE, "haproxy.cfg")
+HAPROXY_CFG = os.path.join(TOP, "docs", "examples", "haproxy.cfg")
 SCALING_MD = os.path.join(TOP, "docs", "SCALING.md")
 
 LB = "127.0.0.1"            # HAProxy's address, the one hellod trusts
@@ -81,6 +82,17 @@ def pending(f):
     return run
 
 
+def haproxy_c(path):
+    """haproxy -c -f path passes; its output."""
+    p = subprocess.run([HAPROXY, "-c", "-f", path], capture_output=True,
+                       timeout=TIMEOUT, stdin=subprocess.DEVNULL)
+    out = (p.stdout + p.stderr).decode("utf-8", "replace")
+    check(p.returncode == 0, "haproxy -c -f %s: %d\n%s" % (
+        path, p.returncode, out))
+    check("valid" in out.lower(), out)
+    return out
+
+
 def need_haproxy():
     if not os.access(HAPROXY, os.X_OK):
         raise Skip("no haproxy (%s); ./autogen.sh --deps installs it" %
@@ -96,29 +108,59 @@ def loopback_ok(addr):
         return False
 
 
+class Example:
+    """docs/examples/haproxy.cfg for a test: the same text with only what
+    a test must change, each a line of the example matched exactly once
+    (a change of the example that moves one fails here, loudly):
+
+    - the frontend's bind (port 5000 on every address) becomes loopback
+      and a free port;
+    - hellod1..3's addresses and ports become those of the test's hellods;
+    - the admin socket goes into the test's temporary directory;
+    - when the test does not run as root, the privilege drop (chroot,
+      user, group) goes: HAProxy could not set them, and would exit.
+    """
+
+    BIND = "    bind :::5000 v4v6\n"
+    SERVER = r"^(    server (hellod\d) )\S+$"
+    SOCKET = "/run/haproxy/admin.sock"
+    PRIVILEGE = r"^    (chroot|user|group) \S+\n"
+
+    def __init__(self, frontend, backends, sock):
+        with open(HAPROXY_CFG) as f:
+            text = f.read()
+        self.text = self._sub(text, re.escape(self.BIND),
+                              "    bind %s:%d\n" % frontend, 1)
+        servers = dict(("hellod%d" % i, "%s:%d" % b)
+                       for i, b in enumerate(backends, 1))
+        self.text = self._sub(self.text, self.SERVER,
+                              lambda m: m.group(1) + servers[m.group(2)],
+                              len(servers))
+        self.text = self._sub(self.text, re.escape(self.SOCKET), sock, 1)
+        if os.geteuid() != 0:
+            self.text = self._sub(self.text, self.PRIVILEGE, "", 3)
+
+    @staticmethod
+    def _sub(text, pattern, repl, count):
+        text, n = re.subn(pattern, repl, text, flags=re.M)
+        check(n == count, "%s: %d lines match %r, not %d" % (
+            HAPROXY_CFG, n, pattern, count))
+        return text
+
+
 class HAProxy:
-    """HAProxy in the foreground with haproxy.cfg filled in, its output
-    kept; its admin socket in a temp dir."""
+    """HAProxy in the foreground with the Example, its output kept; its
+    admin socket in a temp dir."""
 
     def __init__(self, backends, port=None):
         self.dir = tempfile.mkdtemp(prefix="hellod-lb-")
         self.sock = os.path.join(self.dir, "admin.sock")
         self.port = port or free_port()
         self.cfg = os.path.join(self.dir, "haproxy.cfg")
-        values = {"STATS_SOCKET": self.sock, "FRONTEND_ADDR": LB,
-                  "FRONTEND_PORT": self.port}
-        for i, (addr, port) in enumerate(backends, 1):
-            values["HELLOD%d_ADDR" % i] = addr
-            values["HELLOD%d_PORT" % i] = port
         self.lines = []
         self.proc = None
         try:
-            with open(HAPROXY_CFG) as f:
-                text = f.read()
-            for k, v in values.items():
-                text = text.replace("@%s@" % k, str(v))
-            left = re.findall(r"@[A-Z0-9_]+@", text)
-            check(not left, "placeholders left in haproxy.cfg: %s" % left)
+            text = Example((LB, self.port), backends, self.sock).text
             with open(self.cfg, "w") as f:
                 f.write(text)
         except BaseException:
@@ -126,12 +168,7 @@ class HAProxy:
             raise
 
     def check_config(self):
-        p = subprocess.run([HAPROXY, "-c", "-f", self.cfg],
-                           capture_output=True, timeout=TIMEOUT,
-                           stdin=subprocess.DEVNULL)
-        out = (p.stdout + p.stderr).decode("utf-8", "replace")
-        check(p.returncode == 0, "haproxy -c: %d\n%s" % (p.returncode, out))
-        return out
+        return haproxy_c(self.cfg)
 
     def start(self):
         self.proc = subprocess.Popen(
@@ -391,7 +428,7 @@ def figure(name, value, unit=""):
 
 # ---- HAProxy itself: passes today ----
 
-def test_haproxy_cfg_in_scaling_md_verbatim():
+def test_example_in_scaling_md_verbatim():
     with open(HAPROXY_CFG) as f:
         cfg = f.read()
     with open(SCALING_MD) as f:
@@ -402,12 +439,18 @@ def test_haproxy_cfg_in_scaling_md_verbatim():
                                                            HAPROXY_CFG))
 
 
-def test_haproxy_accepts_the_config():
+def test_example_passes_haproxy_c_as_written():
+    # The file an operator copies, not the test's copy: real addresses,
+    # /run/haproxy/admin.sock (whose directory "-c" does not need).
+    need_haproxy()
+    haproxy_c(HAPROXY_CFG)
+
+
+def test_haproxy_accepts_the_test_copy():
     need_haproxy()
     lb = HAProxy([(LB, free_port()) for _ in Cluster.NAMES])
     try:
-        out = lb.check_config()
-        check("valid" in out.lower(), out)
+        lb.check_config()
     finally:
         lb.close()
 
@@ -420,6 +463,27 @@ def test_haproxy_starts_and_checks_pass():
         check(all(st[n].startswith("UP") for n in c.NAMES), st)
 
 
+def test_any_message_keeps_servers_up():
+    # The health check accepts any line: hellods configured to answer
+    # something other than "Hello World" are up, and clients get their
+    # answer.  (A check expecting "Hello" marked every server down, and
+    # HAProxy then answered nobody.)
+    conf = HELLOD_CONF + 'message = "Bonjour"\n'
+    with Cluster(conf) as c:        # all three up, or a SetupError
+        seen = [d.stats()["conns_accepted"] for d in c.hellods]
+        for _ in range(2 * len(c.NAMES)):
+            with c.connect() as s:
+                got = talk(s)
+            check(got == b"Bonjour\n", "got %r" % got)
+        # Still up after more checks than "fall" (2) would need to take
+        # each server down.
+        for d, n in zip(c.hellods, seen):
+            d.wait_stat("conns_accepted", lambda v: v >= n + 3,
+                        ">= %d (3 more checks)" % (n + 3))
+        st = c.lb.states()
+        check(all(st[n].startswith("UP") for n in c.NAMES), st)
+
+
 def test_health_checks_quiet_at_info():
     # Probes every 200 ms, and clients that connect and close at once (a
     # plain TCP check): nothing logged per connection at info level.
@@ -427,11 +491,14 @@ def test_health_checks_quiet_at_info():
     with Cluster(conf) as c:
         d = c.hellods[0]
         m = d.mark()
+        n = d.stats()["conns_accepted"]
         for _ in range(10):
             with socket.socket() as s:
                 s.settimeout(TIMEOUT)
                 s.connect((LB, c.ports[0]))
-        d.wait_stat("conns_accepted", lambda v: v >= 20, ">= 20")
+        # The 10 probes and 2 health checks.
+        d.wait_stat("conns_accepted", lambda v: v >= n + 12,
+                    ">= %d" % (n + 12))
         noisy = [l for l in d.lines[m:] if "stats:" not in l]
         check(not noisy, "logged at info:\n%s" % "\n".join(noisy[:10]))
 
