@@ -94,7 +94,8 @@ daemon_ready(int fd)
 {
 	int	 null;
 
-	log_init(LOG_TO_SYSLOG, log_getlevel(), NULL);
+	/* The workers run and log: log_to_syslog(), not log_init(). */
+	log_to_syslog();
 	if (chdir("/") == -1)
 		log_warn("chdir /");
 	if ((null = open("/dev/null", O_RDWR)) != -1) {
