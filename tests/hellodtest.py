@@ -8,8 +8,9 @@ Environment:
   HELLOD_WRAPPER  a command to run it under, e.g.
                   "valgrind -q --vgdb=no --error-exitcode=99"
   HELLOD_TIMEOUT  seconds any single wait may take (default 20)
-  HELLOD_SANITIZED  1: the daemon is built with AddressSanitizer (found by
-                  itself when the binary holds __asan_init; 0 says it is not)
+  HELLOD_SANITIZED  1: the daemon is built with AddressSanitizer or
+                  ThreadSanitizer (found by itself when the binary holds
+                  __asan_init or __tsan_init; 0 says it is not)
 
 A sanitizer's report on the daemon's stderr fails the test that stopped
 it (Daemon.stop() and the end of its "with" block); a detached daemon's
@@ -49,16 +50,14 @@ def _binary_holds(symbol):
         return False
 
 
-def _asan_binary():
-    return _binary_holds(b"__asan_init")
-
-
-# HELLOD_SANITIZED=1/0 says whether the daemon is built with AddressSanitizer;
-# unset, the binary is looked at.
-_san = os.environ.get("HELLOD_SANITIZED")
-SANITIZED = _asan_binary() if _san in (None, "") else _san not in ("0", "no")
 # Built with ThreadSanitizer: everything runs several times slower.
 TSAN = _binary_holds(b"__tsan_init")
+# HELLOD_SANITIZED=1/0 says whether the daemon is built with ASan or TSan
+# (both map shadow memory: no address-space limit, no valgrind, loose
+# memory bounds); unset, the binary is looked at.
+_san = os.environ.get("HELLOD_SANITIZED")
+SANITIZED = (TSAN or _binary_holds(b"__asan_init") if _san in (None, "")
+             else _san not in ("0", "no"))
 if TSAN and not os.environ.get("HELLOD_TIMEOUT"):
     TIMEOUT *= 3
 # The first line of a report of ASan, LSan, TSan or UBSan.
