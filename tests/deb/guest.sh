@@ -270,6 +270,39 @@ userdel hellod
 
 check "nothing of hellod left running" eval '! running && refused 5000'
 
+# 9. Purge while a "hellod -d" started by hand still runs as the hellod
+# user: userdel refuses (exit 8), and the purge must not fail on it; it
+# warns and keeps the account.
+require "dpkg -i hellod $V2 (for a purge with hellod running)" \
+    logged 300 dpkg -i "$DEB_V2"
+logged 60 systemctl disable --now hellod.service
+cat >/tmp/hellod-purge.conf <<'EOF'
+port = 7001
+user = hellod
+pidfile = /run/hellod-purge.pid
+EOF
+require "hellod -d with user = hellod, started by hand" \
+    logged 30 /usr/sbin/hellod -d -c /tmp/hellod-purge.conf
+hpid=$(cat /run/hellod-purge.pid 2>/dev/null)
+require "... runs as hellod" \
+    eval '[ "$(ps -o user= -p "${hpid:-0}")" = hellod ]'
+purge_rc=0
+purge_out=$(timeout 300 apt-get purge -y hellod </dev/null 2>&1) || purge_rc=$?
+printf '%s\n' "$purge_out" | sed 's/^/#   | /'
+check "apt-get purge succeeds while a process runs as hellod" \
+    test "$purge_rc" = 0
+check "... says the account is kept" \
+    grep -q "warning: .*hellod.*kept" <<<"$purge_out"
+check "... and keeps it" has_user
+check "dpkg no longer knows hellod" eval '! status "rc " && ! status "ii "'
+kill "$hpid"
+check "the hellod started by hand stops on SIGTERM" \
+    wait_for 20 eval '! kill -0 "$hpid" 2>/dev/null'
+rm -f /run/hellod-purge.pid /tmp/hellod-purge.conf
+userdel hellod
+check "nothing of hellod left running after the purge" \
+    eval '! running && refused 7001'
+
 if [ "$failed" = 0 ]; then
 	echo "PASS all"
 fi
