@@ -272,9 +272,9 @@ daemon_pidfile_file_ok(int dirfd, const char *name, int fd, const char *path)
 int
 daemon_pidfile_write(const char *path)
 {
-	char	*dir, *slash, pid[32];
-	const char *name;
-	int	 dirfd = -1, fd = -1, created = 0, rc = -1, len;
+	const char	*name;
+	char		*dir, *slash, pid[32];
+	int		 dirfd = -1, fd = -1, created = 0, rc = -1, len;
 
 	if ((dir = strdup(path)) == NULL) {
 		log_warn("pidfile %s", path);
