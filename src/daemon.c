@@ -5,12 +5,14 @@
 #include "config.h"
 
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <inttypes.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -92,7 +94,8 @@ daemon_ready(int fd)
 {
 	int	 null;
 
-	log_init(LOG_TO_SYSLOG, log_getlevel(), NULL);
+	/* The workers run and log: log_to_syslog(), not log_init(). */
+	log_to_syslog();
 	if (chdir("/") == -1)
 		log_warn("chdir /");
 	if ((null = open("/dev/null", O_RDWR)) != -1) {
@@ -193,30 +196,144 @@ daemon_fd_limit(rlim_t want, unsigned max_connections)
 	return 0;
 }
 
-int
-daemon_pidfile_write(const char *path)
+/*
+ * Whether the directory of the pidfile is safe for this process to write
+ * into: only root, or the user hellod runs as, may own it or write to it
+ * (a group- or world-writable directory only with the sticky bit, as /tmp).
+ * Root writes the pidfile before the switch to "user": an account that
+ * could replace the file with a link would choose what root overwrites.
+ * Only the directory holding the file is checked, as chrony does.
+ */
+static int
+daemon_pidfile_dir_ok(int dirfd, const char *path, const char *dir)
 {
-	FILE	*fp;
-	int	 fd;
+	struct stat	 st;
 
-	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd == -1) {
-		log_warn("pidfile %s", path);
+	if (fstat(dirfd, &st) == -1) {
+		log_warn("pidfile %s: directory %s", path, dir);
 		return -1;
 	}
-	if ((fp = fdopen(fd, "w")) == NULL) {
-		log_warn("pidfile %s", path);
-		close(fd);
-		unlink(path);
+	if (st.st_uid != 0 && st.st_uid != geteuid()) {
+		log_warnx("pidfile %s: directory %s is owned by uid %ju; only "
+		    "root%s may own it", path, dir, (uintmax_t)st.st_uid,
+		    geteuid() != 0 ? " or the user hellod runs as" : "");
 		return -1;
 	}
-	fprintf(fp, "%ld\n", (long)getpid());
-	if (fclose(fp) == EOF) {
-		log_warn("pidfile %s", path);
-		unlink(path);
+	if ((st.st_mode & (S_IWGRP | S_IWOTH)) != 0 &&
+	    (st.st_mode & S_ISVTX) == 0) {
+		log_warnx("pidfile %s: directory %s is writable by its group or "
+		    "others (mode %04o)", path, dir,
+		    (unsigned)(st.st_mode & 07777));
 		return -1;
 	}
 	return 0;
+}
+
+/* What the file at path, open as fd or not yet (fd -1), may not be. */
+static int
+daemon_pidfile_file_ok(int dirfd, const char *name, int fd, const char *path)
+{
+	struct stat	 st;
+
+	if (fd == -1 ? fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == -1 :
+	    fstat(fd, &st) == -1) {
+		if (fd == -1 && errno == ENOENT)
+			return 0;
+		log_warn("pidfile %s", path);
+		return -1;
+	}
+	if (S_ISLNK(st.st_mode)) {
+		log_warnx("pidfile %s: is a symbolic link, not followed", path);
+		return -1;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		log_warnx("pidfile %s: is not a regular file", path);
+		return -1;
+	}
+	if (st.st_nlink > 1) {
+		log_warnx("pidfile %s: has other hard links", path);
+		return -1;
+	}
+	if (st.st_uid != geteuid()) {
+		log_warnx("pidfile %s: is owned by uid %ju, not by the user "
+		    "hellod runs as", path, (uintmax_t)st.st_uid);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Write the pidfile, still as root when started as root.  Nothing at path
+ * is followed or truncated before it is known to be a plain file of ours:
+ * the directory is opened and checked first, the file is opened relative
+ * to it without O_TRUNC and with O_NOFOLLOW (and O_NONBLOCK: a FIFO must
+ * not hang the start), checked through its descriptor, then truncated.
+ */
+int
+daemon_pidfile_write(const char *path)
+{
+	const char	*name;
+	char		*dir, *slash, pid[32];
+	int		 dirfd = -1, fd = -1, created = 0, rc = -1, len;
+
+	if ((dir = strdup(path)) == NULL) {
+		log_warn("pidfile %s", path);
+		return -1;
+	}
+	/* The path is absolute (config.c); "/x" has its file in "/". */
+	if ((slash = strrchr(dir, '/')) == NULL || slash[1] == '\0') {
+		log_warnx("pidfile %s: not a path to a file", path);
+		goto out;
+	}
+	name = path + (slash - dir) + 1;
+	if (slash == dir)
+		slash++;
+	*slash = '\0';
+
+	if ((dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1) {
+		log_warn("pidfile %s: directory %s", path, dir);
+		goto out;
+	}
+	if (daemon_pidfile_dir_ok(dirfd, path, dir) == -1 ||
+	    daemon_pidfile_file_ok(dirfd, name, -1, path) == -1)
+		goto out;
+	fd = openat(dirfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
+	    O_NONBLOCK | O_CLOEXEC, 0644);
+	if (fd != -1)
+		created = 1;
+	else if (errno == EEXIST)
+		fd = openat(dirfd, name, O_WRONLY | O_NOFOLLOW | O_NONBLOCK |
+		    O_CLOEXEC);
+	if (fd == -1) {
+		/* Replaced by a symbolic link since the check: ELOOP. */
+		if (errno == ELOOP)
+			log_warnx("pidfile %s: is a symbolic link, not followed",
+			    path);
+		else
+			log_warn("pidfile %s", path);
+		goto out;
+	}
+	if (daemon_pidfile_file_ok(dirfd, name, fd, path) == -1)
+		goto out;
+	len = snprintf(pid, sizeof(pid), "%ld\n", (long)getpid());
+	if (ftruncate(fd, 0) == -1 || write(fd, pid, (size_t)len) != len) {
+		log_warn("pidfile %s", path);
+		created = 1;	/* ours, and now holding no valid PID */
+		goto out;
+	}
+	rc = 0;
+out:
+	if (fd != -1 && close(fd) == -1 && rc == 0) {
+		log_warn("pidfile %s", path);
+		rc = -1;
+		created = 1;
+	}
+	if (rc == -1 && created)
+		unlinkat(dirfd, name, 0);
+	if (dirfd != -1)
+		close(dirfd);
+	free(dir);
+	return rc;
 }
 
 void

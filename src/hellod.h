@@ -244,6 +244,7 @@ enum log_target {
 	LOG_TO_SYSLOG,
 };
 void	log_init(enum log_target, int, const char *);
+void	log_to_syslog(void);
 void	log_set_journal(int);
 void	log_setlevel(int);
 int	log_getlevel(void);

@@ -35,8 +35,16 @@
 
 #define LOG_LINE_BUF	1024	/* on the stack; a longer line is allocated */
 
-static enum log_target	 log_target = LOG_TO_STDERR;
-static int		 log_level = LOG_INFO;
+/*
+ * Threads: every thread logs.  log_tty, log_journal and log_ident are set
+ * by log_init() and log_set_journal() in main() before any other thread
+ * starts, and only read after.  log_level (changed by a reload) and
+ * log_target (changed by daemon_ready() once the workers run: "hellod -d"
+ * keeps its errors on the terminal until it is ready) change while the
+ * others read them: both are only loaded and stored with __atomic.
+ */
+static enum log_target	 log_target = LOG_TO_STDERR;	/* atomic */
+static int		 log_level = LOG_INFO;		/* atomic */
 static int		 log_tty;	/* stderr is a terminal: add time */
 static int		 log_journal;	/* journald reads stderr: <N> prefix */
 static const char	*log_ident = "hellod";
@@ -76,16 +84,30 @@ log_level_parse(const char *name)
 	return -1;
 }
 
+/* Before any other thread starts. */
 void
 log_init(enum log_target target, int level, const char *ident)
 {
 	if (ident != NULL)
 		log_ident = ident;
-	log_target = target;
-	log_level = level;
 	log_tty = isatty(STDERR_FILENO);
+	log_setlevel(level);
 	if (target == LOG_TO_SYSLOG)
-		openlog(log_ident, LOG_PID | LOG_NDELAY, LOG_DAEMON);
+		log_to_syslog();
+	else
+		__atomic_store_n(&log_target, target, __ATOMIC_RELEASE);
+}
+
+/*
+ * From now on, syslog: safe while other threads log.  openlog() comes
+ * first, and the release store publishes it to a thread whose acquire
+ * load sees LOG_TO_SYSLOG (syslog(3) locks inside itself).
+ */
+void
+log_to_syslog(void)
+{
+	openlog(log_ident, LOG_PID | LOG_NDELAY, LOG_DAEMON);
+	__atomic_store_n(&log_target, LOG_TO_SYSLOG, __ATOMIC_RELEASE);
 }
 
 void
@@ -94,7 +116,7 @@ log_set_journal(int on)
 	log_journal = on;
 }
 
-/* Workers read the level while a reload may change it. */
+/* Any thread may read the level while a reload changes it. */
 void
 log_setlevel(int level)
 {
@@ -139,7 +161,7 @@ log_line(int pri, const char *error, const char *fmt, va_list ap)
 	if (error == NULL)
 		error = "";
 
-	if (log_target == LOG_TO_SYSLOG)
+	if (__atomic_load_n(&log_target, __ATOMIC_ACQUIRE) == LOG_TO_SYSLOG)
 		syslog(pri, "%s%s%s", msg, sep, error);
 	else if (log_journal)
 		fprintf(stderr, "<%d>%s%s%s\n", pri, msg, sep, error);

@@ -299,13 +299,15 @@ main(int argc, char *argv[])
 		goto out;
 	}
 	/*
-	 * The pidfile while still root: its directory (/run) is root's.  A
-	 * reload may name another pidfile; the one written is removed.
+	 * The pidfile while still root: its directory (/run) must be root's
+	 * (daemon_pidfile_write() refuses any other).  A reload may name
+	 * another pidfile; the one written is removed.
 	 */
 	if (detach && ((pidfile = strdup(conf->pidfile)) == NULL ||
 	    daemon_pidfile_write(pidfile) == -1)) {
 		free(pidfile);
 		pidfile = NULL;
+		log_errorx("cannot write the pidfile, exiting");
 		goto out;
 	}
 	if (daemon_drop_privileges(conf->user) == -1) {

@@ -8,8 +8,14 @@ Environment:
   HELLOD_WRAPPER  a command to run it under, e.g.
                   "valgrind -q --vgdb=no --error-exitcode=99"
   HELLOD_TIMEOUT  seconds any single wait may take (default 20)
-  HELLOD_SANITIZED  1: the daemon is built with AddressSanitizer (found by
-                  itself when the binary holds __asan_init; 0 says it is not)
+  HELLOD_SANITIZED  1: the daemon is built with AddressSanitizer or
+                  ThreadSanitizer (found by itself when the binary holds
+                  __asan_init or __tsan_init; 0 says it is not)
+
+A sanitizer's report on the daemon's stderr fails the test that stopped
+it (Daemon.stop() and the end of its "with" block); a detached daemon's
+stderr is /dev/null, so tests of -d send the reports to files with
+sanitizer_env() and look with check_sanitizer_log().
 """
 
 import errno
@@ -37,18 +43,27 @@ if WRAPPER:
 SKIP = 77
 
 
-def _asan_binary():
+def _binary_holds(symbol):
     try:
         with open(HELLOD, "rb") as f:
-            return b"__asan_init" in f.read()
+            return symbol in f.read()
     except OSError:
         return False
 
 
-# HELLOD_SANITIZED=1/0 says whether the daemon is built with AddressSanitizer;
-# unset, the binary is looked at.
+# Built with ThreadSanitizer: everything runs several times slower.
+TSAN = _binary_holds(b"__tsan_init")
+# HELLOD_SANITIZED=1/0 says whether the daemon is built with ASan or TSan
+# (both map shadow memory: no address-space limit, no valgrind, loose
+# memory bounds); unset, the binary is looked at.
 _san = os.environ.get("HELLOD_SANITIZED")
-SANITIZED = _asan_binary() if _san in (None, "") else _san not in ("0", "no")
+SANITIZED = (TSAN or _binary_holds(b"__asan_init") if _san in (None, "")
+             else _san not in ("0", "no"))
+if TSAN and not os.environ.get("HELLOD_TIMEOUT"):
+    TIMEOUT *= 3
+# The first line of a report of ASan, LSan, TSan or UBSan.
+SANITIZER_REPORT = re.compile(
+    r"^(==\d+==)?(WARNING|ERROR): \w*Sanitizer|: runtime error: ")
 REPLY = b"Hello World\n"
 REJECT = b"ERROR too many connections\n"     # past max_connections
 
@@ -275,7 +290,17 @@ class Daemon:
             raise AssertionError("hellod did not exit after signal %d;"
                                  " log:\n%s" % (sig, self.log_text()))
         self.reader.join(TIMEOUT)
+        self.check_sanitizer()
         return rc
+
+    def check_sanitizer(self):
+        """Fail when a sanitizer reported on the daemon's stderr."""
+        with self.cond:
+            for i, line in enumerate(self.lines):
+                if SANITIZER_REPORT.search(line):
+                    raise AssertionError(
+                        "sanitizer report from hellod:\n%s" %
+                        "\n".join("    " + l for l in self.lines[i:i + 60]))
 
     def close(self):
         if self.proc.poll() is None:
@@ -288,8 +313,10 @@ class Daemon:
     def __enter__(self):
         return self
 
-    def __exit__(self, *exc):
+    def __exit__(self, exc_type, *exc):
         self.close()
+        if exc_type is None:
+            self.check_sanitizer()
 
 
 class Wrapped:
@@ -403,6 +430,34 @@ def ipv6_loopback():
         return True
     except OSError:
         return False
+
+
+SANITIZER_VARS = ("ASAN_OPTIONS", "LSAN_OPTIONS", "TSAN_OPTIONS",
+                  "UBSAN_OPTIONS")
+
+
+def sanitizer_env(logdir, env=None):
+    """env (default: this one) with every sanitizer's report written to
+    logdir/sanitizer.PID instead of stderr, which a detached daemon has
+    put on /dev/null."""
+    env = dict(os.environ if env is None else env)
+    path = "log_path=" + os.path.join(logdir, "sanitizer")
+    for var in SANITIZER_VARS:
+        env[var] = env[var] + ":" + path if env.get(var) else path
+    return env
+
+
+def check_sanitizer_log(logdir):
+    """Fail when sanitizer_env(logdir) collected a report; the files are
+    removed either way."""
+    text = ""
+    for name in sorted(os.listdir(logdir)):
+        if name.startswith("sanitizer."):
+            path = os.path.join(logdir, name)
+            with open(path, errors="replace") as f:
+                text += f.read()
+            os.unlink(path)
+    check(not text, "sanitizer report from hellod:\n" + text[-6000:])
 
 
 def check(cond, msg=""):

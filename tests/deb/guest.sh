@@ -142,24 +142,30 @@ check "... and /etc/hellod.conf as shipped" \
     tar -xOf - ./etc/hellod.conf)
 
 # 3. The hellod user, outside systemd: a root start with -d and
-# "user = hellod" drops to it.  hellod writes its pidfile after the switch,
-# so it goes in a directory of hellod's (README.Debian).
+# "user = hellod" drops to it.  hellod writes its pidfile before the
+# switch, as root, so it goes in a directory of root's (README.Debian): one
+# of hellod's is refused.
 install -d -o hellod -g hellod /run/hellod
 cat >/tmp/hellod-d.conf <<'EOF'
 port = 7000
 user = hellod
 pidfile = /run/hellod/hellod.pid
 EOF
+check "hellod -d refuses a pidfile in a directory of hellod's" eval \
+    '! logged 30 /usr/sbin/hellod -d -c /tmp/hellod-d.conf &&
+    refused 7000 && test ! -e /run/hellod/hellod.pid'
+sed -i 's|^pidfile = .*|pidfile = /run/hellod-d.pid|' /tmp/hellod-d.conf
 check "hellod -d with user = hellod starts as root" \
     logged 30 /usr/sbin/hellod -d -c /tmp/hellod-d.conf
-dpid=$(cat /run/hellod/hellod.pid 2>/dev/null)
+dpid=$(cat /run/hellod-d.pid 2>/dev/null)
 require "... and writes its pidfile" test "${dpid:-0}" -gt 1
 check "... answers on port 7000" hello 7000
 check "... runs as hellod" eval '[ "$(ps -o user= -p "$dpid")" = hellod ]'
 kill "$dpid"
 check "... stops on SIGTERM" wait_for 20 eval '! kill -0 "$dpid" 2>/dev/null'
-check "... and removes its pidfile" test ! -e /run/hellod/hellod.pid
-rm -rf /run/hellod /tmp/hellod-d.conf
+# hellod(8): the hellod user cannot remove root's file from /run.
+check "... and leaves its pidfile behind in /run" test -f /run/hellod-d.pid
+rm -rf /run/hellod /run/hellod-d.pid /tmp/hellod-d.conf
 
 # 4. Upgrade: the admin's edit survives, the service restarts and reads it.
 sed -i 's/^#message = .*/message = "Hello Upgrade"/' /etc/hellod.conf
@@ -264,6 +270,39 @@ check "no hellod unit links are left in /etc/systemd/system" \
 userdel hellod
 
 check "nothing of hellod left running" eval '! running && refused 5000'
+
+# 9. Purge while a "hellod -d" started by hand still runs as the hellod
+# user: userdel refuses (exit 8), and the purge must not fail on it; it
+# warns and keeps the account.
+require "dpkg -i hellod $V2 (for a purge with hellod running)" \
+    logged 300 dpkg -i "$DEB_V2"
+logged 60 systemctl disable --now hellod.service
+cat >/tmp/hellod-purge.conf <<'EOF'
+port = 7001
+user = hellod
+pidfile = /run/hellod-purge.pid
+EOF
+require "hellod -d with user = hellod, started by hand" \
+    logged 30 /usr/sbin/hellod -d -c /tmp/hellod-purge.conf
+hpid=$(cat /run/hellod-purge.pid 2>/dev/null)
+require "... runs as hellod" \
+    eval '[ "$(ps -o user= -p "${hpid:-0}")" = hellod ]'
+purge_rc=0
+purge_out=$(timeout 300 apt-get purge -y hellod </dev/null 2>&1) || purge_rc=$?
+printf '%s\n' "$purge_out" | sed 's/^/#   | /'
+check "apt-get purge succeeds while a process runs as hellod" \
+    test "$purge_rc" = 0
+check "... says the account is kept" \
+    grep -q "warning: .*hellod.*kept" <<<"$purge_out"
+check "... and keeps it" has_user
+check "dpkg no longer knows hellod" eval '! status "rc " && ! status "ii "'
+kill "$hpid"
+check "the hellod started by hand stops on SIGTERM" \
+    wait_for 20 eval '! kill -0 "$hpid" 2>/dev/null'
+rm -f /run/hellod-purge.pid /tmp/hellod-purge.conf
+userdel hellod
+check "nothing of hellod left running after the purge" \
+    eval '! running && refused 7001'
 
 if [ "$failed" = 0 ]; then
 	echo "PASS all"
