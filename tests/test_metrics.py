@@ -40,7 +40,7 @@ def promtool(text):
     tool = shutil.which("promtool")
     if tool is None:
         raise Skip("promtool not found (apt-get install prometheus, or "
-                   "./autogen.sh --deps)")
+                   "./autogen.sh --test-deps)")
     p = subprocess.run([tool, "check", "metrics"], input=text,
                        capture_output=True, timeout=TIMEOUT * 3)
     return p.returncode, (p.stdout + p.stderr).decode()

@@ -60,7 +60,7 @@ class Prometheus:
         binary = shutil.which("prometheus")
         if binary is None:
             raise Skip("prometheus not found (apt-get install prometheus, "
-                       "or ./autogen.sh --deps)")
+                       "or ./autogen.sh --test-deps)")
         text = snippet()
         check(text.count(TARGET) == 1 and text.count(INTERVAL) == 1, text)
         text = text.replace(TARGET, '"%s"' % target).replace(
@@ -153,7 +153,7 @@ def promtool(*args):
     tool = shutil.which("promtool")
     if tool is None:
         raise Skip("promtool not found (apt-get install prometheus, or "
-                   "./autogen.sh --deps)")
+                   "./autogen.sh --test-deps)")
     # cwd: the test file names its rules file relative to it.
     p = subprocess.run([tool] + list(args), cwd=EXAMPLES,
                        capture_output=True, timeout=TIMEOUT * 3)

@@ -44,7 +44,7 @@ die() { say "FAIL: $*"; exit 1; }
 [ $# -eq 0 ] || { sed -n '2,/^$/s/^# \{0,1\}//p' "$0"; exit 2; }
 for tool in dpkg-buildpackage dpkg-parsechangelog lintian dch; do
 	command -v "$tool" >/dev/null ||
-	    skip "$tool not installed (./autogen.sh --deps installs it)"
+	    skip "$tool not installed (./autogen.sh --test-deps installs it)"
 done
 [ -f "$srcdir/debian/control" ] || skip "no debian/ in $srcdir"
 

@@ -5,7 +5,7 @@ proxy_protocol = yes and one HAProxy running docs/examples/haproxy.cfg, the
 example the package ships and docs/SCALING.md shows, in a copy where only
 the addresses, the ports and the admin socket are changed (Example).
 
-Skipped (77) when haproxy is not installed (./autogen.sh --deps installs
+Skipped (77) when haproxy is not installed (./autogen.sh --test-deps installs
 Debian's).  Run by "make check-lb"; one test: HELLOD_TEST_ONLY=rolling.
 The load is bounded: LOAD_RATE new connections a second at most, each
 from a loopback address of its own, for a few seconds per test.
@@ -52,34 +52,8 @@ shutdown_timeout = 5
 log_level = debug
 """ % PROXY_TIMEOUT
 
-# Until the daemon speaks PROXY (issue 11, second part) these tests fail:
-# they run, and a failure is reported as a skip that says so.  One that
-# passes fails the run, so that the list is emptied at the integration
-# rather than forgotten.
-PENDING = set()
-
-
 class SetupError(AssertionError):
-    """The cluster could not be set up: a failure even of a pending test."""
-
-
-def pending(f):
-    if f.__name__ not in PENDING:
-        return f
-
-    def run():
-        try:
-            f()
-        except SetupError:
-            raise
-        except (AssertionError, OSError) as e:
-            why = " | ".join(str(e).strip().splitlines()[:2]) or repr(e)
-            raise Skip("pending the daemon's PROXY support, fails as "
-                       "expected: %s" % why[:300])
-        raise AssertionError("%s passes now: take it out of PENDING" %
-                             f.__name__)
-    run.__name__ = f.__name__
-    return run
+    """The cluster could not be set up."""
 
 
 def haproxy_c(path):
@@ -95,7 +69,7 @@ def haproxy_c(path):
 
 def need_haproxy():
     if not os.access(HAPROXY, os.X_OK):
-        raise Skip("no haproxy (%s); ./autogen.sh --deps installs it" %
+        raise Skip("no haproxy (%s); ./autogen.sh --test-deps installs it" %
                    HAPROXY)
 
 
@@ -505,7 +479,6 @@ def test_health_checks_quiet_at_info():
 
 # ---- what needs the daemon's PROXY support ----
 
-@pending
 def test_client_address_in_log():
     # Through HAProxy: the hellod names the client, not HAProxy.
     if not loopback_ok(CLIENT):
@@ -521,7 +494,6 @@ def test_client_address_in_log():
         print("logged: %s" % line)
 
 
-@pending
 def test_v1_by_hand():
     with Cluster() as c:
         d, port = c.hellods[0], c.ports[0]
@@ -541,7 +513,6 @@ def test_v1_by_hand():
         check(got == 2 * REPLY, "got %r" % got)
 
 
-@pending
 def test_no_header_no_reply():
     with Cluster() as c:
         for data in (b"hello\n", b"GET / HTTP/1.0\r\n\r\n",
@@ -552,7 +523,6 @@ def test_no_header_no_reply():
         c.hellods[0].wait_log(r"not a PROXY header")
 
 
-@pending
 def test_untrusted_source_no_reply():
     if not loopback_ok(UNTRUSTED):
         raise Skip("cannot bind %s" % UNTRUSTED)
@@ -564,7 +534,6 @@ def test_untrusted_source_no_reply():
         c.hellods[0].wait_log(re.escape(UNTRUSTED))
 
 
-@pending
 def test_silent_connection_closed_after_proxy_timeout():
     with Cluster() as c:
         for data in (b"", b"PROXY TCP4 192.0.2.1 "):
@@ -586,7 +555,6 @@ def test_silent_connection_closed_after_proxy_timeout():
                   (data, took, PROXY_TIMEOUT))
 
 
-@pending
 def test_per_source_cap():
     conf = HELLOD_CONF + "max_connections_per_source = %d\n" % PER_SOURCE
     with Cluster(conf) as c:
@@ -648,20 +616,17 @@ def rolling_restart(drain):
             len(errors), total, "\n".join(e for _, e in errors[:5])))
 
 
-@pending
 def test_rolling_restart_under_load():
     # SIGTERM, restart, wait until HAProxy has it up, next; no client of
     # the load sees an error.
     rolling_restart(drain=False)
 
 
-@pending
 def test_drained_rolling_restart_under_load():
     # The procedure of docs/SCALING.md: drain in HAProxy first.
     rolling_restart(drain=True)
 
 
-@pending
 def test_kill_one_new_connections_served():
     with Cluster() as c:
         load = Load(c)
