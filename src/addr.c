@@ -160,6 +160,38 @@ addr_equal(const struct listen_addr *a, const struct listen_addr *b)
 	return a->len == b->len && memcmp(&a->ss, &b->ss, a->len) == 0;
 }
 
+/*
+ * Whether two listening sockets would fight over their port: one family,
+ * one port, and the same address or the wildcard on either side.  IPv6
+ * sockets are IPV6_V6ONLY here, so "::" does not take IPv4's port.
+ */
+int
+addr_overlap(const struct listen_addr *a, const struct listen_addr *b)
+{
+	const struct sockaddr_in	*a4, *b4;
+	const struct sockaddr_in6	*a6, *b6;
+
+	if (a->ss.ss_family != b->ss.ss_family ||
+	    addr_get_port((const struct sockaddr *)&a->ss) !=
+	    addr_get_port((const struct sockaddr *)&b->ss))
+		return 0;
+	switch (a->ss.ss_family) {
+	case AF_INET:
+		a4 = (const struct sockaddr_in *)&a->ss;
+		b4 = (const struct sockaddr_in *)&b->ss;
+		return a4->sin_addr.s_addr == b4->sin_addr.s_addr ||
+		    a4->sin_addr.s_addr == htonl(INADDR_ANY) ||
+		    b4->sin_addr.s_addr == htonl(INADDR_ANY);
+	case AF_INET6:
+		a6 = (const struct sockaddr_in6 *)&a->ss;
+		b6 = (const struct sockaddr_in6 *)&b->ss;
+		return IN6_ARE_ADDR_EQUAL(&a6->sin6_addr, &b6->sin6_addr) ||
+		    IN6_IS_ADDR_UNSPECIFIED(&a6->sin6_addr) ||
+		    IN6_IS_ADDR_UNSPECIFIED(&b6->sin6_addr);
+	}
+	return 0;
+}
+
 /* The token as an address, IPv6 in brackets or not; its family or -1. */
 static int
 addr_prefix_host(const char *tok, size_t len, uint8_t *out)

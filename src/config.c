@@ -9,14 +9,19 @@
  */
 #include "config.h"
 
+#include <sys/stat.h>
+
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <pwd.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
+#include <unistd.h>
 
 #include "hellod.h"
 
@@ -545,34 +550,70 @@ config_where(char *buf, size_t len, const char *name,
 }
 
 /*
+ * Where a load's errors go: every one is counted, the first
+ * CONFIG_ERRORS_MAX are written, and the rest summed up at the end, so that
+ * a file of a million bad lines costs neither unbounded memory nor output.
+ */
+struct config_errors {
+	FILE	*ef;
+	int	 n;
+};
+
+static void HELLOD_PRINTF(2, 3)
+config_error(struct config_errors *e, const char *fmt, ...)
+{
+	va_list	 ap;
+
+	if (++e->n > CONFIG_ERRORS_MAX)
+		return;
+	va_start(ap, fmt);
+	vfprintf(e->ef, fmt, ap);
+	va_end(ap);
+	fputc('\n', e->ef);
+}
+
+/*
  * What one key alone cannot say: proxy_protocol and proxy_trusted go
- * together, whether the file or an option set them.  A key whose own
+ * together, and metrics_listen is not where clients are answered, whether
+ * the file or an option set them.  A key whose own
  * value was bad has been reported already and is not reported again.
  */
-static int
+static void
 config_check(const struct config *conf, const struct config_origin *origin,
-    const char *name, FILE *ef)
+    const char *name, struct config_errors *e)
 {
-	char	 where[CONFIG_LINE_MAX];
-	size_t	 proto, trusted;
-	int	 nerr = 0;
+	struct listen_addr	 a;
+	char			 where[CONFIG_LINE_MAX], addr[ADDR_STRLEN];
+	size_t			 proto, trusted, metrics, i;
 
 	proto = config_find("proxy_protocol") - config_keys;
 	trusted = config_find("proxy_trusted") - config_keys;
+	metrics = config_find("metrics_listen") - config_keys;
 	if (conf->proxy_protocol && origin[trusted].line == 0 &&
 	    origin[trusted].opt == NULL) {
 		config_where(where, sizeof(where), name, &origin[proto]);
-		fprintf(ef, "%s: proxy_protocol = yes needs proxy_trusted, "
-		    "the addresses of the load balancers\n", where);
-		nerr++;
+		config_error(e, "%s: proxy_protocol = yes needs proxy_trusted, "
+		    "the addresses of the load balancers", where);
 	}
 	if (conf->proxy_trusted_text != NULL && !conf->proxy_protocol) {
 		config_where(where, sizeof(where), name, &origin[trusted]);
-		fprintf(ef, "%s: proxy_trusted is set but proxy_protocol "
-		    "is not yes\n", where);
-		nerr++;
+		config_error(e, "%s: proxy_trusted is set but proxy_protocol "
+		    "is not yes", where);
 	}
-	return nerr;
+	/* Else -t passes a config whose start fails on the second bind. */
+	for (i = 0; conf->metrics_listen.len != 0 && conf->port != 0 &&
+	    i < conf->nbinds; i++) {
+		a = conf->binds[i];
+		addr_set_port(&a, conf->port);
+		if (!addr_overlap(&a, &conf->metrics_listen))
+			continue;
+		config_where(where, sizeof(where), name, &origin[metrics]);
+		config_error(e, "%s: metrics_listen: %s is where hellod "
+		    "answers clients (port = %d, bind = %s)", where,
+		    addr_fmt((const struct sockaddr *)&conf->metrics_listen.ss,
+		    addr, sizeof(addr)), conf->port, conf->bind_text);
+		break;
+	}
 }
 
 /* "port, bind, ...": every key, for an error and for the usage. */
@@ -628,67 +669,59 @@ config_read_line(FILE *fp, char *buf, size_t *len)
 
 /*
  * The file's lines over conf; origin[] gets the line that set each key.
- * Returns the number of errors, each written to ef as "name:line: ...".
+ * Each error goes to e as "name:line: ...".
  */
-static int
+static void
 config_read_file(struct config *conf, FILE *fp, const char *name,
-    struct config_origin *origin, FILE *ef)
+    struct config_origin *origin, struct config_errors *e)
 {
 	const struct config_key	*k;
 	enum config_read	 rd;
 	char			 line[CONFIG_LINE_MAX + 2], *key, *value;
 	char			 err[512], known[512];
 	size_t			 lineno = 0, len;
-	int			 nerr = 0, r;
+	int			 r;
 
 	while ((rd = config_read_line(fp, line, &len)) != CONFIG_READ_EOF) {
 		lineno++;
 		if (rd == CONFIG_READ_ERROR) {
-			fprintf(ef, "%s:%zu: read error: %s\n", name, lineno,
+			config_error(e, "%s:%zu: read error: %s", name, lineno,
 			    strerror(errno));
-			nerr++;
 			break;
 		}
 		if (rd == CONFIG_READ_LONG) {
-			fprintf(ef, "%s:%zu: line longer than %d bytes\n",
+			config_error(e, "%s:%zu: line longer than %d bytes",
 			    name, lineno, CONFIG_LINE_MAX);
-			nerr++;
 			continue;
 		}
 		if (memchr(line, '\0', len) != NULL) {
-			fprintf(ef, "%s:%zu: NUL byte in line\n", name, lineno);
-			nerr++;
+			config_error(e, "%s:%zu: NUL byte in line", name,
+			    lineno);
 			continue;
 		}
 		r = config_split(line, &key, &value, err, sizeof(err));
 		if (r == 0)
 			continue;
 		if (r == -1) {
-			fprintf(ef, "%s:%zu: %s\n", name, lineno, err);
-			nerr++;
+			config_error(e, "%s:%zu: %s", name, lineno, err);
 			continue;
 		}
 		if ((k = config_find(key)) == NULL) {
 			config_known_keys(known, sizeof(known));
-			fprintf(ef, "%s:%zu: unknown key '%s' (known keys: "
-			    "%s)\n", name, lineno, key, known);
-			nerr++;
+			config_error(e, "%s:%zu: unknown key '%s' (known "
+			    "keys: %s)", name, lineno, key, known);
 			continue;
 		}
 		if (origin[k - config_keys].line != 0) {
-			fprintf(ef, "%s:%zu: duplicate key '%s' (first set on "
-			    "line %zu)\n", name, lineno, key,
+			config_error(e, "%s:%zu: duplicate key '%s' (first "
+			    "set on line %zu)", name, lineno, key,
 			    origin[k - config_keys].line);
-			nerr++;
 			continue;
 		}
 		origin[k - config_keys].line = lineno;
-		if (config_set(conf, k, value, err, sizeof(err)) == -1) {
-			fprintf(ef, "%s:%zu: %s\n", name, lineno, err);
-			nerr++;
-		}
+		if (config_set(conf, k, value, err, sizeof(err)) == -1)
+			config_error(e, "%s:%zu: %s", name, lineno, err);
 	}
-	return nerr;
 }
 
 /*
@@ -697,47 +730,39 @@ config_read_file(struct config *conf, FILE *fp, const char *name,
  * 65535)".  A key may be given once; the file's value of it is replaced.
  * The value is taken as it is: the shell did the quoting.
  */
-static int
+static void
 config_apply(struct config *conf, const struct config_overrides *ov,
-    struct config_origin *origin, FILE *ef)
+    struct config_origin *origin, struct config_errors *e)
 {
 	const struct config_override	*o;
 	const struct config_key		*k;
 	const struct config_override	*first[NKEYS] = { NULL };
 	char				 err[512], known[512];
 	size_t				 i;
-	int				 nerr = 0;
 
 	for (i = 0; ov != NULL && i < ov->n; i++) {
 		o = &ov->v[i];
 		if ((k = config_find(o->key)) == NULL) {
 			config_known_keys(known, sizeof(known));
-			fprintf(ef, "--%s=%s: unknown key '%s' (known keys: "
-			    "%s)\n", o->key, o->value, o->key, known);
-			nerr++;
+			config_error(e, "--%s=%s: unknown key '%s' (known "
+			    "keys: %s)", o->key, o->value, o->key, known);
 			continue;
 		}
 		if (first[k - config_keys] != NULL) {
-			fprintf(ef, "--%s=%s: duplicate key '%s' (first set by "
-			    "--%s=%s)\n", o->key, o->value, o->key,
+			config_error(e, "--%s=%s: duplicate key '%s' (first "
+			    "set by --%s=%s)", o->key, o->value, o->key,
 			    first[k - config_keys]->key,
 			    first[k - config_keys]->value);
-			nerr++;
 			continue;
 		}
 		first[k - config_keys] = o;
 		origin[k - config_keys].opt = o;
-		if (o->value[0] == '\0') {
-			fprintf(ef, "--%s=: %s: missing value\n", o->key,
+		if (o->value[0] == '\0')
+			config_error(e, "--%s=: %s: missing value", o->key,
 			    o->key);
-			nerr++;
-		} else if (config_set(conf, k, o->value, err, sizeof(err)) ==
-		    -1) {
-			fprintf(ef, "--%s=%s: %s\n", o->key, o->value, err);
-			nerr++;
-		}
+		else if (config_set(conf, k, o->value, err, sizeof(err)) == -1)
+			config_error(e, "--%s=%s: %s", o->key, o->value, err);
 	}
-	return nerr;
 }
 
 /*
@@ -751,30 +776,30 @@ config_build(FILE *fp, const char *name, const struct config_overrides *ov,
 {
 	struct config		*conf;
 	struct config_origin	 origin[NKEYS];
-	FILE			*ef;
+	struct config_errors	 e = { NULL, 0 };
 	size_t			 errlen = 0;
-	int			 nerr = 0;
 
 	*errors = NULL;
 	memset(origin, 0, sizeof(origin));
-	if ((ef = open_memstream(errors, &errlen)) == NULL)
+	if ((e.ef = open_memstream(errors, &errlen)) == NULL)
 		return NULL;
 	if ((conf = config_default()) == NULL) {
-		fprintf(ef, "%s: out of memory\n", name);
-		nerr++;
+		config_error(&e, "%s: out of memory", name);
 		goto done;
 	}
 	if (fp != NULL)
-		nerr += config_read_file(conf, fp, name, origin, ef);
-	nerr += config_apply(conf, ov, origin, ef);
-	nerr += config_check(conf, origin, name, ef);
-	if (nerr == 0 && fp != NULL && (conf->path = strdup(name)) == NULL) {
-		fprintf(ef, "%s: out of memory\n", name);
-		nerr++;
-	}
+		config_read_file(conf, fp, name, origin, &e);
+	config_apply(conf, ov, origin, &e);
+	config_check(conf, origin, name, &e);
+	if (e.n == 0 && fp != NULL && (conf->path = strdup(name)) == NULL)
+		config_error(&e, "%s: out of memory", name);
 done:
-	fclose(ef);
-	if (nerr != 0) {
+	if (e.n > CONFIG_ERRORS_MAX)
+		fprintf(e.ef, "%s: ... and %d more error%s\n", name,
+		    e.n - CONFIG_ERRORS_MAX,
+		    e.n - CONFIG_ERRORS_MAX == 1 ? "" : "s");
+	fclose(e.ef);
+	if (e.n != 0) {
 		config_free(conf);
 		return NULL;
 	}
@@ -804,19 +829,37 @@ config_load(const char *path, int must_exist,
     const struct config_overrides *ov, char **errors)
 {
 	struct config	*conf;
+	struct stat	 st;
 	FILE		*fp;
+	int		 fd;
 
 	*errors = NULL;
-	if ((fp = fopen(path, "r")) == NULL) {
+	/* Not blocking on a FIFO: what it is is looked at first. */
+	if ((fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)) == -1) {
 		if (errno == ENOENT && !must_exist)
 			return config_build(NULL, path, ov, errors);
-		if (asprintf(errors, "%s: %s\n", path, strerror(errno)) == -1)
+		goto fail;
+	}
+	if (fstat(fd, &st) == -1)
+		goto fail;
+	if (!S_ISREG(st.st_mode)) {
+		close(fd);
+		if (asprintf(errors, "%s: not a regular file\n", path) == -1)
 			*errors = NULL;
 		return NULL;
 	}
+	if (fcntl(fd, F_SETFL, 0) == -1 || (fp = fdopen(fd, "r")) == NULL)
+		goto fail;
 	conf = config_build(fp, path, ov, errors);
 	fclose(fp);
 	return conf;
+
+fail:
+	if (asprintf(errors, "%s: %s\n", path, strerror(errno)) == -1)
+		*errors = NULL;
+	if (fd != -1)
+		close(fd);
+	return NULL;
 }
 
 /*

@@ -58,6 +58,8 @@ void	 addr_set_port(struct listen_addr *, int);
 int	 addr_get_port(const struct sockaddr *);
 const char *addr_fmt(const struct sockaddr *, char *, size_t);
 int	 addr_equal(const struct listen_addr *, const struct listen_addr *);
+int	 addr_overlap(const struct listen_addr *,
+	     const struct listen_addr *);
 #define ADDR_STRLEN	(INET6_ADDRSTRLEN + 8)	/* "[addr]:port" */
 #define ADDR_MAX	16	/* addresses in one "bind" value */
 /*
@@ -161,6 +163,7 @@ size_t		 config_limits(const struct config *, struct config_limit *,
 		     size_t);
 #define CONFIG_LIMITS_MAX	8	/* keys config_limits() reports */
 #define CONFIG_LINE_MAX		4096	/* bytes in a line, less LF or CRLF */
+#define CONFIG_ERRORS_MAX	20	/* errors told of one load; then a count */
 #define CONFIG_MESSAGE_MAX	1024	/* bytes in message */
 #define CONFIG_PATH_MAX		1024	/* bytes in a path: the dump's line
 					   fits in CONFIG_LINE_MAX too */

@@ -47,6 +47,39 @@ parse_bad(const char *text, size_t max, const char *want)
 	ck_assert_uint_eq(n, 9999);
 }
 
+static struct listen_addr
+la(const char *text, int port)
+{
+	struct listen_addr	 a;
+
+	parse_ok(text, &a, 1);
+	addr_set_port(&a, port);
+	return a;
+}
+
+/* Two sockets that would fight over a port, and those that would not. */
+START_TEST(test_overlap)
+{
+	struct listen_addr	 a, b;
+
+	a = la("127.0.0.1", 5000);
+	b = la("127.0.0.1", 5000);
+	ck_assert(addr_overlap(&a, &b));
+	b = la("0.0.0.0", 5000);
+	ck_assert(addr_overlap(&a, &b) && addr_overlap(&b, &a));
+	b = la("127.0.0.2", 5000);
+	ck_assert(!addr_overlap(&a, &b));
+	b = la("127.0.0.1", 5001);
+	ck_assert(!addr_overlap(&a, &b));
+	b = la("::", 5000);			/* V6ONLY: not IPv4's port */
+	ck_assert(!addr_overlap(&a, &b));
+	a = la("::1", 5000);
+	ck_assert(addr_overlap(&a, &b) && addr_overlap(&b, &a));
+	b = la("::2", 5000);
+	ck_assert(!addr_overlap(&a, &b));
+}
+END_TEST
+
 START_TEST(test_parse_ipv4)
 {
 	struct listen_addr		 la[ADDR_MAX];
@@ -778,6 +811,7 @@ addr_suite(void)
 
 	tc = tcase_create("parse");
 	tcase_add_test(tc, test_parse_ipv4);
+	tcase_add_test(tc, test_overlap);
 	tcase_add_test(tc, test_parse_ipv6);
 	tcase_add_test(tc, test_parse_bracketed);
 	tcase_add_test(tc, test_parse_star);

@@ -581,6 +581,55 @@ START_TEST(test_negative)
 }
 END_TEST
 
+/* metrics_listen cannot be where clients are answered: -t says so. */
+START_TEST(test_metrics_listen_on_the_client_port)
+{
+	struct config	*conf;
+
+	parse_bad("port = 5000\nbind = 127.0.0.1\n"
+	    "metrics_listen = 127.0.0.1:5000\n",
+	    NAME ":3: metrics_listen: 127.0.0.1:5000 is where hellod answers "
+	    "clients (port = 5000, bind = 127.0.0.1)\n");
+	parse_bad("metrics_listen = 127.0.0.1:5000\n",	/* bind = * */
+	    NAME ":1: metrics_listen: 127.0.0.1:5000 is where hellod answers "
+	    "clients (port = 5000, bind = *)\n");
+	parse_bad("port = 7\nbind = ::1\nmetrics_listen = [::]:7\n",
+	    NAME ":3: metrics_listen: [::]:7 is where hellod answers clients "
+	    "(port = 7, bind = ::1)\n");
+	/* Another address, another port, another family, an ephemeral port. */
+	config_free(parse_ok("bind = 127.0.0.1\n"
+	    "metrics_listen = 127.0.0.2:5000\n"));
+	config_free(parse_ok("metrics_listen = 127.0.0.1:5001\n"));
+	config_free(parse_ok("bind = ::1\nmetrics_listen = 127.0.0.1:5000\n"));
+	conf = parse_ok("port = 0\nmetrics_listen = 127.0.0.1:0\n");
+	config_free(conf);
+}
+END_TEST
+
+/* A file of many bad lines: the first errors, then a count of the rest. */
+START_TEST(test_errors_bounded)
+{
+	struct config	*conf;
+	char		*text, *errors, *p, want[128];
+	size_t		 i, n = 5000, lines = 0;
+
+	text = malloc(n * 10 + 1);
+	ck_assert_ptr_nonnull(text);
+	for (i = 0; i < n; i++)
+		memcpy(text + i * 10, "bogus = 1\n", 10);
+	conf = parse_mem(text, n * 10, &errors);
+	ck_assert_ptr_null(conf);
+	for (p = errors; *p != '\0'; p++)
+		lines += *p == '\n';
+	ck_assert_uint_eq(lines, CONFIG_ERRORS_MAX + 1);
+	snprintf(want, sizeof(want), NAME ": ... and %zu more errors\n",
+	    n - CONFIG_ERRORS_MAX);
+	ck_assert_str_eq(errors + strlen(errors) - strlen(want), want);
+	free(errors);
+	free(text);
+}
+END_TEST
+
 START_TEST(test_range)
 {
 	struct config	*conf;
@@ -1704,6 +1753,8 @@ config_suite(void)
 	tcase_add_test(tc, test_bad_number);
 	tcase_add_test(tc, test_negative);
 	tcase_add_test(tc, test_range);
+	tcase_add_test(tc, test_metrics_listen_on_the_client_port);
+	tcase_add_test(tc, test_errors_bounded);
 	tcase_add_test(tc, test_suffixes);
 	tcase_add_test(tc, test_bad_bind);
 	tcase_add_test(tc, test_bad_message);

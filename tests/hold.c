@@ -4,23 +4,25 @@
  * debugger's breakpoint would, so that a test can act in that window.
  *
  * HOLD_AT says where: "filter", at setsockopt(SO_ATTACH_FILTER); "open",
- * at fopen() of a path that ends in HOLD_PATH.  There the shim writes "hold: held"
- * to stderr, waits until a byte can be read from the FIFO named by
- * HOLD_FIFO, and carries on.  Only the first such call is held.  For tests
- * only.
+ * at open() of a path that ends in HOLD_PATH.  There the shim writes
+ * "hold: held" to stderr, waits until a byte can be read from the FIFO
+ * named by HOLD_FIFO, and carries on.  Only the first such call is held.
+ * For tests only.
  */
 #define _GNU_SOURCE
 #include <sys/socket.h>
+#include <sys/types.h>
 
 #include <dlfcn.h>
 #include <fcntl.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 typedef int	(*setsockopt_fn)(int, int, int, const void *, socklen_t);
-typedef FILE	*(*fopen_fn)(const char *, const char *);
+typedef int	(*open_fn)(const char *, int, ...);
 
 static void
 hold(const char *at)
@@ -51,15 +53,41 @@ setsockopt(int fd, int level, int name, const void *val, socklen_t len)
 	return real(fd, level, name, val, len);
 }
 
-FILE *
-fopen(const char *path, const char *mode)
+static void
+hold_open(const char *path)
 {
-	fopen_fn	 real = (fopen_fn)dlsym(RTLD_NEXT, "fopen");
 	const char	*want = getenv("HOLD_PATH");
 	size_t		 len = strlen(path);
 
 	if (want != NULL && len >= strlen(want) &&
 	    strcmp(path + len - strlen(want), want) == 0)
 		hold("open");
-	return real(path, mode);
+}
+
+int
+open(const char *path, int flags, ...)
+{
+	open_fn		 real = (open_fn)dlsym(RTLD_NEXT, "open");
+	va_list		 ap;
+	mode_t		 mode;
+
+	va_start(ap, flags);
+	mode = (flags & (O_CREAT | O_TMPFILE)) ? va_arg(ap, mode_t) : 0;
+	va_end(ap);
+	hold_open(path);
+	return real(path, flags, mode);
+}
+
+int
+open64(const char *path, int flags, ...)
+{
+	open_fn		 real = (open_fn)dlsym(RTLD_NEXT, "open64");
+	va_list		 ap;
+	mode_t		 mode;
+
+	va_start(ap, flags);
+	mode = (flags & (O_CREAT | O_TMPFILE)) ? va_arg(ap, mode_t) : 0;
+	va_end(ap);
+	hold_open(path);
+	return real(path, flags, mode);
 }

@@ -201,8 +201,11 @@ def test_privileged_port_says_what_to_do():
     if start <= 1:
         raise Skip("ip_unprivileged_port_start lets anyone bind port 1")
     nobody = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
-    rc, out, err = run("-c", "/dev/null", "--port=1", "--bind=127.0.0.1",
-                       prefix=nobody)
+    with tempfile.NamedTemporaryFile(prefix="hellod-test-",
+                                     suffix=".conf") as empty:
+        os.chmod(empty.name, 0o644)
+        rc, out, err = run("-c", empty.name, "--port=1", "--bind=127.0.0.1",
+                           prefix=nobody)
     if rc == 126 or "Permission denied" in err and "port 1" not in err:
         raise Skip("nobody cannot run %s: %s" % (HELLOD, err))
     check(rc == 1, (rc, err))

@@ -210,8 +210,11 @@ def test_off_by_default():
         d.stats()       # the log is past the start-up lines
         check(not any("metrics" in l for l in d.lines), d.lines)
         check(d.stop() == 0)
-    out = subprocess.run(WRAPPER + [HELLOD, "-T", "-c", "/dev/null"],
-                         capture_output=True, timeout=TIMEOUT).stdout.decode()
+    with tempfile.NamedTemporaryFile(prefix="hellod-test-",
+                                     suffix=".conf") as empty:
+        out = subprocess.run(WRAPPER + [HELLOD, "-T", "-c", empty.name],
+                             capture_output=True,
+                             timeout=TIMEOUT).stdout.decode()
     check(re.search(r"^#metrics_listen =$", out, re.M), out)
 
 
