@@ -466,35 +466,6 @@ fail:
 }
 
 /*
- * Start the workers' threads.  Returns 0 once every one runs, -1 with the
- * reason logged: main() then exits, and "hellod -d" reports the failure
- * instead of a success.
- */
-int
-server_start(struct server *srv)
-{
-	unsigned	 i;
-
-	for (i = 0; i < srv->nworkers; i++) {
-		if (worker_start(srv->workers[i]) == -1) {
-			log_warnx("cannot start worker %u of %u", i,
-			    srv->nworkers);
-			return -1;
-		}
-	}
-	/* metrics: its thread, once the workers whose counters it sums run. */
-	if (srv->httpd != NULL && httpd_start(srv->httpd) == -1) {
-		log_warnx("cannot start the metrics endpoint");
-		return -1;
-	}
-	return 0;
-}
-
-/*
- * The main loop, until the server stops; after server_start() and, with
- * -d, daemon_ready(), so "started" reaches the log the daemon keeps.
- */
-/*
  * HUP and USR1, which would kill a process that has no handler for them
  * yet, wait from the first line of main() until the daemon serves.  Every
  * thread is made from the main thread while they are blocked, and keeps
@@ -518,8 +489,10 @@ server_signals_hold(void)
 }
 
 /*
- * Now that the daemon serves: a HUP that came before is dropped, as there
- * was nothing to reload yet; a USR1 is delivered, and logs the counters.
+ * Now that the daemon serves (before it says so: a HUP sent once "hellod
+ * -d" returns or "started" is logged is a reload): a HUP that came before
+ * is dropped, as there was nothing to reload yet; a USR1 is delivered, and
+ * logs the counters.
  */
 static void
 server_signals_release(void)
@@ -536,13 +509,42 @@ server_signals_release(void)
 	sigprocmask(SIG_UNBLOCK, &set, NULL);
 }
 
+/*
+ * Start the workers' threads.  Returns 0 once every one runs, -1 with the
+ * reason logged: main() then exits, and "hellod -d" reports the failure
+ * instead of a success.
+ */
+int
+server_start(struct server *srv)
+{
+	unsigned	 i;
+
+	for (i = 0; i < srv->nworkers; i++) {
+		if (worker_start(srv->workers[i]) == -1) {
+			log_warnx("cannot start worker %u of %u", i,
+			    srv->nworkers);
+			return -1;
+		}
+	}
+	/* metrics: its thread, once the workers whose counters it sums run. */
+	if (srv->httpd != NULL && httpd_start(srv->httpd) == -1) {
+		log_warnx("cannot start the metrics endpoint");
+		return -1;
+	}
+	server_signals_release();
+	return 0;
+}
+
+/*
+ * The main loop, until the server stops; after server_start() and, with
+ * -d, daemon_ready(), so "started" reaches the log the daemon keeps.
+ */
 int
 server_dispatch(struct server *srv)
 {
 	log_notice("hellod %s started, pid %ld, %u worker%s", PACKAGE_VERSION,
 	    (long)getpid(), srv->nworkers, srv->nworkers == 1 ? "" : "s");
 	server_notify(srv, SYSTEMD_READY);
-	server_signals_release();
 	if (event_base_dispatch(srv->base) == -1) {
 		log_warnx("event loop failed");
 		return -1;
