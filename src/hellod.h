@@ -3,7 +3,33 @@
  * hellod: answers every line with a configured message.
  *
  * This header reads as the table of contents of the daemon: one section per
- * source file, public names prefixed with that file's name.
+ * source file, public names prefixed with that file's name.  HACKING.md has
+ * the map of the layers (main.c, server.c, worker.c, conn.c; listener.c,
+ * httpd.c; the leaves).
+ *
+ * Threads, and how what they share is synchronised (HACKING.md too):
+ *
+ *  main thread	server.c, worker 0 and its conns, listener.c.  Writes the
+ *		server's config pointer and last reload result under the
+ *		server's conf_lock (and reads them without it); posts to
+ *		each worker's mailbox under that worker's mutex.
+ *  hellod/wN	one worker.c loop and its conns.  Writes its own struct
+ *		stats alone: STATS_ADD is a relaxed load and a relaxed
+ *		store, safe with one writer per counter, read whole by
+ *		others with STATS_GET.  Reads its config, which nobody
+ *		changes once it is built (a reload hands over a new one;
+ *		config_ref()/config_unref() are atomic).
+ *  any worker	worker_shared: conns_open and next_conn_id by atomic
+ *		adds; the source table under its own mutex (source.c).
+ *  hellod/metrics  httpd.c, metrics.c, proc.c.  Writes nothing shared;
+ *		reads a snapshot the server fills: counters by STATS_GET,
+ *		the running config's limits and the reload result under
+ *		conf_lock.
+ *  every thread	log.c: log_level and log_target are written by the main
+ *		thread only, with atomic stores, and loaded atomically;
+ *		the other log settings are set before any thread starts.
+ *		systemd.c: the dropped-notification count, written by the
+ *		main thread alone (STATS_ADD), read with STATS_GET.
  */
 #ifndef HELLOD_H
 #define HELLOD_H
