@@ -266,6 +266,12 @@ struct log_ratelimit {
 };
 int	log_ratelimit(struct log_ratelimit *, time_t);
 #define LOG_RATELIMIT_INTERVAL	1	/* seconds */
+/*
+ * Bytes a client sent, fit for a line of the log: printable ASCII as is,
+ * the rest as \\, \r, \n, \t or \xHH, cut with "..." to fit.
+ */
+char	*log_escape(char *, size_t, const void *, size_t);
+#define LOG_ESCAPE_MAX		256	/* a client's field, escaped, with NUL */
 
 /* stats.c: counters for every limit event */
 enum stats_close {
