@@ -305,11 +305,12 @@ log_escape_byte(unsigned char c, char out[4])
  * backslash, which is doubled; CR, LF and tab as \r, \n and \t; every
  * other byte (controls, ESC, DEL, NUL, 0x80 and up) as \xHH.  So nothing
  * a client sends can end a line, drive a terminal or pass for a line of
- * hellod's, and the text reads back unambiguously.  dst (dstlen bytes) is
- * always terminated unless dstlen is 0; when the escaped text does not fit
- * it is cut between two escapes and ends in "...".  Returns dst, for a
- * "%s".  Not metrics_escape(): the Prometheus text format escapes a label
- * value for a parser (backslash, quote, LF) and passes every other byte.
+ * hellod's, and each escape reads back as the one byte sent.  dst (dstlen
+ * bytes) is always terminated unless dstlen is 0; when the escaped text
+ * does not fit it is cut between two escapes and ends in "...".  Returns
+ * dst, for a "%s".  Not metrics_escape(): the Prometheus text format
+ * escapes a label value for a parser (backslash, quote, LF) and passes
+ * every other byte.
  */
 char *
 log_escape(char *dst, size_t dstlen, const void *src, size_t srclen)
