@@ -547,10 +547,12 @@ server_signals_release(void)
 int
 server_dispatch(struct server *srv)
 {
+	/* Before "started" and READY=1: a HUP sent once they are seen (a
+	 * test, systemctl reload) is a reload, never an early HUP dropped. */
+	server_signals_release();
 	log_notice("hellod %s started, pid %ld, %u worker%s", PACKAGE_VERSION,
 	    (long)getpid(), srv->nworkers, srv->nworkers == 1 ? "" : "s");
 	server_notify(srv, SYSTEMD_READY);
-	server_signals_release();
 	if (event_base_dispatch(srv->base) == -1) {
 		log_warnx("event loop failed");
 		return -1;
