@@ -229,7 +229,8 @@ int		 frame_eof(struct frame *);
  *		res->reason names the kind ("v2 LOCAL").
  *  PROXY_BAD	not a valid header, decided as early as the bytes allow;
  *		res->reason, a static string, says why ("not a PROXY
- *		header", "v1: no CRLF within 107 bytes").
+ *		header", "v1: no CRLF within 107 bytes"); never a byte of
+ *		the header, since it is logged.
  * The bytes to collect are at most PROXY_HEADER_MAX: *used never exceeds
  * it, and MORE is never the answer at that length.
  */
@@ -295,6 +296,12 @@ struct log_ratelimit {
 };
 int	log_ratelimit(struct log_ratelimit *, time_t);
 #define LOG_RATELIMIT_INTERVAL	1	/* seconds */
+/*
+ * Bytes a client sent, fit for a line of the log: printable ASCII as is,
+ * the rest as \\, \r, \n, \t or \xHH, cut with "..." to fit.
+ */
+char	*log_escape(char *, size_t, const void *, size_t);
+#define LOG_ESCAPE_MAX		256	/* a client's field, escaped, with NUL */
 
 /* stats.c: counters for every limit event */
 enum stats_close {
@@ -486,6 +493,7 @@ void		 server_set_verbose(struct server *, int);
 #define SERVER_STATS_MAX	(512 + WORKER_MAX * 21)	/* the USR1 text */
 #define SERVER_STATS_INLINE	16	/* workers listed on the first line */
 #define SERVER_STATS_CHUNK	32	/* workers on a continuation line */
+#define SERVER_LIBEVENT_LOG_MAX	2048	/* a libevent line, escaped */
 
 /* proc.c: the process's CPU time, memory and descriptors, /proc/self */
 #define PROC_UNKNOWN	UINT64_MAX	/* could not be read */

@@ -302,10 +302,16 @@ httpd_reply(struct evhttp_request *req, int code, const char *reason,
     const char *type, const char *body, size_t len)
 {
 	struct evkeyvalq	*headers = evhttp_request_get_output_headers(req);
-	char			 length[24];
+	const char		*uri;
+	char			 length[24], text[LOG_ESCAPE_MAX];
 
-	log_debug("%s: metrics: %s: %d", __func__, evhttp_request_get_uri(req),
-	    code);
+	/* The URI as the client sent it: evhttp lets ESC and CR through. */
+	if (log_getlevel() >= LOG_DEBUG) {
+		if ((uri = evhttp_request_get_uri(req)) == NULL)
+			uri = "";
+		log_debug("%s: metrics: %s: %d", __func__,
+		    log_escape(text, sizeof(text), uri, strlen(uri)), code);
+	}
 	evhttp_add_header(headers, "Content-Type", type);
 	if (evhttp_request_get_command(req) == EVHTTP_REQ_HEAD) {
 		snprintf(length, sizeof(length), "%zu", len);

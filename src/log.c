@@ -20,6 +20,11 @@
  *
  * journalctl -p warning shows the first three rows, -p err the first two.
  * Every message is logged whole, on one line, however long.
+ *
+ * A byte a client sent is logged through log_escape(), never raw: an
+ * escape sequence would drive the reader's terminal, a CR or LF would
+ * forge or hide a line.  log_line() turns any control byte that reaches
+ * it anyway into '?', the last defence for a path that forgot.
  */
 #include "config.h"
 
@@ -34,6 +39,7 @@
 #include "hellod.h"
 
 #define LOG_LINE_BUF	1024	/* on the stack; a longer line is allocated */
+#define LOG_ESCAPE_CUT	"..."	/* ends what log_escape() had to cut */
 
 /*
  * Threads: every thread logs.  log_tty, log_journal and log_ident are set
@@ -138,7 +144,7 @@ log_getlevel(void)
 static void HELLOD_PRINTF(3, 0)
 log_line(int pri, const char *error, const char *fmt, va_list ap)
 {
-	char		 buf[LOG_LINE_BUF], *msg = buf, when[32];
+	char		 buf[LOG_LINE_BUF], *msg = buf, *p, when[32];
 	const char	*sep = error != NULL ? ": " : "";
 	struct tm	 tm;
 	time_t		 now;
@@ -160,6 +166,11 @@ log_line(int pri, const char *error, const char *fmt, va_list ap)
 	va_end(again);
 	if (error == NULL)
 		error = "";
+	/* Whatever was not escaped: no CR, LF, ESC or DEL reaches the log. */
+	for (p = msg; *p != '\0'; p++) {
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			*p = '?';
+	}
 
 	if (__atomic_load_n(&log_target, __ATOMIC_ACQUIRE) == LOG_TO_SYSLOG)
 		syslog(pri, "%s%s%s", msg, sep, error);
@@ -247,6 +258,86 @@ fatalx(const char *fmt, ...)
 	vlog(LOG_CRIT, fmt, ap);
 	va_end(ap);
 	exit(HELLOD_EXIT_FAILURE);
+}
+
+/*
+ * One byte as log_escape() writes it, into out (not terminated); returns
+ * its length, 1 to 4.
+ */
+static size_t
+log_escape_byte(unsigned char c, char out[4])
+{
+	static const char	 hex[] = "0123456789abcdef";
+	char			 named;
+
+	switch (c) {
+	case '\\':
+		named = '\\';
+		break;
+	case '\r':
+		named = 'r';
+		break;
+	case '\n':
+		named = 'n';
+		break;
+	case '\t':
+		named = 't';
+		break;
+	default:
+		if (c >= 0x20 && c < 0x7f) {
+			out[0] = (char)c;
+			return 1;
+		}
+		out[0] = '\\';
+		out[1] = 'x';
+		out[2] = hex[c >> 4];
+		out[3] = hex[c & 0xf];
+		return 4;
+	}
+	out[0] = '\\';
+	out[1] = named;
+	return 2;
+}
+
+/*
+ * The srclen bytes at src, which a client sent (any byte, NUL too), into
+ * dst for a log line: printable ASCII (0x20 to 0x7e) as it is but the
+ * backslash, which is doubled; CR, LF and tab as \r, \n and \t; every
+ * other byte (controls, ESC, DEL, NUL, 0x80 and up) as \xHH.  So nothing
+ * a client sends can end a line, drive a terminal or pass for a line of
+ * hellod's, and each escape reads back as the one byte sent.  dst (dstlen
+ * bytes) is always terminated unless dstlen is 0; when the escaped text
+ * does not fit it is cut between two escapes and ends in "...".  Returns
+ * dst, for a "%s".  Not metrics_escape(): the Prometheus text format
+ * escapes a label value for a parser (backslash, quote, LF) and passes
+ * every other byte.
+ */
+char *
+log_escape(char *dst, size_t dstlen, const void *src, size_t srclen)
+{
+	const unsigned char	*s = src;
+	const char		*cut = "";
+	char			 one[4];
+	size_t			 room, need = 0, len = 0, n, i;
+
+	if (dstlen == 0)
+		return dst;
+	room = dstlen - 1;
+	for (i = 0; i < srclen && need <= room; i++)
+		need += log_escape_byte(s[i], one);
+	if (need > room) {
+		cut = LOG_ESCAPE_CUT;
+		room = room > strlen(cut) ? room - strlen(cut) : 0;
+	}
+	for (i = 0; i < srclen; i++) {
+		n = log_escape_byte(s[i], one);
+		if (len + n > room)
+			break;
+		memcpy(dst + len, one, n);
+		len += n;
+	}
+	snprintf(dst + len, dstlen - len, "%s", cut);
+	return dst;
 }
 
 /*

@@ -81,18 +81,26 @@ static void	server_watchdog_cb(evutil_socket_t, short, void *);
 static void	server_worker_done(void *);
 static void	server_metrics(struct metrics *, void *);
 
+/*
+ * libevent's own lines, escaped: some quote what a peer sent (evhttp's
+ * debug lines hold the request's URI and method).  libevent cuts its
+ * messages at 1024 bytes; twice that leaves room for a peer's escapes.
+ */
 static void
 server_libevent_log(int severity, const char *msg)
 {
+	char	 text[SERVER_LIBEVENT_LOG_MAX];
+
+	log_escape(text, sizeof(text), msg, strlen(msg));
 	switch (severity) {
 	case EVENT_LOG_DEBUG:
-		log_debug("libevent: %s", msg);
+		log_debug("libevent: %s", text);
 		break;
 	case EVENT_LOG_MSG:
-		log_info("libevent: %s", msg);
+		log_info("libevent: %s", text);
 		break;
 	default:
-		log_warnx("libevent: %s", msg);
+		log_warnx("libevent: %s", text);
 		break;
 	}
 }
@@ -542,6 +550,9 @@ server_start(struct server *srv)
 int
 server_dispatch(struct server *srv)
 {
+	/* Before "started" and READY=1: a HUP sent once they are seen (a
+	 * test, systemctl reload) is a reload, never an early HUP dropped. */
+	server_signals_release();
 	log_notice("hellod %s started, pid %ld, %u worker%s", PACKAGE_VERSION,
 	    (long)getpid(), srv->nworkers, srv->nworkers == 1 ? "" : "s");
 	server_notify(srv, SYSTEMD_READY);

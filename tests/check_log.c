@@ -166,6 +166,130 @@ START_TEST(test_long_line_whole)
 }
 END_TEST
 
+/* Each byte value alone, against the format written out here once more. */
+START_TEST(test_escape_every_byte)
+{
+	unsigned char	 c;
+	char		 buf[8], want[8];
+	int		 i;
+
+	for (i = 0; i < 256; i++) {
+		c = (unsigned char)i;
+		if (c == '\\')
+			snprintf(want, sizeof(want), "\\\\");
+		else if (c == '\r')
+			snprintf(want, sizeof(want), "\\r");
+		else if (c == '\n')
+			snprintf(want, sizeof(want), "\\n");
+		else if (c == '\t')
+			snprintf(want, sizeof(want), "\\t");
+		else if (c >= 0x20 && c <= 0x7e)
+			snprintf(want, sizeof(want), "%c", c);
+		else
+			snprintf(want, sizeof(want), "\\x%02x", c);
+		memset(buf, 'Z', sizeof(buf));
+		ck_assert_ptr_eq(log_escape(buf, sizeof(buf), &c, 1), buf);
+		ck_assert_msg(strcmp(buf, want) == 0, "byte 0x%02x: \"%s\", "
+		    "not \"%s\"", i, buf, want);
+	}
+}
+END_TEST
+
+/* A NUL is a byte like any other; nothing in is an empty string out. */
+START_TEST(test_escape_nul_and_empty)
+{
+	char	 buf[32];
+
+	ck_assert_str_eq(log_escape(buf, sizeof(buf), "a\0b", 3), "a\\x00b");
+	ck_assert_str_eq(log_escape(buf, sizeof(buf), "GET /\x1b[2J\r\n", 11),
+	    "GET /\\x1b[2J\\r\\n");
+	memset(buf, 'Z', sizeof(buf));
+	ck_assert_str_eq(log_escape(buf, sizeof(buf), "abc", 0), "");
+	ck_assert_str_eq(log_escape(buf, sizeof(buf), NULL, 0), "");
+}
+END_TEST
+
+/*
+ * Cut to fit, never inside an escape, and said so with "..."; what fits
+ * exactly is not cut; dst is always terminated and nothing is written
+ * past it.
+ */
+START_TEST(test_escape_truncation)
+{
+	static const char	 mixed[] = "a\x1b" "b\\c\rd\x80";
+	char			 full[64], buf[64 + 1], part[64];
+	size_t			 len, n, k;
+
+	ck_assert_str_eq(log_escape(buf, 8, "abcdefg", 7), "abcdefg");
+	ck_assert_str_eq(log_escape(buf, 8, "abcdefgh", 8), "abcd...");
+	ck_assert_str_eq(log_escape(buf, 10, "\x1b\x1b\x1b", 3), "\\x1b...");
+	ck_assert_str_eq(log_escape(buf, 3, "abcdefgh", 8), "..");
+	ck_assert_str_eq(log_escape(buf, 1, "abcdefgh", 8), "");
+	buf[0] = 'Z';
+	ck_assert_ptr_eq(log_escape(buf, 0, "abc", 3), buf);
+	ck_assert_int_eq(buf[0], 'Z');
+
+	log_escape(full, sizeof(full), mixed, sizeof(mixed) - 1);
+	ck_assert_str_eq(full, "a\\x1bb\\\\c\\rd\\x80");
+	for (n = 1; n < sizeof(buf); n++) {
+		memset(buf, 'Z', sizeof(buf));
+		log_escape(buf, n, mixed, sizeof(mixed) - 1);
+		ck_assert_int_eq(buf[n], 'Z');
+		len = strlen(buf);
+		ck_assert_uint_lt(len, n);
+		if (strcmp(buf, full) == 0)
+			continue;
+		ck_assert_uint_lt(n, strlen(full) + 1);
+		if (n < 4)
+			continue;
+		/* The escaping of a prefix of the input, then "...". */
+		ck_assert_str_eq(buf + len - 3, "...");
+		for (k = 0; k < sizeof(mixed) - 1; k++) {
+			log_escape(part, sizeof(part), mixed, k);
+			if (strlen(part) == len - 3 &&
+			    strncmp(part, buf, len - 3) == 0)
+				break;
+		}
+		ck_assert_msg(k < sizeof(mixed) - 1, "cut in an escape: %s",
+		    buf);
+	}
+}
+END_TEST
+
+/*
+ * The last defence: a control byte that reaches the writer unescaped (a
+ * path that forgot log_escape()) is '?', in a short and in a long line.
+ */
+START_TEST(test_writer_neutralises_controls)
+{
+	char	*text, *big, *want, shown[80];
+	size_t	 len = 4000, i;
+
+	big = malloc(len + 1);
+	ck_assert_ptr_nonnull(big);
+	for (i = 0; i < len; i++)
+		big[i] = i % 100 == 0 ? '\r' : 'x';
+	big[len] = '\0';
+
+	capture_start(LOG_DEBUG, 0);
+	log_warnx("a%sb", "\x1b[2J\rforged: x\n\t\x7f\x01");
+	log_debug("%s", big);
+	text = capture_end();
+	for (i = 0; i < len; i++) {
+		if (big[i] == '\r')
+			big[i] = '?';
+	}
+	ck_assert_int_ne(asprintf(&want, "warning: a?[2J?forged: x????b\n"
+	    "debug: %s\n", big), -1);
+	/* Not ck_assert_str_eq(): Check cannot report a 4 KiB string. */
+	ck_assert_msg(strcmp(text, want) == 0, "controls left: %s",
+	    log_escape(shown, sizeof(shown), text, strlen(text)));
+	free(want);
+	free(text);
+	free(big);
+}
+END_TEST
+
 Suite *
 log_suite(void)
 {
@@ -177,6 +301,12 @@ log_suite(void)
 	tcase_add_test(tc, test_levels);
 	tcase_add_test(tc, test_threshold);
 	tcase_add_test(tc, test_long_line_whole);
+	tcase_add_test(tc, test_writer_neutralises_controls);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("escape");
+	tcase_add_test(tc, test_escape_every_byte);
+	tcase_add_test(tc, test_escape_nul_and_empty);
+	tcase_add_test(tc, test_escape_truncation);
 	suite_add_tcase(s, tc);
 	return (s);
 }

@@ -142,6 +142,33 @@ def test_proxy_bad_missing_or_late_header_no_reply():
         d.wait_log(r"no PROXY header within proxy_timeout")
 
 
+def test_proxy_bad_header_bytes_stay_out_of_the_log():
+    """A bad PROXY header's bytes never reach the log: its reason is one of
+    the parser's own strings, whatever part of it was bad."""
+    bad = ((b"PROXY TCP4 1.2.3.4\x1b[31m 127.0.0.1 1 2\r\n",
+            r"v1: bad TCP4 source address"),
+           (b"PROXY \x1b[2J\rforged: x\r\n", r"v1: unknown protocol"),
+           (b"\x1b[2J\rforged: y\n", r"not a PROXY header"))
+    with Daemon(proxy_conf()) as d:
+        for data, reason in bad:
+            m = d.mark()
+            with d.connect() as s:
+                s.sendall(data)
+                try:
+                    check(recv_all(s) == b"", data)
+                except ConnectionResetError:
+                    pass
+            d.wait_log(r"connection \d+ from 127\.0\.0\.1:\d+: %s" % reason,
+                       start=m)
+        d.wait_log(r"PROXY: connection from 127\.0\.0\.1:\d+ closed without "
+                   r"a reply: v1: bad TCP4 source address")
+        check(d.stop() == 0)
+        for line in d.lines:
+            check(not any(b in line for b in ("\x1b", "\r", "[31m", "[2J",
+                                                "forged")),
+                  "a client's bytes in the log: %r" % line)
+
+
 def test_proxy_per_source_cap_on_the_carried_address():
     with Daemon(proxy_conf("max_connections_per_source = 1\n")) as d:
         with d.connect() as held:

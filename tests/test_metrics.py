@@ -195,6 +195,35 @@ def test_http_errors_and_head():
         check(d.stop() == 0)
 
 
+def test_request_uri_is_escaped_in_the_log():
+    """A scraper's request line reaches the debug log escaped: no ESC or CR
+    of it drives the reader's terminal or starts a line of its own."""
+    forged = ((b"/metrics\x1b[2J\rforged: line",
+               r"/metrics\\x1b\[2J\\rforged: line"),
+              (b"/x\x9b\rerror: fake failure",
+               r"/x\\x9b\\rerror: fake failure"),
+              (b"/back\\slash", r"/back\\\\slash"))
+    with MetricsDaemon("log_level = debug\n") as d:
+        for uri, escaped in forged:
+            m = d.mark()
+            with socket.create_connection(("127.0.0.1", d.mport),
+                                          TIMEOUT) as s:
+                s.sendall(b"GET " + uri + b" HTTP/1.0\r\n\r\n")
+                got = s.recv(100)
+                check(re.match(rb"HTTP/1\.[01] 404", got), (uri, got))
+            line = d.wait_log(r"httpd_reply: metrics: .*: 404$",
+                              start=m).string
+            check(re.search(r"metrics: %s: 404$" % escaped, line),
+                  "not escaped as %r: %r" % (escaped, line))
+        check(d.stop() == 0)
+        for line in d.lines:
+            check("\x1b" not in line and "\r" not in line
+                  and "\ufffd" not in line, "raw client byte: %r" % line)
+            for part in line.split("\r"):
+                check(not part.startswith(("forged", "error: fake")),
+                      "forged line: %r" % line)
+
+
 def test_ipv6_loopback():
     if not ipv6_loopback():
         raise Skip("no IPv6 loopback here")
