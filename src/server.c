@@ -550,9 +550,6 @@ server_start(struct server *srv)
 int
 server_dispatch(struct server *srv)
 {
-	/* Before "started" and READY=1: a HUP sent once they are seen (a
-	 * test, systemctl reload) is a reload, never an early HUP dropped. */
-	server_signals_release();
 	log_notice("hellod %s started, pid %ld, %u worker%s", PACKAGE_VERSION,
 	    (long)getpid(), srv->nworkers, srv->nworkers == 1 ? "" : "s");
 	server_notify(srv, SYSTEMD_READY);
