@@ -469,8 +469,9 @@ def proc_statm(pid):
 def test_process_families_match_proc():
     """The process_ families against what /proc says of the daemon, read
     around the scrape: descriptors within the scrape's own connection,
-    the soft limit exactly, memory within a factor (it moves), CPU time
-    between the readings before and after, to the clock tick."""
+    the soft limit exactly (less what valgrind keeps, under it), memory
+    within a factor (it moves), CPU time between the readings before and
+    after, to the clock tick."""
     tick = 1 / os.sysconf("SC_CLK_TCK")
     with MetricsDaemon(nofile=900) as d:
         # Some CPU time, so that a zero would not pass for a reading.
@@ -486,8 +487,15 @@ def test_process_families_match_proc():
         size, resident = proc_statm(d.pid)
         check(min(fds0, fds1) - 2 <= got["process_open_fds"] <=
               max(fds0, fds1) + 2, (fds0, fds1, got["process_open_fds"]))
-        check(got["process_max_fds"] == proc_soft_nofile(d.pid) == 900,
-              got["process_max_fds"])
+        soft = proc_soft_nofile(d.pid)
+        if WRAPPER:
+            # valgrind keeps a few descriptors of the limit for itself,
+            # and getrlimit() in the program says so.
+            check(soft - 32 <= got["process_max_fds"] <= soft == 900,
+                  (soft, got["process_max_fds"]))
+        else:
+            check(got["process_max_fds"] == soft == 900,
+                  (soft, got["process_max_fds"]))
         check(size / 2 <= got["process_virtual_memory_bytes"] <= size * 2,
               (size, got["process_virtual_memory_bytes"]))
         check(resident / 2 <= got["process_resident_memory_bytes"] <=
