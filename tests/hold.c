@@ -64,30 +64,38 @@ hold_open(const char *path)
 		hold("open");
 }
 
-int
-open(const char *path, int flags, ...)
+/* open() and open64(), which a caller may reach by either name. */
+static int
+hold_open_as(const char *name, const char *path, int flags, va_list ap)
 {
-	open_fn		 real = (open_fn)dlsym(RTLD_NEXT, "open");
-	va_list		 ap;
+	open_fn		 real = (open_fn)dlsym(RTLD_NEXT, name);
 	mode_t		 mode;
 
-	va_start(ap, flags);
 	mode = (flags & (O_CREAT | O_TMPFILE)) ? va_arg(ap, mode_t) : 0;
-	va_end(ap);
 	hold_open(path);
 	return real(path, flags, mode);
 }
 
 int
-open64(const char *path, int flags, ...)
+open(const char *path, int flags, ...)
 {
-	open_fn		 real = (open_fn)dlsym(RTLD_NEXT, "open64");
 	va_list		 ap;
-	mode_t		 mode;
+	int		 fd;
 
 	va_start(ap, flags);
-	mode = (flags & (O_CREAT | O_TMPFILE)) ? va_arg(ap, mode_t) : 0;
+	fd = hold_open_as("open", path, flags, ap);
 	va_end(ap);
-	hold_open(path);
-	return real(path, flags, mode);
+	return fd;
+}
+
+int
+open64(const char *path, int flags, ...)
+{
+	va_list		 ap;
+	int		 fd;
+
+	va_start(ap, flags);
+	fd = hold_open_as("open64", path, flags, ap);
+	va_end(ap);
+	return fd;
 }
