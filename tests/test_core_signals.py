@@ -63,8 +63,8 @@ def test_bad_reload_keeps_running_config():
 
 
 def test_long_log_line_is_logged_whole():
-    """Issue 9, item 15: a log line longer than log.c's buffer (as the
-    SIGUSR1 line of many workers is) comes out whole, not cut at 1023."""
+    """A log line longer than log.c's buffer (as the SIGUSR1 line of many
+    workers is) comes out whole, not cut at 1023."""
     key = "k" * 3000
     with Daemon() as d:
         m = d.mark()
