@@ -466,8 +466,8 @@ START_TEST(test_quotes)
 END_TEST
 
 /*
- * Issue 9, item 12: a '#' before the '=' starts a comment like anywhere
- * else, so the '=' after it is not there.
+ * A '#' before the '=' starts a comment like anywhere else, so the '='
+ * after it is not there.
  */
 START_TEST(test_comment_before_equals)
 {
@@ -487,8 +487,8 @@ START_TEST(test_comment_before_equals)
 END_TEST
 
 /*
- * Issue 9, item 13: a quoted value ends at the first quote after which the
- * line is blank or a comment, so a comment may hold quotes of its own.
+ * A quoted value ends at the first quote after which the line is blank or
+ * a comment, so a comment may hold quotes of its own.
  */
 START_TEST(test_quoted_value_then_quotes_in_comment)
 {
@@ -966,8 +966,8 @@ parse_gen(struct gen *g, char **errors)
 }
 
 /*
- * Issue 9, item 14: a line far past the limit is read and thrown away, not
- * held: memory stays flat, and the lines after it are still read.
+ * A line far past the limit is read and thrown away, not held: memory
+ * stays flat, and the lines after it are still read.
  */
 START_TEST(test_long_line_is_not_held)
 {

@@ -27,7 +27,7 @@ START_TEST(test_fd_need)
 	    process + 1 + 1 + DAEMON_FD_SPARE);
 	ck_assert_uint_eq(daemon_fd_need(1000, 1, 1),
 	    process + 2 + 1000 + DAEMON_FD_SPARE);
-	/* The case of issue 9: 64 workers, one listener, 1000 clients. */
+	/* Many workers: 64, one listener, 1000 clients. */
 	ck_assert_uint_eq(daemon_fd_need(1000, 64, 1),
 	    process + 1 + 1 +
 	    63 * (DAEMON_FD_BASE + DAEMON_FD_WORKER + 1) +

@@ -10,7 +10,6 @@ struct listen_addr;
 const char	*check_host(const struct listen_addr *, char *, size_t);
 
 Suite	*addr_suite(void);
-Suite	*chains_suite(void);
 Suite	*config_suite(void);
 Suite	*daemon_suite(void);
 Suite	*frame_suite(void);

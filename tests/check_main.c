@@ -16,7 +16,6 @@ main(void)
 	srunner_add_suite(sr, config_suite());
 	srunner_add_suite(sr, frame_suite());
 	srunner_add_suite(sr, metrics_suite());
-	srunner_add_suite(sr, chains_suite());
 	srunner_add_suite(sr, listener_suite());
 	srunner_add_suite(sr, log_suite());
 	srunner_add_suite(sr, proxy_suite());

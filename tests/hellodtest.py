@@ -18,11 +18,13 @@ stderr is /dev/null, so tests of -d send the reports to files with
 sanitizer_env() and look with check_sanitizer_log().
 """
 
+import ctypes
 import errno
 import os
 import pty
 import re
 import resource
+import select
 import shlex
 import shutil
 import signal
@@ -91,7 +93,11 @@ class Daemon:
                  ready=True, nofile=None, env=None, tty=False):
         self.dir = tempfile.mkdtemp(prefix="hellod-test-")
         self.conf = os.path.join(self.dir, "hellod.conf")
-        self.write_conf(base + conf)
+        try:
+            self.write_conf(base + conf)
+        except BaseException:
+            shutil.rmtree(self.dir, ignore_errors=True)
+            raise
         self.lines = []
         self.cond = threading.Condition()
         self.eof = False
@@ -100,24 +106,25 @@ class Daemon:
             if nofile is not None:
                 resource.setrlimit(resource.RLIMIT_NOFILE, (nofile, nofile))
 
-        if tty:
-            master, slave = pty.openpty()
-            stderr = slave
-        else:
-            stderr = subprocess.PIPE
+        master = slave = None
         try:
+            if tty:
+                master, slave = pty.openpty()
+                stderr = slave
+            else:
+                stderr = subprocess.PIPE
             self.proc = subprocess.Popen(
                 WRAPPER + [HELLOD, "-c", self.conf] + list(args),
                 stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                 stderr=stderr, preexec_fn=limits,
                 env=env if env is not None else os.environ)
         except BaseException:
-            if tty:
+            if master is not None:
                 os.close(master)
             shutil.rmtree(self.dir, ignore_errors=True)
             raise
         finally:
-            if tty:
+            if slave is not None:
                 os.close(slave)
         self.output = (os.fdopen(master, "rb") if tty else self.proc.stderr)
         self.pid = self.proc.pid
@@ -350,7 +357,11 @@ class Held:
             raise Skip("an LD_PRELOAD shim under a wrapper or ASan")
         self.dir = tempfile.mkdtemp(prefix="hellod-test-")
         self.fifo = os.path.join(self.dir, "hold")
-        os.mkfifo(self.fifo)
+        try:
+            os.mkfifo(self.fifo)
+        except BaseException:
+            shutil.rmtree(self.dir, ignore_errors=True)
+            raise
         self.vars = dict(LD_PRELOAD=shim, HOLD_AT=at, HOLD_FIFO=self.fifo)
         if path is not None:
             self.vars["HOLD_PATH"] = path
@@ -384,6 +395,230 @@ class Held:
 
     def __exit__(self, *exc):
         shutil.rmtree(self.dir, ignore_errors=True)
+
+class Notify:
+    """A datagram socket standing in for systemd's notify socket.
+
+    Every message is kept with the time it arrived.  on_ready, when given,
+    runs in the receiving thread the moment READY=1 arrives, before anything
+    else can happen, so it sees the daemon exactly as systemd would.
+    wait() returns (index, message)."""
+
+    def __init__(self, abstract=False, on_ready=None):
+        self.dir = tempfile.mkdtemp(prefix="hellod-notify-")
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        try:
+            if abstract:
+                name = "hellod-test-%d-%d" % (os.getpid(), id(self))
+                self.sock.bind("\0" + name)
+                self.address = "@" + name
+            else:
+                self.address = os.path.join(self.dir, "notify")
+                self.sock.bind(self.address)
+        except BaseException:
+            self.sock.close()
+            shutil.rmtree(self.dir, ignore_errors=True)
+            raise
+        self.on_ready = on_ready
+        self.ready_result = None
+        self.msgs = []
+        self.cond = threading.Condition()
+        self.closing = False
+        self.thread = threading.Thread(target=self._read, daemon=True)
+        self.thread.start()
+
+    def _read(self):
+        self.sock.settimeout(0.2)
+        while not self.closing:
+            try:
+                data = self.sock.recv(65536)
+            except socket.timeout:
+                continue
+            except OSError:
+                return
+            fields = dict(line.split("=", 1) for line in
+                          data.decode().split("\n") if "=" in line)
+            if "READY" in fields and self.on_ready and \
+                    self.ready_result is None:
+                try:
+                    self.ready_result = self.on_ready(fields)
+                except Exception as e:     # reported by the test
+                    self.ready_result = e
+            with self.cond:
+                self.msgs.append((time.monotonic(), data.decode(), fields))
+                self.cond.notify_all()
+
+    def env(self, **extra):
+        return clean_env(NOTIFY_SOCKET=self.address, **extra)
+
+    def mark(self):
+        with self.cond:
+            return len(self.msgs)
+
+    def wait(self, key, start=0, timeout=None):
+        """The first message at or after start that sets key."""
+        deadline = time.monotonic() + (timeout or TIMEOUT)
+        with self.cond:
+            i = start
+            while True:
+                while i < len(self.msgs):
+                    i += 1
+                    if key in self.msgs[i - 1][2]:
+                        return i - 1, self.msgs[i - 1]
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise AssertionError(
+                        "no %s= within %ss; got: %r" %
+                        (key, timeout or TIMEOUT,
+                         [m[1] for m in self.msgs]))
+                self.cond.wait(left)
+
+    def all(self, key, start=0):
+        with self.cond:
+            return [m for m in self.msgs[start:] if key in m[2]]
+
+    def close(self):
+        self.closing = True
+        self.thread.join(TIMEOUT)
+        self.sock.close()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+PR_SET_CHILD_SUBREAPER = 36
+
+
+def subreaper():
+    """Make this process a child subreaper: a daemon that detaches (-d) is
+    reparented to it, and its exit status can be waited for (a pidfd)
+    instead of polled."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) != 0:
+        raise Skip("prctl(PR_SET_CHILD_SUBREAPER): %s" %
+                   os.strerror(ctypes.get_errno()))
+
+
+def wait_exit(pid, timeout=None):
+    """Exit status of a reparented daemon, as subprocess reports it
+    (negative: killed by that signal)."""
+    fd = os.pidfd_open(pid)
+    try:
+        p = select.poll()
+        p.register(fd, select.POLLIN)
+        if not p.poll((timeout or TIMEOUT) * 1000):
+            raise AssertionError("pid %d did not exit within %ss" %
+                                 (pid, timeout or TIMEOUT))
+    finally:
+        os.close(fd)
+    _, status = os.waitpid(pid, 0)
+    return os.waitstatus_to_exitcode(status)
+
+
+class Detached:
+    """hellod -d with a config file, pidfile and fixed port of its own;
+    the daemon left over is killed by PID at the end.  This process
+    becomes a subreaper (subreaper()), so the daemon is its child again."""
+
+    def __init__(self, conf="", relative=False, **run):
+        if WRAPPER:
+            raise Skip("the wrapper would detach too")
+        subreaper()
+        self.dir = tempfile.mkdtemp(prefix="hellod-test-")
+        self.pid = None
+        try:
+            os.chmod(self.dir, 0o755)
+            self.conf = os.path.join(self.dir, "hellod.conf")
+            self.pidfile = os.path.join(self.dir, "hellod.pid")
+            self.port = free_port()
+            self.text = "bind = 127.0.0.1\nport = %d\npidfile = %s\n%s" % (
+                self.port, self.pidfile, conf)
+            self.write_conf(self.text)
+            run.setdefault("stdin", subprocess.DEVNULL)
+            run.setdefault("capture_output", "stdout" not in run and
+                           "stderr" not in run)
+            # relative: "-c hellod.conf", from the directory it is in.
+            self.run = subprocess.run(
+                [HELLOD, "-d", "-c", "hellod.conf" if relative else
+                 self.conf], cwd=self.dir if relative else None,
+                timeout=TIMEOUT, **run)
+            try:
+                with open(self.pidfile) as f:
+                    self.pid = int(f.read())
+            except FileNotFoundError:
+                pass
+        except BaseException:
+            self.close()
+            raise
+
+    def write_conf(self, text):
+        with open(self.conf + ".tmp", "w") as f:
+            f.write(text)
+        os.rename(self.conf + ".tmp", self.conf)
+
+    def connect(self):
+        return socket.create_connection(("127.0.0.1", self.port), TIMEOUT)
+
+    def stop(self, sig=signal.SIGTERM):
+        check(self.pid is not None, "no pidfile")
+        os.kill(self.pid, sig)
+        rc = wait_exit(self.pid)
+        self.pid = None
+        return rc
+
+    def close(self):
+        if self.pid is not None:
+            try:
+                os.kill(self.pid, signal.SIGKILL)
+                wait_exit(self.pid)
+            except (ProcessLookupError, ChildProcessError):
+                pass
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+def unread_client(connect, nbytes=2 << 20):
+    """A client that pipelines nbytes of lines and never reads a reply."""
+    s = connect()
+    s.sendall(b"x\n" * (nbytes // 2))
+    return s
+
+
+def hold_clients(port, n, window=64):
+    """n clients, each answered once and kept open, at most window of them
+    waiting for their reply at a time.  Stops at the first window not
+    wholly answered; returns the sockets and how many were answered."""
+    socks, answered = [], 0
+    try:
+        while len(socks) < n and answered == len(socks):
+            batch = [socket.create_connection(("127.0.0.1", port), TIMEOUT)
+                     for _ in range(min(window, n - len(socks)))]
+            socks += batch
+            for s in batch:
+                s.sendall(b"hi\n")
+            deadline = time.monotonic() + TIMEOUT
+            for s in batch:
+                try:
+                    left = max(deadline - time.monotonic(), 0.01)
+                    if recv_exact(s, len(REPLY), left) == REPLY:
+                        answered += 1
+                except (AssertionError, OSError):
+                    pass
+    except BaseException:
+        for s in socks:
+            s.close()
+        raise
+    return socks, answered
+
 
 
 def recv_exact(sock, n, timeout=None):

@@ -30,8 +30,12 @@ class ConfFile:
     def __init__(self, text):
         self.dir = tempfile.mkdtemp(prefix="hellod-test-")
         self.path = os.path.join(self.dir, "hellod.conf")
-        with open(self.path, "w") as f:
-            f.write(text)
+        try:
+            with open(self.path, "w") as f:
+                f.write(text)
+        except BaseException:
+            shutil.rmtree(self.dir, ignore_errors=True)
+            raise
 
     def __enter__(self):
         return self.path

@@ -23,9 +23,14 @@ def run(*args):
 
 
 def conf_file(text):
+    """A temp file holding text; the caller removes it (in a finally)."""
     fd, path = tempfile.mkstemp(prefix="hellod-test-", suffix=".conf")
-    with os.fdopen(fd, "w") as f:
-        f.write(text)
+    try:
+        with os.fdopen(fd, "w") as f:
+            f.write(text)
+    except BaseException:
+        os.unlink(path)
+        raise
     return path
 
 
@@ -178,9 +183,9 @@ def test_errors_are_bounded():
 
 
 def test_default_config_file_is_etc():
-    """Issue 9, item 16: a ./configure without --sysconfdir builds a hellod
-    that reads /etc/hellod.conf, as the README's first command says;
-    --sysconfdir=DIR makes it DIR/hellod.conf (make distcheck's build)."""
+    """A ./configure without --sysconfdir builds a hellod that reads
+    /etc/hellod.conf, as the README's first command says; --sysconfdir=DIR
+    makes it DIR/hellod.conf (make distcheck's build)."""
     args = configure_args()
     sysconfdir = os.environ.get("HELLOD_SYSCONFDIR")
     if args is None or sysconfdir is None:
@@ -215,7 +220,7 @@ def default_file_dir():
         raise Skip("no sysconfdir to stand in for (run it from make check)")
     if os.geteuid() != 0 or shutil.which("unshare") is None:
         raise Skip("needs root and unshare(1) for a mount namespace")
-    tmp = tempfile.mkdtemp(prefix="hellod-test-")
+    tmp = tempfile.mkdtemp(prefix="hellod-test-")     # the caller removes it
     return tmp, ["unshare", "-m", "sh", "-c", DEFAULT_FILE_NS, "sh", tmp,
                  sysconfdir]
 

@@ -1,10 +1,14 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: ISC
-"""-d: detach, write the pidfile (safely), remove it on exit; fail
-visibly."""
+"""-d: detach, write the pidfile (safely, before the privileges go),
+remove it on exit; fail visibly, also when a worker cannot start; standard
+streams on /dev/null even when one was closed; a relative -c that still
+reloads after chdir("/")."""
 
 import contextlib
 import os
+import pwd
+import resource
 import shutil
 import signal
 import socket
@@ -15,8 +19,9 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from hellodtest import (HELLOD, TIMEOUT, WRAPPER, Skip, ask, check,
-                        check_sanitizer_log, free_port, main, sanitizer_env)
+from hellodtest import (HELLOD, TIMEOUT, WRAPPER, Detached, Notify, Skip, ask,
+                        check, check_sanitizer_log, free_port, main,
+                        sanitizer_env)
 
 
 @contextlib.contextmanager
@@ -227,6 +232,95 @@ def test_pidfile_in_root_directory_is_written():
             check(not gone(pid), "PID %d from the pidfile is not running" %
                   pid)
             stop_detached(pid, pidfile)
+
+
+# What follows runs hellod -d through hellodtest.Detached: this process
+# is a child subreaper, so the daemon is reparented to it and its exit
+# status is waited for (a pidfd) instead of polled.
+
+# -d with stdin, stdout or stderr closed.
+
+def test_detach_with_a_standard_stream_closed():
+    for fd in (0, 1, 2):
+        with Detached(preexec_fn=lambda: os.close(fd)) as d:
+            check(d.run.returncode == 0, (fd, d.run))
+            with d.connect() as s:
+                ask(s)
+            for i in range(3):
+                check(os.readlink("/proc/%d/fd/%d" % (d.pid, i)) ==
+                      "/dev/null", (fd, i))
+            check(d.stop() == 0, fd)
+            check(not os.path.exists(d.pidfile), fd)
+
+
+# -d reports success only once every worker runs.
+
+def test_detach_fails_when_a_worker_cannot_start():
+    """Descriptors run out at every step of the start in turn (epoll, the
+    internal pipe, an eventfd, a dup...): never a success that dies later,
+    never a pidfile left."""
+    failed = 0
+    for nofile in range(12, 48, 2):
+        def limit():
+            resource.setrlimit(resource.RLIMIT_NOFILE, (nofile, nofile))
+
+        with Detached("workers = 8\n", preexec_fn=limit) as d:
+            if d.run.returncode == 0:       # it fits: it must serve
+                with d.connect() as s:
+                    ask(s)
+                check(d.stop() == 0, nofile)
+                continue
+            failed += 1
+            check(d.run.returncode == 1, (nofile, d.run))
+            check(b"Too many open files" in d.run.stderr, (nofile, d.run))
+            check(not os.path.exists(d.pidfile), "pidfile left behind")
+            try:
+                d.connect().close()
+                raise AssertionError("something listens on %d" % d.port)
+            except ConnectionRefusedError:
+                pass
+    check(failed >= 10, "only %d limits too low" % failed)
+
+
+# With "user", the pidfile is written before the privileges go.
+
+def test_detach_with_user_writes_the_pidfile_first():
+    if os.geteuid() != 0:
+        raise Skip("needs root to change user")
+    try:
+        nobody = pwd.getpwnam("nobody")
+    except KeyError:
+        raise Skip("no user nobody")
+    with Detached("user = nobody\n") as d:
+        check(d.run.returncode == 0, d.run)
+        with open("/proc/%d/status" % d.pid) as f:
+            uids = [l.split()[1:] for l in f if l.startswith("Uid:")][0]
+        check(uids == [str(nobody.pw_uid)] * 4, uids)
+        with d.connect() as s:
+            ask(s)
+        check(d.stop() == 0)
+        # As hellod(8) says: nobody may not unlink in a directory of
+        # root's, so the pidfile stays (and still names the old pid).
+        check(os.path.exists(d.pidfile), "pidfile removed")
+
+
+# -d with a relative -c path, then a reload (after chdir("/")).
+
+def test_detach_relative_config_path_reloads():
+    with Notify() as n, Detached(relative=True, env=n.env()) as d:
+        check(d.run.returncode == 0, d.run)
+        n.wait("READY")
+        with d.connect() as s:
+            ask(s)
+        d.write_conf(d.text + "message = Reloaded\n")
+        m = n.mark()
+        os.kill(d.pid, signal.SIGHUP)
+        # READY=1 follows a good reload and a failed one alike.
+        i, _ = n.wait("RELOADING", start=m)
+        n.wait("READY", start=i + 1)
+        with d.connect() as s:
+            ask(s, reply=b"Reloaded\n")
+        check(d.stop() == 0)
 
 
 if __name__ == "__main__":

@@ -1,17 +1,21 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: ISC
 """Limits: max_connections, idle_timeout, max_line_length, max_output,
-and running out of descriptors (EMFILE) without a busy loop."""
+running out of descriptors (EMFILE) without a busy loop, and the
+descriptor limit raised for every descriptor the daemon holds, at start
+and on a reload."""
 
 import os
+import resource
 import select
 import socket
 import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from hellodtest import (REJECT, REPLY, TIMEOUT, WRAPPER, Daemon, Skip, ask,
-                        check, main, recv_all, recv_exact)
+import hellodtest
+from hellodtest import (REJECT, REPLY, TIMEOUT, WRAPPER, Daemon, Skip, Wrapped,
+                        ask, check, hold_clients, main, recv_all, recv_exact)
 
 
 def test_max_connections():
@@ -192,6 +196,97 @@ def test_emfile_pauses_accept_without_spinning():
                 c.close()
         st = d.stats()
         check(st["accept_paused"] >= 1 and st["conns_accepted"] == n, st)
+
+
+# The descriptor limit counts every descriptor the daemon holds (the
+# workers' bases, eventfds and listener dups), at start and on a reload
+# that raises max_connections.
+
+def nofile(soft, hard):
+    """A wrapper that starts hellod with these RLIMIT_NOFILE limits."""
+    if hellodtest.WRAPPER:
+        # valgrind answers the daemon's setrlimit() itself and leaves the
+        # process's real limit where it was.
+        raise Skip("the wrapper does not let the daemon raise its limit")
+    if resource.getrlimit(resource.RLIMIT_NOFILE)[1] < hard and \
+            os.geteuid() != 0:
+        raise Skip("hard descriptor limit below %d" % hard)
+    return [sys.executable, "-c", "import os, resource, sys; "
+            "resource.setrlimit(resource.RLIMIT_NOFILE, (%d, %d)); "
+            "os.execvp(sys.argv[1], sys.argv[1:])" % (soft, hard)]
+
+
+def raise_own_nofile(want):
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard != resource.RLIM_INFINITY and hard < want:
+        raise Skip("this test needs %d descriptors, the limit is %d" %
+                   (want, hard))
+    if soft != resource.RLIM_INFINITY and soft < want:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (want, hard))
+
+
+def soft_nofile(pid):
+    with open("/proc/%d/limits" % pid) as f:
+        for line in f:
+            if line.startswith("Max open files"):
+                return int(line.split()[3])
+    raise AssertionError("no Max open files")
+
+
+def fd_count(pid):
+    return len(os.listdir("/proc/%d/fd" % pid))
+
+
+def test_fd_limit_counts_the_workers_descriptors():
+    raise_own_nofile(1200)
+    with Wrapped(nofile(1024, 20000)), \
+            Daemon("workers = 64\nmax_connections = 1000\n") as d:
+        own, soft = fd_count(d.pid), soft_nofile(d.pid)
+        socks, answered = hold_clients(d.port, 1000)
+        try:
+            check(answered == 1000, "%d of 1000 clients answered (limit %d,"
+                  " %d descriptors held before)" % (answered, soft, own))
+            check(soft - own >= 1000, "limit %d, %d descriptors held "
+                  "already" % (soft, own))
+            st = d.stats()
+            check(st["conns_current"] == 1000 and
+                  st["accept_paused"] == 0, st)
+        finally:
+            for s in socks:
+                s.close()
+        check(not any("descriptor limit" in l for l in d.lines), d.lines)
+        check(d.stop() == 0)
+
+
+def test_reload_raises_the_fd_limit():
+    raise_own_nofile(1700)
+    conf = "bind = 127.0.0.1\nport = %d\nmax_connections = %d\n"
+    with Wrapped(nofile(1024, 20000)), \
+            Daemon("max_connections = 100\n") as d:
+        check(soft_nofile(d.pid) == 1024, soft_nofile(d.pid))
+        m = d.mark()
+        check(d.reload(conf % (d.port, 2000)))
+        own, soft = fd_count(d.pid), soft_nofile(d.pid)
+        socks, answered = hold_clients(d.port, 1500)
+        try:
+            check(answered == 1500, "%d of 1500 clients answered (limit %d)"
+                  % (answered, soft))
+            check(soft - own >= 2000, "limit %d, %d descriptors held" %
+                  (soft, own))
+        finally:
+            for s in socks:
+                s.close()
+        check(not any("descriptor limit" in l for l in d.lines[m:]),
+              d.lines[m:])
+        check(d.stop() == 0)
+    # A hard limit that cannot be passed: the reload says so.
+    with Wrapped(nofile(1024, 1024)), \
+            Daemon("max_connections = 100\n") as d:
+        m = d.mark()
+        check(d.reload(conf % (d.port, 2000)))
+        d.wait_log(r"warning: the descriptor limit \(1024\) is too low for "
+                   r"max_connections 2000", start=m)
+        check(d.stop() == 0)
 
 
 if __name__ == "__main__":

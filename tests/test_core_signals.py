@@ -1,18 +1,23 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: ISC
-"""Signals: HUP reload (good, bad, port change), TERM flush, USR1."""
+"""Signals: HUP reload (good, bad, port change, a changed "user" warned
+about), HUP and USR1 during start-up and during a graceful stop (also with
+-d), TERM flush, INT, the stop's bounds, USR1's counters (on continuation
+lines with many workers), PIPE ignored."""
 
 import ctypes
 import os
 import pwd
+import re
 import struct
 import signal
 import socket
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from hellodtest import (REPLY, TIMEOUT, Daemon, Held, Skip, ask, check,
-                        free_port, main, recv_all, recv_exact)
+from hellodtest import (REPLY, TIMEOUT, Daemon, Detached, Held, Notify, Skip,
+                        ask, check, free_port, hold_clients, main, recv_all,
+                        unread_client, wait_exit)
 
 BASE = "bind = 127.0.0.1\n"
 
@@ -58,8 +63,8 @@ def test_bad_reload_keeps_running_config():
 
 
 def test_long_log_line_is_logged_whole():
-    """Issue 9, item 15: a log line longer than log.c's buffer (as the
-    SIGUSR1 line of many workers is) comes out whole, not cut at 1023."""
+    """A log line longer than log.c's buffer (as the SIGUSR1 line of many
+    workers is) comes out whole, not cut at 1023."""
     key = "k" * 3000
     with Daemon() as d:
         m = d.mark()
@@ -269,6 +274,112 @@ def test_usr1_logs_counters_and_pipe_is_ignored():
             check(key in st, (key, st))
         check(st["requests"] == 2 and st["conns_accepted"] == 1, st)
         check(d.stop() == 0)
+
+
+# A HUP during a graceful stop is ignored and logged; USR1 still
+# answers, and with -d the pidfile is removed at the exit.
+
+def test_hup_during_graceful_stop_is_ignored():
+    with Daemon("shutdown_timeout = 60\nmax_output = 1k\nworkers = 1\n") as d:
+        s = unread_client(d.connect)
+        try:
+            d.wait_stat("output_paused", lambda v: v >= 1, ">= 1")
+            m = d.mark()
+            d.kill(signal.SIGTERM)
+            d.wait_log(r"stopping: 1 connection", start=m)
+            d.kill(signal.SIGHUP)
+            d.wait_log(r"SIGHUP while stopping: ignored", start=m)
+            st = d.stats()          # USR1 is still handled too
+            check(st["reloads"] == 0, st)
+            got = recv_all(s)
+        finally:
+            s.close()
+        check(got == REPLY * (len(got) // len(REPLY)) and got, len(got))
+        rc = d.stop(sig=0)
+        check(rc == 0, "exit status %s; log:\n%s" % (rc, d.log_text()))
+
+
+def test_hup_during_graceful_stop_detached_removes_pidfile():
+    with Notify() as n, Detached("shutdown_timeout = 60\nmax_output = 1k\n"
+                                 "workers = 1\n", env=n.env()) as d:
+        check(d.run.returncode == 0, d.run)
+        n.wait("READY")
+        s = unread_client(d.connect)
+        try:
+            m = n.mark()
+            os.kill(d.pid, signal.SIGTERM)
+            n.wait("STOPPING", start=m)
+            os.kill(d.pid, signal.SIGHUP)
+            got = recv_all(s)
+        finally:
+            s.close()
+        check(got and got == REPLY * (len(got) // len(REPLY)), len(got))
+        rc = wait_exit(d.pid)
+        d.pid = None
+        check(rc == 0, "exit status %s (-%d is SIGHUP)" % (rc, signal.SIGHUP))
+        check(not os.path.exists(d.pidfile), "pidfile left behind")
+
+
+# A reload that changes "user" says it takes effect at the next start,
+# as one that changes "workers" does.
+
+def test_reload_that_changes_user_warns():
+    try:
+        pwd.getpwnam("nobody")
+    except KeyError:
+        raise Skip("no user nobody")
+    conf = "bind = 127.0.0.1\nport = %d\n"
+    with Daemon() as d:
+        for user, warned in (("nobody", True), ("nobody", True), ("", False)):
+            m = d.mark()
+            check(d.reload(conf % d.port + (user and "user = %s\n" % user)))
+            said = [l for l in d.lines[m:] if re.match(
+                r"warning: user: the change takes effect at the next start;"
+                r" started without one$", l)]
+            check(bool(said) == warned, (user, d.lines[m:]))
+        check(d.stop() == 0)
+
+
+# The SIGUSR1 counters whole, whatever the number of workers.
+
+def test_usr1_stats_with_many_workers():
+    n = 160
+    with Daemon("workers = %d\n" % n) as d:
+        socks, answered = hold_clients(d.port, 300)
+        for s in socks:
+            s.close()
+        check(answered == 300, answered)
+        m = d.mark()
+        st = d.stats()          # the first line parses, as every test's
+        check(st["conns_accepted"] == 300 and "reloads" in st, st)
+        check("accepted_by_worker" not in st, st)
+        # Then the workers' share, a range per line, each whole.
+        counts, want = [], 0
+        while want < n:
+            r = d.wait_log(r"stats, continued: accepted_by_worker"
+                           r"\[(\d+)-(\d+)\]=([\d,]+)$", start=m)
+            first, last = int(r.group(1)), int(r.group(2))
+            check(first == want and last >= first, (want, r.group(0)))
+            values = [int(v) for v in r.group(3).split(",")]
+            check(len(values) == last - first + 1, r.group(0))
+            counts += values
+            want = last + 1
+            m = d.lines.index(r.string, m) + 1
+            check(len(r.string) < 1000, len(r.string))
+        check(want == n and sum(counts) == 300, (want, counts))
+        check(d.stop() == 0)
+
+
+def test_usr1_stats_with_few_workers_on_one_line():
+    with Daemon("workers = 3\n") as d:
+        socks, _ = hold_clients(d.port, 30)
+        for s in socks:
+            s.close()
+        st = d.stats()
+        check(len(st["accepted_by_worker"]) == 3 and
+              sum(st["accepted_by_worker"]) == 30, st)
+        check(st["notify_dropped"] == 0, st)
+        check(not any("continued" in l for l in d.lines), d.lines)
 
 
 if __name__ == "__main__":

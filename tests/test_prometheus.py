@@ -66,17 +66,22 @@ class Prometheus:
         text = text.replace(TARGET, '"%s"' % target).replace(
             INTERVAL, "scrape_interval: 1s")
         self.dir = tempfile.mkdtemp(prefix="hellod-prometheus-")
-        conf = os.path.join(self.dir, "prometheus.yml")
-        with open(conf, "w") as f:
-            f.write(text)
-        self.port = free_port()
-        self.log = open(os.path.join(self.dir, "prometheus.log"), "w+")
-        self.proc = subprocess.Popen(
-            [binary, "--config.file=" + conf,
-             "--storage.tsdb.path=" + os.path.join(self.dir, "data"),
-             "--web.listen-address=127.0.0.1:%d" % self.port],
-            stdin=subprocess.DEVNULL, stdout=self.log, stderr=self.log,
-            cwd=self.dir)
+        self.log = self.proc = None
+        try:
+            conf = os.path.join(self.dir, "prometheus.yml")
+            with open(conf, "w") as f:
+                f.write(text)
+            self.port = free_port()
+            self.log = open(os.path.join(self.dir, "prometheus.log"), "w+")
+            self.proc = subprocess.Popen(
+                [binary, "--config.file=" + conf,
+                 "--storage.tsdb.path=" + os.path.join(self.dir, "data"),
+                 "--web.listen-address=127.0.0.1:%d" % self.port],
+                stdin=subprocess.DEVNULL, stdout=self.log, stderr=self.log,
+                cwd=self.dir)
+        except BaseException:
+            self.close()
+            raise
 
     def log_text(self):
         self.log.flush()
@@ -112,14 +117,15 @@ class Prometheus:
                              (expr, want, limit, result, self.log_text()))
 
     def close(self):
-        if self.proc.poll() is None:
+        if self.proc is not None and self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
             try:
                 self.proc.wait(TIMEOUT)
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
-        self.log.close()
+        if self.log is not None:
+            self.log.close()
         shutil.rmtree(self.dir, ignore_errors=True)
 
     def __enter__(self):

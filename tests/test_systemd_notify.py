@@ -3,7 +3,9 @@
 """sd_notify as a service manager sees it: a test-owned $NOTIFY_SOCKET
 receives READY=1 (only once the port answers), RELOADING=1 + MONOTONIC_USEC
 then READY=1 around a reload (good or bad), STOPPING=1 on TERM, WATCHDOG=1
-every WATCHDOG_USEC/2; and "<N>" priorities on stderr under journald."""
+every WATCHDOG_USEC/2, also during a stop once some workers have finished;
+a notify socket nobody reads blocks nothing and its drops are counted; and
+"<N>" priorities on stderr under journald, for the daemon and for -t."""
 
 import ctypes
 import os
@@ -11,97 +13,36 @@ import re
 import shutil
 import signal
 import socket
+import subprocess
 import sys
 import tempfile
-import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import hellodtest
-from hellodtest import (TIMEOUT, Daemon, Skip, Wrapped, ask, check, clean_env,
-                        main)
+from hellodtest import (HELLOD, TIMEOUT, Daemon, Notify, Skip, Wrapped, ask,
+                        check, clean_env, main, recv_all, unread_client)
 
 BASE = "port = 0\nbind = 127.0.0.1\n"
 
 
-class Notify:
-    """A datagram socket standing in for systemd's notify socket.
+class Unread:
+    """A $NOTIFY_SOCKET that nobody ever reads, as a hung manager's."""
 
-    Every message is kept with the time it arrived.  on_ready, when given,
-    runs in the receiving thread the moment READY=1 arrives, before anything
-    else can happen, so it sees the daemon exactly as systemd would."""
-
-    def __init__(self, abstract=False, on_ready=None):
+    def __init__(self):
         self.dir = tempfile.mkdtemp(prefix="hellod-notify-")
+        self.address = os.path.join(self.dir, "notify")
         self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-        if abstract:
-            name = "hellod-test-%d-%d" % (os.getpid(), id(self))
-            self.sock.bind("\0" + name)
-            self.address = "@" + name
-        else:
-            self.address = os.path.join(self.dir, "notify")
+        try:
             self.sock.bind(self.address)
-        self.on_ready = on_ready
-        self.ready_result = None
-        self.msgs = []
-        self.cond = threading.Condition()
-        self.closing = False
-        self.thread = threading.Thread(target=self._read, daemon=True)
-        self.thread.start()
-
-    def _read(self):
-        self.sock.settimeout(0.2)
-        while not self.closing:
-            try:
-                data = self.sock.recv(65536)
-            except socket.timeout:
-                continue
-            except OSError:
-                return
-            fields = dict(line.split("=", 1) for line in
-                          data.decode().split("\n") if "=" in line)
-            if "READY" in fields and self.on_ready and \
-                    self.ready_result is None:
-                try:
-                    self.ready_result = self.on_ready(fields)
-                except Exception as e:     # reported by the test
-                    self.ready_result = e
-            with self.cond:
-                self.msgs.append((time.monotonic(), data.decode(), fields))
-                self.cond.notify_all()
+        except BaseException:
+            self.close()
+            raise
 
     def env(self, **extra):
         return clean_env(NOTIFY_SOCKET=self.address, **extra)
 
-    def mark(self):
-        with self.cond:
-            return len(self.msgs)
-
-    def wait(self, key, start=0, timeout=None):
-        """The first message at or after start that sets key."""
-        deadline = time.monotonic() + (timeout or TIMEOUT)
-        with self.cond:
-            i = start
-            while True:
-                while i < len(self.msgs):
-                    i += 1
-                    if key in self.msgs[i - 1][2]:
-                        return i - 1, self.msgs[i - 1]
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    raise AssertionError(
-                        "no %s= within %ss; got: %r" %
-                        (key, timeout or TIMEOUT,
-                         [m[1] for m in self.msgs]))
-                self.cond.wait(left)
-
-    def all(self, key, start=0):
-        with self.cond:
-            return [m for m in self.msgs[start:] if key in m[2]]
-
     def close(self):
-        self.closing = True
-        self.thread.join(TIMEOUT)
         self.sock.close()
         shutil.rmtree(self.dir, ignore_errors=True)
 
@@ -296,6 +237,102 @@ def test_journal_stream_of_another_file_is_ignored():
     with Daemon(env=env, base=BASE) as d:
         check(d.stop() == 0)
         check(not any(l.startswith("<") for l in d.lines), d.lines)
+
+
+# A worker that finished early during a stop is not "stuck".
+
+def test_watchdog_keeps_pinging_while_some_workers_finished():
+    period = 400000                 # pings every 0.2 s, beats every 0.1 s
+    with Notify() as n, Daemon("workers = 4\nshutdown_timeout = 60\n"
+                               "max_output = 1k\n",
+                               env=n.env(WATCHDOG_USEC=str(period))) as d:
+        n.wait("WATCHDOG")
+        socks = [unread_client(d.connect) for _ in range(2)]
+        try:
+            d.wait_stat("output_paused", lambda v: v >= 2, ">= 2")
+            m, log = n.mark(), d.mark()
+            d.kill(signal.SIGTERM)
+            i, _ = n.wait("STOPPING", start=m)
+            # Six pings, over a second of the stop, while two workers still
+            # have their client and the others are done.
+            for _ in range(6):
+                i, _ = n.wait("WATCHDOG", start=i + 1)
+            stuck = [l for l in d.lines[log:] if "has not run" in l]
+            check(not stuck, stuck)
+            for s in socks:
+                recv_all(s)
+        finally:
+            for s in socks:
+                s.close()
+        check(d.stop(sig=0) == 0)
+
+
+# A notify socket nobody reads blocks nothing; drops are counted.
+
+def test_notify_socket_nobody_reads():
+    with Unread() as n, \
+            Daemon("workers = 1\n", env=n.env(WATCHDOG_USEC="20000")) as d:
+        # A ping every 10 ms: the socket's queue is full within a few.
+        d.wait_log(r"systemd notification: .*Resource temporarily "
+                   r"unavailable")
+        start = time.monotonic()
+        # Two seconds' worth: replies once stopped after 2 s of it.
+        st = d.wait_stat("notify_dropped", lambda v: v >= 200, ">= 200")
+        elapsed = time.monotonic() - start
+        with d.connect() as s:
+            for _ in range(10):
+                ask(s)
+        warned = [l for l in d.lines if "systemd notification" in l]
+        # Rate-limited: one line a second at most, the rest counted.
+        check(len(warned) <= elapsed + 2, (elapsed, warned))
+        check(st["notify_dropped"] >= 200, st)
+        rc = d.stop(timeout=TIMEOUT)
+        check(rc == 0, "exit status %s" % rc)
+
+
+# Under journald, "hellod -t" (ExecStartPre=, ExecReload=) gives its
+# errors error priority, so "journalctl -p warning" shows a failed reload.
+# tests/e2e/guest.sh proves it under a real systemd.
+
+def journald(*cmd):
+    """Run cmd with $JOURNAL_STREAM naming its stderr, as journald would."""
+    return subprocess.run(
+        ["sh", "-c", 'JOURNAL_STREAM=$(stat -L -c %d:%i /proc/self/fd/2); '
+         'export JOURNAL_STREAM; exec "$@"', "sh"] + list(cmd),
+        stdin=subprocess.DEVNULL, capture_output=True, timeout=TIMEOUT)
+
+
+def test_config_test_under_journald_has_priorities():
+    tmp = tempfile.mkdtemp(prefix="hellod-test-")
+    try:
+        conf = os.path.join(tmp, "hellod.conf")
+        with open(conf, "w") as f:
+            f.write("port = 0\nbogus = 1\nworkers = -1\n")
+        for args in (["-t"], ["-T"], []):
+            p = journald(HELLOD, "-c", conf, *args)
+            check(p.returncode == 3, (args, p))
+            lines = p.stderr.decode().splitlines()
+            check(lines and all(l.startswith("<3>") for l in lines),
+                  (args, lines))
+            check(any(re.match(r"<3>%s:2: unknown key 'bogus'" %
+                                   re.escape(conf), l) for l in lines),
+                  (args, lines))
+            check(any(re.match(r"<3>%s:3: " % re.escape(conf), l)
+                      for l in lines), (args, lines))
+            if args:
+                check(lines[-1] == "<3>configuration test failed", lines)
+        with open(conf, "w") as f:
+            f.write("port = 0\n")
+        p = journald(HELLOD, "-t", "-c", conf)
+        check(p.returncode == 0, p)
+        check(p.stderr == b"<6>configuration OK\n", p.stderr)
+        # Without journald, as before: no prefixes.
+        p = subprocess.run([HELLOD, "-t", "-c", conf], capture_output=True,
+                           stdin=subprocess.DEVNULL, timeout=TIMEOUT,
+                           env=dict(os.environ, JOURNAL_STREAM="1:1"))
+        check(p.stderr == b"configuration OK\n", p.stderr)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -17,8 +17,8 @@ from hellodtest import (SANITIZED, WRAPPER, Daemon, Skip, Wrapped, ask, check,
 
 
 def test_valgrind_leaves_no_fifos():
-    """Issue 9, item 19: valgrind as "make check-valgrind" runs it
-    (VALGRIND_FLAGS, from make) leaves no vgdb-pipe-* FIFOs in $TMPDIR,
+    """Valgrind as "make check-valgrind" runs it (VALGRIND_FLAGS, from
+    make) leaves no vgdb-pipe-* FIFOs in $TMPDIR,
     even when it is killed with the daemon, as after a failing test."""
     if WRAPPER:
         raise Skip("already under a wrapper")

@@ -76,7 +76,7 @@ check "systemctl reload with a broken configuration fails" \
     eval '! timeout 30 systemctl reload hellod 2>/dev/null'
 check "journalctl -u hellod says why (file:line: message)" \
     wait_for 10 journal_has debug "hellod\.conf:2: .*bogus"
-# Issue 9, item 9: the "hellod -t" of ExecReload= gives its errors error
+# The "hellod -t" of ExecReload= gives its errors error
 # priority under journald, so the failed reload shows at warning and above
 # (the daemon itself has not read the file: this line is the check's).
 check "journalctl -p warning lists the failed check's file:line: error" \
