@@ -64,7 +64,7 @@ capture_end(void)
 }
 
 /*
- * which function logs at which priority, and the name
+ * Which function logs at which priority, and the name
  * each priority is shown with, from the one table there is.
  */
 START_TEST(test_levels)
@@ -135,7 +135,7 @@ START_TEST(test_threshold)
 END_TEST
 
 /*
- * a line longer than any buffer of log.c's, such as the
+ * A line longer than any buffer of log.c's, such as the
  * SIGUSR1 stats of WORKER_MAX workers, is logged whole, in one line.
  */
 START_TEST(test_long_line_whole)
