@@ -51,16 +51,6 @@ static void	conn_free(struct conn *);
 
 #define CONN_PROBE_REASON	"closed without a byte (a health check?)"
 
-/* Milliseconds on the monotonic clock: idle times ignore wall-clock steps. */
-uint64_t
-conn_now_ms(void)
-{
-	struct timespec	 ts;
-
-	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 uint64_t
 conn_last_request(const struct conn *c)
 {
@@ -137,7 +127,7 @@ conn_accept(struct worker *w, int fd, const struct sockaddr *sa,
 	}
 	c->w = w;
 	c->fd = fd;
-	c->last_request = conn_now_ms();
+	c->last_request = clock_ms();
 	c->sourced = counted == 1;
 	if ((size_t)salen <= sizeof(c->peer))
 		memcpy(&c->peer, sa, salen);
@@ -405,7 +395,7 @@ conn_process(struct conn *c)
 		conn_drain_input(c, used);
 		if (lines > 0) {
 			STATS_ADD(worker_stats_own(c->w)->requests, lines);
-			c->last_request = conn_now_ms();
+			c->last_request = clock_ms();
 			worker_touch(c->w, c);
 			if (conn_reply(c, lines) == -1)
 				return;

@@ -262,13 +262,24 @@ void	log_errorx(const char *, ...) HELLOD_PRINTF(1, 2);
 void	vlog(int, const char *, va_list) HELLOD_PRINTF(2, 0);
 __dead void fatal(const char *, ...) HELLOD_PRINTF(1, 2);
 __dead void fatalx(const char *, ...) HELLOD_PRINTF(1, 2);
-/* At most one line per interval; the rest are counted and summarised. */
-struct log_ratelimit {
-	time_t		last;
-	unsigned long	suppressed;
+/*
+ * A rate-limited line: log_limited(lim, now, pri, fmt, ...) logs at most
+ * one line per LOG_LIMIT_MS for each limiter, now being clock_ms() (or any
+ * clock a test drives).  The lines it holds back are counted, and the next
+ * line it logs ends in " (N similar suppressed)", N then starting again
+ * from 0.  A limiter is a struct its caller owns, zeroed to start, one per
+ * kind of event (so that it counts only its own), and used by one thread.
+ */
+struct log_limit {
+	uint64_t	next_ms;	/* no line before this */
+	unsigned long	suppressed;	/* held back since the last line */
 };
-int	log_ratelimit(struct log_ratelimit *, time_t);
-#define LOG_RATELIMIT_INTERVAL	1	/* seconds */
+void	log_limited(struct log_limit *, uint64_t, int, const char *, ...)
+	    HELLOD_PRINTF(4, 5);
+#define LOG_LIMIT_MS	1000	/* one line a second, per limiter */
+
+/* clock.c: the one clock for intervals, monotonic and coarse */
+uint64_t clock_ms(void);
 
 /* stats.c: counters for every limit event */
 enum stats_close {
@@ -385,7 +396,6 @@ void		conn_close(struct conn *, enum stats_close, const char *);
 void		conn_drain(struct conn *);
 void		conn_reconfigure(struct conn *);
 uint64_t	conn_last_request(const struct conn *);
-uint64_t	conn_now_ms(void);
 #define CONN_LINGER_SECS	2	/* discard input after our FIN */
 #define CONN_QUIET_MS		500	/* stopping: client quiet this long */
 #define CONN_READ_MAX		16384	/* bytes libevent reads at once */

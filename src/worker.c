@@ -58,10 +58,12 @@ struct worker {
 	int			*cmd_fds;	/* NULL: keep the listeners */
 	size_t			 cmd_nfds;
 	uint64_t		 cmd_gen;
-	struct log_ratelimit	 rl_reject;
-	struct log_ratelimit	 rl_accept;
-	struct log_ratelimit	 rl_source;
-	struct log_ratelimit	 rl_proxy;
+	/* Rate-limited warnings, one limiter for each kind. */
+	struct log_limit	 lim_reject;
+	struct log_limit	 lim_accept_pause;
+	struct log_limit	 lim_accept_error;
+	struct log_limit	 lim_source;
+	struct log_limit	 lim_proxy;
 	char			*wbuf;		/* replies, back to back */
 	size_t			 wbuf_replies;
 };
@@ -300,18 +302,14 @@ worker_accept_error_cb(struct evconnlistener *lev, void *arg)
 	case ENOBUFS:
 	case ENOMEM:
 		STATS_ADD(w->stats.accept_paused, 1);
-		if (log_ratelimit(&w->rl_accept, conn_now_ms() / 1000)) {
-			log_warnx("accept: %s; pausing new connections "
-			    "(%lu similar suppressed)", strerror(error),
-			    w->rl_accept.suppressed);
-			w->rl_accept.suppressed = 0;
-		}
+		log_limited(&w->lim_accept_pause, clock_ms(), LOG_WARNING,
+		    "accept: %s; pausing new connections", strerror(error));
 		worker_pause(w);
 		evtimer_add(w->ev_accept_retry, &tv);
 		break;
 	default:
-		if (log_ratelimit(&w->rl_accept, conn_now_ms() / 1000))
-			log_warnx("accept: %s", strerror(error));
+		log_limited(&w->lim_accept_error, clock_ms(), LOG_WARNING,
+		    "accept: %s", strerror(error));
 		break;
 	}
 }
@@ -669,12 +667,9 @@ void
 worker_conn_reject(struct worker *w)
 {
 	STATS_ADD(w->stats.conns_rejected, 1);
-	if (log_ratelimit(&w->rl_reject, conn_now_ms() / 1000)) {
-		log_warnx("max_connections (%u) reached, rejecting new "
-		    "connections (%lu similar suppressed)",
-		    w->conf->max_connections, w->rl_reject.suppressed);
-		w->rl_reject.suppressed = 0;
-	}
+	log_limited(&w->lim_reject, clock_ms(), LOG_WARNING,
+	    "max_connections (%u) reached, rejecting new connections",
+	    w->conf->max_connections);
 }
 
 /*
@@ -714,15 +709,11 @@ worker_source_reject(struct worker *w, const struct sockaddr *sa)
 	char			 name[ADDR_STRLEN];
 
 	STATS_ADD(w->stats.conns_rejected_source, 1);
-	if (log_ratelimit(&w->rl_source, conn_now_ms() / 1000)) {
-		addr_source_key(sa, &key);
-		log_warnx("max_connections_per_source (%u) reached for %s, "
-		    "rejecting (%lu similar suppressed)",
-		    w->conf->max_connections_per_source,
-		    addr_source_fmt(&key, name, sizeof(name)),
-		    w->rl_source.suppressed);
-		w->rl_source.suppressed = 0;
-	}
+	addr_source_key(sa, &key);
+	log_limited(&w->lim_source, clock_ms(), LOG_WARNING,
+	    "max_connections_per_source (%u) reached for %s, rejecting",
+	    w->conf->max_connections_per_source,
+	    addr_source_fmt(&key, name, sizeof(name)));
 }
 
 /* Count and log (rate-limited) a connection refused for its PROXY header. */
@@ -733,12 +724,9 @@ worker_proxy_reject(struct worker *w, const struct sockaddr *sa,
 	char	 name[ADDR_STRLEN];
 
 	STATS_ADD(w->stats.conns_rejected_proxy, 1);
-	if (log_ratelimit(&w->rl_proxy, conn_now_ms() / 1000)) {
-		log_warnx("PROXY: connection from %s closed without a reply: "
-		    "%s (%lu similar suppressed)", addr_fmt(sa, name,
-		    sizeof(name)), why, w->rl_proxy.suppressed);
-		w->rl_proxy.suppressed = 0;
-	}
+	log_limited(&w->lim_proxy, clock_ms(), LOG_WARNING,
+	    "PROXY: connection from %s closed without a reply: %s",
+	    addr_fmt(sa, name, sizeof(name)), why);
 }
 
 /*
@@ -785,7 +773,7 @@ worker_idle_arm(struct worker *w)
 	if (c == NULL || w->conf->idle_timeout == 0 ||
 	    evtimer_pending(w->ev_idle, NULL))
 		return;
-	now = conn_now_ms();
+	now = clock_ms();
 	due = conn_last_request(c) + (uint64_t)w->conf->idle_timeout * 1000;
 	due = due > now ? due - now : 0;
 	tv.tv_sec = due / 1000;
@@ -814,7 +802,7 @@ worker_idle_cb(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	if (w->conf->idle_timeout == 0)
 		return;
-	now = conn_now_ms();
+	now = clock_ms();
 	idle = (uint64_t)w->conf->idle_timeout * 1000;
 	while ((c = TAILQ_FIRST(&w->conns)) != NULL) {
 		if (conn_last_request(c) + idle > now)
