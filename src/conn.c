@@ -20,6 +20,10 @@
  * A connection ends by flushing what it owes, sending FIN and discarding
  * what the client still sends for a moment: closing a socket with unread
  * input sends RST, which can destroy replies still on their way.
+ *
+ * Of its worker a connection knows its struct conn_ctx (the event base,
+ * the config, the block of replies, the thread's counters and admission)
+ * and three calls: opened, touched, closed (the seam, in hellod.h).
  */
 #include "config.h"
 
@@ -51,16 +55,6 @@ static void	conn_free(struct conn *);
 
 #define CONN_PROBE_REASON	"closed without a byte (a health check?)"
 
-/* Milliseconds on the monotonic clock: idle times ignore wall-clock steps. */
-uint64_t
-conn_now_ms(void)
-{
-	struct timespec	 ts;
-
-	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 uint64_t
 conn_last_request(const struct conn *c)
 {
@@ -82,73 +76,29 @@ conn_log_at(const char *func, struct conn *c, const char *what)
 }
 
 /*
- * One line to say why (or none), then FIN.  This socket never becomes a
- * connection (no bufferevent, nothing of libevent's): the socket buffer is
- * empty, so the non-blocking send either fits or the client is gone.  What the
- * client sent already is read and dropped first, a bounded number of
- * times: closing with unread input would send RST, which may destroy the
- * line on its way.
+ * A socket the worker has admitted (admit_accept(); sourced: counted in
+ * its source) becomes a connection.  0: the connection owns the socket,
+ * the slot and the source count, and gives them back as it closes.  -1
+ * when it cannot be built: nothing is taken, the caller closes the socket
+ * and gives the admission back.
  */
-static void
-conn_reject(int fd, const char *line)
+int
+conn_accept(const struct conn_ctx *ctx, int fd, const struct sockaddr *sa,
+    socklen_t salen, int sourced)
 {
-	char	 junk[4096];
-	int	 i;
-
-	if (line != NULL)
-		(void)send(fd, line, strlen(line), MSG_DONTWAIT | MSG_NOSIGNAL);
-	if (shutdown(fd, SHUT_WR) == 0) {
-		for (i = 0; i < CONN_REJECT_DRAIN; i++) {
-			if (recv(fd, junk, sizeof(junk), MSG_DONTWAIT) <= 0)
-				break;
-		}
-	}
-	close(fd);
-}
-
-void
-conn_accept(struct worker *w, int fd, const struct sockaddr *sa,
-    socklen_t salen)
-{
-	const struct config	*conf = worker_conf(w);
-	struct timeval		 tv = { conf->proxy_timeout, 0 };
+	struct timeval		 tv = { ctx->conf->proxy_timeout, 0 };
 	struct conn		*c;
-	int			 counted = 0;
 
-	if (conf->proxy_protocol && !addr_prefix_match(conf->proxy_trusted,
-	    conf->nproxy_trusted, sa)) {
-		worker_proxy_reject(w, sa, "not in proxy_trusted");
-		conn_reject(fd, NULL);
-		return;
-	}
-	/* Behind a proxy the source is known only from the header. */
-	if (!conf->proxy_protocol && (counted = worker_source_take(w, sa)) ==
-	    -1) {
-		worker_source_reject(w, sa);
-		conn_reject(fd, CONN_REJECT_SOURCE_LINE);
-		return;
-	}
 	if ((c = calloc(1, sizeof(*c))) == NULL) {
 		log_warn("%s: calloc", __func__);
-		if (counted == 1)
-			worker_source_release(w, sa);
-		close(fd);
-		return;
+		return -1;
 	}
-	c->w = w;
+	c->ctx = ctx;
 	c->fd = fd;
-	c->last_request = conn_now_ms();
-	c->sourced = counted == 1;
+	c->last_request = clock_ms();
+	c->sourced = sourced != 0;
 	if ((size_t)salen <= sizeof(c->peer))
 		memcpy(&c->peer, sa, salen);
-	if (worker_conn_open(w, c) == -1) {
-		if (c->sourced)
-			worker_source_release(w, sa);
-		free(c);
-		conn_reject(fd, CONN_REJECT_LINE);
-		worker_conn_reject(w);
-		return;
-	}
 	/*
 	 * Not BEV_OPT_CLOSE_ON_FREE: freed from its own callback, the
 	 * bufferevent would close the socket only when that returns, after
@@ -157,23 +107,23 @@ conn_accept(struct worker *w, int fd, const struct sockaddr *sa,
 	 * takes the late EPOLL_CTL_DEL of a closed descriptor in its stride,
 	 * and no other descriptor of this loop can take the number before.
 	 */
-	c->bev = bufferevent_socket_new(worker_base(w), fd, 0);
+	c->bev = bufferevent_socket_new(ctx->base, fd, 0);
 	if (c->bev == NULL) {
 		log_warnx("%s: cannot allocate a bufferevent", __func__);
-		close(fd);
-		conn_free(c);
-		return;
+		free(c);
+		return -1;
 	}
+	worker_conn_opened(ctx->w, c);
 	bufferevent_setcb(c->bev, conn_read_cb, conn_write_cb, conn_event_cb,
 	    c);
 	conn_reconfigure(c);
-	if (conf->proxy_protocol) {
+	if (ctx->conf->proxy_protocol) {
 		/* The whole header within proxy_timeout, however it trickles. */
 		c->state = CONN_PROXY;
-		if ((c->ev_timer = evtimer_new(worker_base(w), conn_timer_cb,
-		    c)) == NULL) {
+		if ((c->ev_timer = evtimer_new(ctx->base, conn_timer_cb, c)) ==
+		    NULL) {
 			conn_close(c, STATS_CLOSE_ERROR, "out of memory");
-			return;
+			return 0;
 		}
 		evtimer_add(c->ev_timer, &tv);
 	}
@@ -182,8 +132,9 @@ conn_accept(struct worker *w, int fd, const struct sockaddr *sa,
 	bufferevent_enable(c->bev, EV_READ);
 	conn_log(c, "accepted");
 	/* Taken from a listener's queue as it closes for a stop. */
-	if (worker_stopping(w))
+	if (ctx->stopping)
 		conn_drain(c);
+	return 0;
 }
 
 /*
@@ -231,16 +182,16 @@ conn_proxy_header(struct conn *c)
 			    res.reason);
 		memcpy(&c->peer, &res.src, res.len <= sizeof(c->peer) ?
 		    res.len : sizeof(c->peer));
-		if ((counted = worker_source_take(c->w, &c->peer.sa)) == -1) {
-			worker_source_reject(c->w, &c->peer.sa);
-			conn_say(c, CONN_REJECT_SOURCE_LINE);
+		if ((counted = admit_source(c->ctx->admit, c->ctx->conf,
+		    &c->peer.sa)) == -1) {
+			conn_say(c, ADMIT_SOURCE_LINE);
 			conn_finish(c, STATS_CLOSE_REJECTED,
 			    "too many connections from its address");
 			return;
 		}
 		c->sourced = counted == 1;
 	}
-	if (worker_stopping(c->w))
+	if (c->ctx->stopping)
 		conn_drain(c);
 	if (evbuffer_get_length(in) > 0)
 		conn_process(c);
@@ -250,7 +201,7 @@ conn_proxy_header(struct conn *c)
 static void
 conn_proxy_fail(struct conn *c, const char *why)
 {
-	worker_proxy_reject(c->w, &c->peer.sa, why);
+	admit_proxy_refused(c->ctx->admit, &c->peer.sa, why);
 	if (c->ev_timer != NULL) {
 		event_free(c->ev_timer);
 		c->ev_timer = NULL;
@@ -288,7 +239,7 @@ conn_timer_cb(evutil_socket_t fd, short what, void *arg)
 void
 conn_reconfigure(struct conn *c)
 {
-	const struct config	*conf = worker_conf(c->w);
+	const struct config	*conf = c->ctx->conf;
 
 	if (c->state != CONN_OPEN)
 		return;
@@ -309,7 +260,7 @@ conn_count_sent(struct conn *c)
 {
 	size_t	 left = evbuffer_get_length(bufferevent_get_output(c->bev));
 
-	STATS_ADD(worker_stats_own(c->w)->bytes_sent, c->unsent - left);
+	STATS_ADD(c->ctx->mine->bytes_sent, c->unsent - left);
 	c->unsent = (uint32_t)left;
 }
 
@@ -322,11 +273,11 @@ static int
 conn_reply(struct conn *c, size_t n)
 {
 	struct evbuffer	*out = bufferevent_get_output(c->bev);
-	const char	*block;
-	size_t		 per, k, len, rlen = worker_conf(c->w)->reply_len;
+	const char	*block = c->ctx->replies;
+	size_t		 per = c->ctx->nreplies, k, len;
+	size_t		 rlen = c->ctx->conf->reply_len;
 	ssize_t		 sent;
 
-	block = worker_replies(c->w, &per);
 	while (n > 0) {
 		k = n < per ? n : per;
 		len = k * rlen;
@@ -341,7 +292,7 @@ conn_reply(struct conn *c, size_t n)
 			}
 			if (sent == -1)
 				sent = 0;
-			STATS_ADD(worker_stats_own(c->w)->bytes_sent, sent);
+			STATS_ADD(c->ctx->mine->bytes_sent, sent);
 			if ((size_t)sent == len)
 				continue;
 		}
@@ -364,7 +315,7 @@ conn_pause(struct conn *c)
 {
 	bufferevent_disable(c->bev, EV_READ);
 	c->paused = 1;
-	STATS_ADD(worker_stats_own(c->w)->output_paused, 1);
+	STATS_ADD(c->ctx->mine->output_paused, 1);
 	conn_log(c, "output full, reading paused");
 }
 
@@ -374,7 +325,7 @@ conn_drain_input(struct conn *c, size_t n)
 	if (n == 0)
 		return;
 	evbuffer_drain(bufferevent_get_input(c->bev), n);
-	STATS_ADD(worker_stats_own(c->w)->bytes_received, n);
+	STATS_ADD(c->ctx->mine->bytes_received, n);
 	if (c->state == CONN_OPEN)
 		c->spoke = 1;
 }
@@ -387,7 +338,7 @@ conn_drain_input(struct conn *c, size_t n)
 static void
 conn_process(struct conn *c)
 {
-	const struct config	*conf = worker_conf(c->w);
+	const struct config	*conf = c->ctx->conf;
 	struct evbuffer		*in = bufferevent_get_input(c->bev);
 	struct evbuffer		*out = bufferevent_get_output(c->bev);
 	enum frame_status	 st;
@@ -404,9 +355,9 @@ conn_process(struct conn *c)
 		    budget, &lines, &used);
 		conn_drain_input(c, used);
 		if (lines > 0) {
-			STATS_ADD(worker_stats_own(c->w)->requests, lines);
-			c->last_request = conn_now_ms();
-			worker_touch(c->w, c);
+			STATS_ADD(c->ctx->mine->requests, lines);
+			c->last_request = clock_ms();
+			worker_conn_touched(c->ctx->w, c);
 			if (conn_reply(c, lines) == -1)
 				return;
 		}
@@ -419,7 +370,7 @@ conn_process(struct conn *c)
 	if (c->peer_eof) {
 		/* A last line cut off by EOF still gets its reply. */
 		if (frame_eof(&c->frame)) {
-			STATS_ADD(worker_stats_own(c->w)->requests, 1);
+			STATS_ADD(c->ctx->mine->requests, 1);
 			if (conn_reply(c, 1) == -1)
 				return;
 		}
@@ -465,7 +416,7 @@ conn_write_cb(struct bufferevent *bev, void *arg)
 		return;
 	}
 	if (c->state != CONN_OPEN || !c->paused ||
-	    left > worker_conf(c->w)->max_output / 2)
+	    left > c->ctx->conf->max_output / 2)
 		return;
 	c->paused = 0;
 	bufferevent_enable(c->bev, EV_READ);
@@ -539,10 +490,10 @@ conn_finish(struct conn *c, enum stats_close why, const char *reason)
 	/* Counted, and no longer held against its source, when the end is
 	 * decided, not after the linger. */
 	if (c->sourced) {
-		worker_source_release(c->w, &c->peer.sa);
+		admit_leave_source(c->ctx->admit, &c->peer.sa);
 		c->sourced = 0;
 	}
-	STATS_ADD(worker_stats_own(c->w)->closed[why], 1);
+	STATS_ADD(c->ctx->mine->closed[why], 1);
 	c->state = CONN_FLUSHING;
 	c->paused = 0;
 	bufferevent_set_timeouts(c->bev, NULL, NULL);
@@ -563,7 +514,7 @@ conn_flushed(struct conn *c)
 		return;
 	}
 	c->state = CONN_LINGERING;
-	c->ev_timer = evtimer_new(worker_base(c->w), conn_timer_cb, c);
+	c->ev_timer = evtimer_new(c->ctx->base, conn_timer_cb, c);
 	if (c->ev_timer == NULL) {
 		conn_close(c, c->why, c->reason);
 		return;
@@ -578,8 +529,8 @@ conn_close(struct conn *c, enum stats_close why, const char *reason)
 {
 	conn_count_sent(c);
 	if (c->state == CONN_OPEN || c->state == CONN_PROXY)
-		STATS_ADD(worker_stats_own(c->w)->closed[why], 1);
-	STATS_ADD(worker_stats_own(c->w)->bytes_received,
+		STATS_ADD(c->ctx->mine->closed[why], 1);
+	STATS_ADD(c->ctx->mine->bytes_received,
 	    evbuffer_get_length(bufferevent_get_input(c->bev)));
 	bufferevent_free(c->bev);
 	c->bev = NULL;
@@ -588,18 +539,18 @@ conn_close(struct conn *c, enum stats_close why, const char *reason)
 	conn_free(c);
 }
 
-/* Everything but the bufferevent, which is gone already. */
+/*
+ * Everything but the bufferevent, which is gone already.  The worker hears
+ * of it before the close is logged: the slot is free by then.
+ */
 static void
 conn_free(struct conn *c)
 {
-	struct worker	*w = c->w;
-
-	worker_conn_remove(w, c);
 	if (c->sourced)
-		worker_source_release(w, &c->peer.sa);
+		admit_leave_source(c->ctx->admit, &c->peer.sa);
+	worker_conn_closed(c->ctx->w, c);
 	conn_log(c, c->reason != NULL ? c->reason : "closed");
 	if (c->ev_timer != NULL)
 		event_free(c->ev_timer);
 	free(c);
-	worker_conn_closed(w);
 }

@@ -289,19 +289,30 @@ void	log_errorx(const char *, ...) HELLOD_PRINTF(1, 2);
 void	vlog(int, const char *, va_list) HELLOD_PRINTF(2, 0);
 __dead void fatal(const char *, ...) HELLOD_PRINTF(1, 2);
 __dead void fatalx(const char *, ...) HELLOD_PRINTF(1, 2);
-/* At most one line per interval; the rest are counted and summarised. */
-struct log_ratelimit {
-	time_t		last;
-	unsigned long	suppressed;
+/*
+ * A rate-limited line: log_limited(lim, now, pri, fmt, ...) logs at most
+ * one line per LOG_LIMIT_MS for each limiter, now being clock_ms() (or any
+ * clock a test drives).  The lines it holds back are counted, and the next
+ * line it logs ends in " (N similar suppressed)", N then starting again
+ * from 0.  A limiter is a struct its caller owns, zeroed to start, one per
+ * kind of event (so that it counts only its own), and used by one thread.
+ */
+struct log_limit {
+	uint64_t	next_ms;	/* no line before this */
+	unsigned long	suppressed;	/* held back since the last line */
 };
-int	log_ratelimit(struct log_ratelimit *, time_t);
-#define LOG_RATELIMIT_INTERVAL	1	/* seconds */
+void	log_limited(struct log_limit *, uint64_t, int, const char *, ...)
+	    HELLOD_PRINTF(4, 5);
+#define LOG_LIMIT_MS	1000	/* one line a second, per limiter */
 /*
  * Bytes a client sent, fit for a line of the log: printable ASCII as is,
  * the rest as \\, \r, \n, \t or \xHH, cut with "..." to fit.
  */
 char	*log_escape(char *, size_t, const void *, size_t);
 #define LOG_ESCAPE_MAX		256	/* a client's field, escaped, with NUL */
+
+/* clock.c: the one clock for intervals, monotonic and coarse */
+uint64_t clock_ms(void);
 
 /* stats.c: counters for every limit event */
 enum stats_close {
@@ -355,6 +366,36 @@ unsigned	 source_count(struct source_table *,
 #define SOURCE_BUCKETS	4096
 
 /*
+ * admit.c: who gets a connection: proxy_trusted, max_connections_per_source
+ * and max_connections, each refusal decided, counted (the owner's struct
+ * stats) and logged (rate-limited) there.  One struct admit per worker,
+ * used by its thread alone: by worker.c at accept, by conn.c once a PROXY
+ * header names the client.
+ */
+struct admit {
+	uint64_t		*open;		/* every worker's: atomic */
+	struct source_table	*sources;	/* locked inside */
+	struct stats		*stats;		/* the owning thread's */
+	struct log_limit	 lim_full;
+	struct log_limit	 lim_source;
+	struct log_limit	 lim_proxy;
+};
+void	 admit_init(struct admit *, uint64_t *, struct source_table *,
+	     struct stats *);
+int	 admit_accept(struct admit *, const struct config *,
+	     const struct sockaddr *, int *, const char **);
+void	 admit_leave(struct admit *);
+int	 admit_source(struct admit *, const struct config *,
+	     const struct sockaddr *);
+void	 admit_leave_source(struct admit *, const struct sockaddr *);
+void	 admit_proxy_refused(struct admit *, const struct sockaddr *,
+	     const char *);
+void	 admit_refuse(int, const char *);
+#define ADMIT_FULL_LINE		"ERROR too many connections\n"
+#define ADMIT_SOURCE_LINE	"ERROR too many connections from your address\n"
+#define ADMIT_REFUSE_DRAIN	4	/* reads of early input before close */
+
+/*
  * listener.c: the set of listening sockets, one per address, opened from
  * the config or inherited; each worker accepts from dups of them.
  */
@@ -378,8 +419,39 @@ void	listener_retire_all(struct listener_list *);
 void	listener_close_all(struct listener_list *);
 #define LISTENER_BACKLOG	SOMAXCONN
 
-/* conn.c: one connection, a socket bufferevent from accept to close */
+/*
+ * conn.c: one connection, a socket bufferevent from accept to close.
+ *
+ * The seam between a connection and its worker, the only ways across:
+ *  down	worker.c calls conn_accept() (after admission), conn_drain(),
+ *		conn_reconfigure() (after it has changed its conn_ctx),
+ *		conn_close() (idle, exit) and conn_last_request().
+ *  up		conn.c calls three functions of worker.c: the connection
+ *		was opened (worker_conn_opened(): its id, the worker's
+ *		list), answered a line (worker_conn_touched(): the idle
+ *		order) and closed (worker_conn_closed(): off the list, its
+ *		slot free, maybe accept again or end the loop).
+ *  context	everything else a connection has of its worker is its
+ *		struct conn_ctx: read-only but for the thread's own counters
+ *		and admission state, which the worker's thread alone uses.
+ */
 struct worker;
+/*
+ * What the worker hands each of its connections.  The worker owns it and
+ * changes it only in its own thread, between callbacks (a reload: conf
+ * and the replies, then conn_reconfigure() on each connection).
+ */
+struct conn_ctx {
+	struct worker		*w;		/* for the three calls up */
+	struct event_base	*base;
+	const struct config	*conf;		/* the worker's current one */
+	const char		*replies;	/* conf->reply, back to back */
+	size_t			 nreplies;
+	struct stats		*mine;		/* this thread's counters, this
+						   thread only (STATS_ADD) */
+	struct admit		*admit;		/* this thread's, likewise */
+	int			 stopping;	/* the worker finishes them all */
+};
 enum conn_state {
 	CONN_OPEN,
 	CONN_FLUSHING,		/* replies owed are written, then FIN */
@@ -388,7 +460,7 @@ enum conn_state {
 };
 struct conn {
 	TAILQ_ENTRY(conn)	 entry;		/* worker's, by last request */
-	struct worker		*w;
+	const struct conn_ctx	*ctx;		/* its worker's */
 	struct bufferevent	*bev;		/* owns the socket */
 	struct event		*ev_timer;	/* PROXY header, linger */
 	uint64_t		 id;
@@ -411,25 +483,23 @@ struct conn {
 	}			 peer;
 };
 TAILQ_HEAD(conn_list, conn);
-void		conn_accept(struct worker *, int, const struct sockaddr *,
-		    socklen_t);
+int		conn_accept(const struct conn_ctx *, int,
+		    const struct sockaddr *, socklen_t, int);
 void		conn_finish(struct conn *, enum stats_close, const char *);
 void		conn_close(struct conn *, enum stats_close, const char *);
 void		conn_drain(struct conn *);
 void		conn_reconfigure(struct conn *);
 uint64_t	conn_last_request(const struct conn *);
-uint64_t	conn_now_ms(void);
 #define CONN_LINGER_SECS	2	/* discard input after our FIN */
 #define CONN_QUIET_MS		500	/* stopping: client quiet this long */
 #define CONN_READ_MAX		16384	/* bytes libevent reads at once */
-#define CONN_REJECT_LINE	"ERROR too many connections\n"
-#define CONN_REJECT_SOURCE_LINE	"ERROR too many connections from your address\n"
-#define CONN_REJECT_DRAIN	4	/* reads of early input before close */
 
 /*
  * worker.c: one event loop with its evconnlisteners and connections.
  * Worker 0 runs in the main thread on the server's base; the others in
  * threads of their own, told what to do through a mailbox and an eventfd.
+ * A socket it accepts goes through admission (admit.c) before it becomes
+ * a connection (worker_accept()); see conn.c above for the seam.
  */
 enum worker_cmd {
 	WORKER_CMD_NONE,
@@ -457,23 +527,12 @@ int		 worker_alive(struct worker *);
 int		 worker_finished(struct worker *);
 void		 worker_stats(struct worker *, struct stats *);
 void		 worker_free(struct worker *);
-/* for conn.c */
-struct event_base *worker_base(struct worker *);
-const struct config *worker_conf(struct worker *);
-struct stats	*worker_stats_own(struct worker *);
-const char	*worker_replies(struct worker *, size_t *);
-int		 worker_conn_open(struct worker *, struct conn *);
-void		 worker_conn_reject(struct worker *);
-int		 worker_source_take(struct worker *, const struct sockaddr *);
-void		 worker_source_release(struct worker *,
-		     const struct sockaddr *);
-void		 worker_source_reject(struct worker *, const struct sockaddr *);
-void		 worker_proxy_reject(struct worker *, const struct sockaddr *,
-		     const char *);
-void		 worker_conn_remove(struct worker *, struct conn *);
-void		 worker_conn_closed(struct worker *);
-void		 worker_touch(struct worker *, struct conn *);
-int		 worker_stopping(const struct worker *);
+void		 worker_accept(struct worker *, int, const struct sockaddr *,
+		     socklen_t);
+/* The three calls up from conn.c, in the worker's thread. */
+void		 worker_conn_opened(struct worker *, struct conn *);
+void		 worker_conn_touched(struct worker *, struct conn *);
+void		 worker_conn_closed(struct worker *, struct conn *);
 #define WORKER_WBUF		65536	/* replies written at once */
 #define WORKER_ACCEPT_RETRY_MS	100	/* pause after EMFILE/ENFILE */
 #define WORKER_MAX		256

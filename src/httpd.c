@@ -65,8 +65,8 @@ struct httpd {
 	struct httpd_conn_list		 conns;
 	unsigned			 nconns;	/* on both lists */
 	int				 accepting;
-	struct log_ratelimit		 rl_full;
-	struct log_ratelimit		 rl_accept;
+	struct log_limit		 lim_full;
+	struct log_limit		 lim_accept;
 	char				 text[METRICS_MAX];
 };
 
@@ -254,13 +254,10 @@ httpd_accepting(struct httpd *h)
 		return;
 	}
 	evconnlistener_disable(lev);
-	if (h->nconns >= HTTPD_CONN_MAX &&
-	    log_ratelimit(&h->rl_full, conn_now_ms() / 1000)) {
-		log_warnx("metrics: %u connections at once, accepting no more "
-		    "until one closes (%lu similar suppressed)", h->nconns,
-		    h->rl_full.suppressed);
-		h->rl_full.suppressed = 0;
-	}
+	if (h->nconns >= HTTPD_CONN_MAX)
+		log_limited(&h->lim_full, clock_ms(), LOG_WARNING,
+		    "metrics: %u connections at once, accepting no more "
+		    "until one closes", h->nconns);
 }
 
 static void
@@ -284,12 +281,9 @@ httpd_accept_error_cb(struct evconnlistener *lev, void *arg)
 
 	(void)lev;
 	(void)arg;	/* evhttp's */
-	if (log_ratelimit(&h->rl_accept, conn_now_ms() / 1000)) {
-		log_warnx("metrics: accept: %s; pausing %d ms (%lu similar "
-		    "suppressed)", strerror(error), HTTPD_ACCEPT_RETRY_MS,
-		    h->rl_accept.suppressed);
-		h->rl_accept.suppressed = 0;
-	}
+	log_limited(&h->lim_accept, clock_ms(), LOG_WARNING,
+	    "metrics: accept: %s; pausing %d ms", strerror(error),
+	    HTTPD_ACCEPT_RETRY_MS);
 	evtimer_add(h->ev_accept_retry, &tv);
 	httpd_accepting(h);
 }

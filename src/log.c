@@ -17,6 +17,8 @@
  *	log_info		LOG_INFO
  *	log_debug		LOG_DEBUG: every connection, lines start with
  *				__func__
+ *	log_limited		any of these, at most once a second per
+ *				limiter, for events a client can repeat
  *
  * journalctl -p warning shows the first three rows, -p err the first two.
  * Every message is logged whole, on one line, however long.
@@ -138,14 +140,15 @@ log_getlevel(void)
 /*
  * Write one line, whole: formatted into buf when it fits, as nearly every
  * line does, else into memory of its own.  Only when that memory cannot be
- * had is the line cut, to LOG_LINE_BUF - 1 bytes ending in "...".  error,
- * when not NULL, is appended after ": ".
+ * had is the line cut, to LOG_LINE_BUF - 1 bytes ending in "...".  tail,
+ * when not NULL, is appended after sep: strerror() after ": " for
+ * log_warn, the count of a limiter's held-back lines after " ".
  */
-static void HELLOD_PRINTF(3, 0)
-log_line(int pri, const char *error, const char *fmt, va_list ap)
+static void HELLOD_PRINTF(4, 0)
+log_line(int pri, const char *sep, const char *tail, const char *fmt,
+    va_list ap)
 {
 	char		 buf[LOG_LINE_BUF], *msg = buf, *p, when[32];
-	const char	*sep = error != NULL ? ": " : "";
 	struct tm	 tm;
 	time_t		 now;
 	va_list		 again;
@@ -164,8 +167,8 @@ log_line(int pri, const char *error, const char *fmt, va_list ap)
 		}
 	}
 	va_end(again);
-	if (error == NULL)
-		error = "";
+	if (tail == NULL)
+		sep = tail = "";
 	/* Whatever was not escaped: no CR, LF, ESC or DEL reaches the log. */
 	for (p = msg; *p != '\0'; p++) {
 		if ((unsigned char)*p < 0x20 || *p == 0x7f)
@@ -173,18 +176,18 @@ log_line(int pri, const char *error, const char *fmt, va_list ap)
 	}
 
 	if (__atomic_load_n(&log_target, __ATOMIC_ACQUIRE) == LOG_TO_SYSLOG)
-		syslog(pri, "%s%s%s", msg, sep, error);
+		syslog(pri, "%s%s%s", msg, sep, tail);
 	else if (log_journal)
-		fprintf(stderr, "<%d>%s%s%s\n", pri, msg, sep, error);
+		fprintf(stderr, "<%d>%s%s%s\n", pri, msg, sep, tail);
 	else if (log_tty) {
 		now = time(NULL);
 		localtime_r(&now, &tm);
 		strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", &tm);
 		fprintf(stderr, "%s %s: %s%s%s\n", when, log_level_name(pri),
-		    msg, sep, error);
+		    msg, sep, tail);
 	} else
 		fprintf(stderr, "%s: %s%s%s\n", log_level_name(pri), msg, sep,
-		    error);
+		    tail);
 	if (msg != buf)
 		free(msg);
 }
@@ -196,7 +199,7 @@ vlog(int pri, const char *fmt, va_list ap)
 
 	if (pri > log_getlevel())
 		return;
-	log_line(pri, NULL, fmt, ap);
+	log_line(pri, NULL, NULL, fmt, ap);
 	errno = saved_errno;
 }
 
@@ -206,7 +209,7 @@ vlog_errno(int pri, int error, const char *fmt, va_list ap)
 {
 	if (pri > log_getlevel())
 		return;
-	log_line(pri, error != 0 ? strerror(error) : NULL, fmt, ap);
+	log_line(pri, ": ", error != 0 ? strerror(error) : NULL, fmt, ap);
 	errno = error;
 }
 
@@ -341,17 +344,31 @@ log_escape(char *dst, size_t dstlen, const void *src, size_t srclen)
 }
 
 /*
- * Returns 1 when a line may be logged now.  A caller that gets 0 stays quiet;
- * the count of quiet calls is handed back through rl->suppressed for the next
- * line to mention.
+ * The one rate-limited line (see hellod.h).  A line held back below the
+ * log level is counted like any other: the count says how often the event
+ * happened, not how many lines were written.  The clock is handed in, so
+ * that a test drives it; a limiter that has never logged logs at once.
  */
-int
-log_ratelimit(struct log_ratelimit *rl, time_t now)
+void
+log_limited(struct log_limit *lim, uint64_t now, int pri, const char *fmt,
+    ...)
 {
-	if (rl->last != 0 && now - rl->last < LOG_RATELIMIT_INTERVAL) {
-		rl->suppressed++;
-		return 0;
+	char	 tail[64];
+	va_list	 ap;
+	int	 saved_errno = errno;
+
+	if (now < lim->next_ms) {
+		lim->suppressed++;
+		return;
 	}
-	rl->last = now;
-	return 1;
+	lim->next_ms = now + LOG_LIMIT_MS;
+	snprintf(tail, sizeof(tail), "(%lu similar suppressed)",
+	    lim->suppressed);
+	lim->suppressed = 0;
+	if (pri <= log_getlevel()) {
+		va_start(ap, fmt);
+		log_line(pri, " ", tail, fmt, ap);
+		va_end(ap);
+	}
+	errno = saved_errno;
 }

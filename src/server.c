@@ -68,7 +68,7 @@ struct server {
 	uint64_t		 gen;		/* commands posted */
 	uint64_t		 reload_gen;	/* awaited acks; 0: none */
 	uint64_t		 watchdog_usec;	/* ping interval, 0 = none */
-	struct log_ratelimit	 rl_stuck;
+	struct log_limit	 lim_stuck;
 	struct httpd		*httpd;		/* metrics_listen, or NULL */
 	uint64_t		 started_ms;	/* wall clock, for metrics */
 };
@@ -420,9 +420,9 @@ server_watchdog_cb(evutil_socket_t fd, short what, void *arg)
 		if (worker_alive(srv->workers[i]))
 			continue;
 		alive = 0;
-		if (log_ratelimit(&srv->rl_stuck, conn_now_ms() / 1000))
-			log_warnx("worker %u: its loop has not run for a "
-			    "watchdog interval; not pinging systemd", i);
+		log_limited(&srv->lim_stuck, clock_ms(), LOG_WARNING,
+		    "worker %u: its loop has not run for a watchdog "
+		    "interval; not pinging systemd", i);
 	}
 	if (alive)
 		server_notify(srv, SYSTEMD_WATCHDOG);

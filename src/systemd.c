@@ -44,7 +44,8 @@
 
 #include "hellod.h"
 
-static struct log_ratelimit systemd_rl_notify;
+/* The main thread's alone, like systemd_notify(). */
+static struct log_limit	 systemd_lim_notify;
 /* Written by the main thread alone, read by any (the metrics endpoint's):
  * stored and loaded whole, relaxed, like the counters of struct stats. */
 static uint64_t		 systemd_dropped;
@@ -458,13 +459,9 @@ systemd_notify(enum systemd_state state, const char *status)
 	}
 	if (systemd_notify_send(msg, (size_t)len, &cause) == -1) {
 		STATS_ADD(systemd_dropped, 1);
-		/* The rate on the monotonic clock: a step of the wall clock
-		 * must not silence it. */
-		if (clock_gettime(CLOCK_MONOTONIC, &ts) == -1)
-			fatal("clock_gettime");
-		if (log_ratelimit(&systemd_rl_notify, ts.tv_sec))
-			log_warnx("systemd notification: %s; dropped (%" PRIu64
-			    " so far)", cause, STATS_GET(systemd_dropped));
+		log_limited(&systemd_lim_notify, clock_ms(), LOG_WARNING,
+		    "systemd notification: %s; dropped (%" PRIu64 " so far)",
+		    cause, STATS_GET(systemd_dropped));
 		free(cause);
 		return;
 	}

@@ -7,6 +7,11 @@
  * through a mailbox and an eventfd; a worker tells it that a command was
  * carried out, or that its loop is done, through the callback it was given
  * at worker_new().  A worker knows nothing of the server.
+ *
+ * A socket accepted is admitted first (admit.c: the limits, their
+ * counters and warnings), then becomes a connection with the worker's
+ * struct conn_ctx; the connection tells the worker only that it opened,
+ * answered a line and closed (the seam, in hellod.h).
  */
 #include "config.h"
 
@@ -38,6 +43,8 @@ struct worker {
 	void			*done_arg;
 	struct conn_list	 conns;		/* oldest request first */
 	struct stats		 stats;		/* written by this thread */
+	struct admit		 admit;		/* this thread's */
+	struct conn_ctx		 ctx;		/* what its connections see */
 	struct evconnlistener	**levs;
 	size_t			 nlevs;
 	int			 accept_paused;
@@ -58,10 +65,10 @@ struct worker {
 	int			*cmd_fds;	/* NULL: keep the listeners */
 	size_t			 cmd_nfds;
 	uint64_t		 cmd_gen;
-	struct log_ratelimit	 rl_reject;
-	struct log_ratelimit	 rl_accept;
-	struct log_ratelimit	 rl_source;
-	struct log_ratelimit	 rl_proxy;
+	/* Rate-limited warnings, one limiter for each kind (the refusals'
+	 * are admit's). */
+	struct log_limit	 lim_accept_pause;
+	struct log_limit	 lim_accept_error;
 	char			*wbuf;		/* replies, back to back */
 	size_t			 wbuf_replies;
 };
@@ -71,6 +78,7 @@ static void	worker_idle_cb(evutil_socket_t, short, void *);
 static void	worker_retry_cb(evutil_socket_t, short, void *);
 static void	worker_unlisten(struct worker *, int);
 static void	worker_idle_arm(struct worker *);
+static void	worker_check_done(struct worker *);
 
 /* Lay out a block of replies back to back, sent as it is: once per config. */
 static void
@@ -83,6 +91,9 @@ worker_fill_replies(struct worker *w)
 	for (i = 0; i < w->wbuf_replies; i++)
 		memcpy(w->wbuf + i * conf->reply_len, conf->reply,
 		    conf->reply_len);
+	w->ctx.conf = conf;
+	w->ctx.replies = w->wbuf;
+	w->ctx.nreplies = w->wbuf_replies;
 }
 
 /* The watchdog's proof that this loop runs. */
@@ -134,6 +145,12 @@ worker_new(unsigned id, struct event_base *base, struct config *conf,
 		log_warnx("worker %u: cannot create an event base", id);
 		goto fail;
 	}
+	admit_init(&w->admit, &shared->conns_open, shared->sources,
+	    &w->stats);
+	w->ctx.w = w;
+	w->ctx.base = w->base;
+	w->ctx.mine = &w->stats;
+	w->ctx.admit = &w->admit;
 	w->ev_idle = evtimer_new(w->base, worker_idle_cb, w);
 	w->ev_accept_retry = evtimer_new(w->base, worker_retry_cb, w);
 	if (w->ev_idle == NULL || w->ev_accept_retry == NULL)
@@ -254,7 +271,7 @@ worker_accept_cb(struct evconnlistener *lev, evutil_socket_t fd,
     struct sockaddr *sa, int salen, void *arg)
 {
 	(void)lev;
-	conn_accept(arg, fd, sa, salen);
+	worker_accept(arg, fd, sa, salen);
 }
 
 static void
@@ -300,18 +317,14 @@ worker_accept_error_cb(struct evconnlistener *lev, void *arg)
 	case ENOBUFS:
 	case ENOMEM:
 		STATS_ADD(w->stats.accept_paused, 1);
-		if (log_ratelimit(&w->rl_accept, conn_now_ms() / 1000)) {
-			log_warnx("accept: %s; pausing new connections "
-			    "(%lu similar suppressed)", strerror(error),
-			    w->rl_accept.suppressed);
-			w->rl_accept.suppressed = 0;
-		}
+		log_limited(&w->lim_accept_pause, clock_ms(), LOG_WARNING,
+		    "accept: %s; pausing new connections", strerror(error));
 		worker_pause(w);
 		evtimer_add(w->ev_accept_retry, &tv);
 		break;
 	default:
-		if (log_ratelimit(&w->rl_accept, conn_now_ms() / 1000))
-			log_warnx("accept: %s", strerror(error));
+		log_limited(&w->lim_accept_error, clock_ms(), LOG_WARNING,
+		    "accept: %s", strerror(error));
 		break;
 	}
 }
@@ -387,7 +400,7 @@ worker_accept_queued(struct worker *w, evutil_socket_t lfd)
 				log_warn("accept before closing a listener");
 			return;
 		}
-		conn_accept(w, fd, (struct sockaddr *)&ss, len);
+		worker_accept(w, fd, (struct sockaddr *)&ss, len);
 	}
 }
 
@@ -469,13 +482,15 @@ worker_apply(struct worker *w, enum worker_cmd cmd, struct config *conf,
 		break;
 	case WORKER_CMD_STOP:
 		w->stopping = 1;
+		w->ctx.stopping = 1;
 		worker_unlisten(w, 1);
 		evtimer_del(w->ev_accept_retry);
 		worker_finish_all(w);
-		worker_conn_closed(w);
+		worker_check_done(w);
 		break;
 	case WORKER_CMD_HALT:
 		w->stopping = 1;
+		w->ctx.stopping = 1;
 		worker_unlisten(w, 0);
 		if (w->threaded)
 			event_base_loopbreak(w->base);
@@ -608,155 +623,59 @@ worker_stats(struct worker *w, struct stats *total)
 	stats_add(total, &w->stats);
 }
 
-/* What conn.c needs of its worker */
-
-struct event_base *
-worker_base(struct worker *w)
-{
-	return w->base;
-}
-
-const struct config *
-worker_conf(struct worker *w)
-{
-	return w->conf;
-}
-
-struct stats *
-worker_stats_own(struct worker *w)
-{
-	return &w->stats;
-}
-
-/* The block of replies and how many it holds. */
-const char *
-worker_replies(struct worker *w, size_t *n)
-{
-	*n = w->wbuf_replies;
-	return w->wbuf;
-}
-
-int
-worker_stopping(const struct worker *w)
-{
-	return w->stopping;
-}
+/* Admission, and the seam with conn.c */
 
 /*
- * A new connection takes a slot under max_connections (shared by all
- * workers) and an id.  Returns -1, the slot not taken, when all are used.
+ * A socket accepted from one of this worker's listeners (or handed in by
+ * a test): admitted, then a connection, or refused and closed.
  */
-int
-worker_conn_open(struct worker *w, struct conn *c)
+void
+worker_accept(struct worker *w, int fd, const struct sockaddr *sa,
+    socklen_t salen)
 {
-	if (__atomic_add_fetch(&w->shared->conns_open, 1, __ATOMIC_RELAXED) >
-	    w->conf->max_connections) {
-		__atomic_sub_fetch(&w->shared->conns_open, 1,
-		    __ATOMIC_RELAXED);
-		return -1;
+	const char	*line;
+	int		 sourced;
+
+	if (admit_accept(&w->admit, w->conf, sa, &sourced, &line) == -1) {
+		admit_refuse(fd, line);
+		return;
 	}
+	if (conn_accept(&w->ctx, fd, sa, salen, sourced) == -1) {
+		if (sourced)
+			admit_leave_source(&w->admit, sa);
+		admit_leave(&w->admit);
+		close(fd);
+	}
+}
+
+/* Up from conn.c: a connection is built; it takes an id and a place. */
+void
+worker_conn_opened(struct worker *w, struct conn *c)
+{
 	c->id = __atomic_add_fetch(&w->shared->next_conn_id, 1,
 	    __ATOMIC_RELAXED);
 	TAILQ_INSERT_TAIL(&w->conns, c, entry);
 	STATS_ADD(w->stats.conns_accepted, 1);
 	STATS_ADD(w->stats.conns_current, 1);
 	worker_idle_arm(w);
-	return 0;
-}
-
-/* Count and log (rate-limited) a connection refused at max_connections. */
-void
-worker_conn_reject(struct worker *w)
-{
-	STATS_ADD(w->stats.conns_rejected, 1);
-	if (log_ratelimit(&w->rl_reject, conn_now_ms() / 1000)) {
-		log_warnx("max_connections (%u) reached, rejecting new "
-		    "connections (%lu similar suppressed)",
-		    w->conf->max_connections, w->rl_reject.suppressed);
-		w->rl_reject.suppressed = 0;
-	}
 }
 
 /*
- * max_connections_per_source, for a client at sa: 1 when it is counted
- * (release it with worker_source_release()), 0 when sa is no address to
- * count, -1 when its source has the limit open already.  Counted with the
- * limit off too: a reload that sets it must see who is connected.
- */
-int
-worker_source_take(struct worker *w, const struct sockaddr *sa)
-{
-	struct addr_source	 key;
-
-	addr_source_key(sa, &key);
-	if (key.family == AF_UNSPEC)
-		return 0;
-	if (source_take(w->shared->sources, &key,
-	    w->conf->max_connections_per_source) == -1)
-		return -1;
-	return 1;
-}
-
-void
-worker_source_release(struct worker *w, const struct sockaddr *sa)
-{
-	struct addr_source	 key;
-
-	addr_source_key(sa, &key);
-	source_release(w->shared->sources, &key);
-}
-
-/* Count and log (rate-limited) a client refused by its source's cap. */
-void
-worker_source_reject(struct worker *w, const struct sockaddr *sa)
-{
-	struct addr_source	 key;
-	char			 name[ADDR_STRLEN];
-
-	STATS_ADD(w->stats.conns_rejected_source, 1);
-	if (log_ratelimit(&w->rl_source, conn_now_ms() / 1000)) {
-		addr_source_key(sa, &key);
-		log_warnx("max_connections_per_source (%u) reached for %s, "
-		    "rejecting (%lu similar suppressed)",
-		    w->conf->max_connections_per_source,
-		    addr_source_fmt(&key, name, sizeof(name)),
-		    w->rl_source.suppressed);
-		w->rl_source.suppressed = 0;
-	}
-}
-
-/* Count and log (rate-limited) a connection refused for its PROXY header. */
-void
-worker_proxy_reject(struct worker *w, const struct sockaddr *sa,
-    const char *why)
-{
-	char	 name[ADDR_STRLEN];
-
-	STATS_ADD(w->stats.conns_rejected_proxy, 1);
-	if (log_ratelimit(&w->rl_proxy, conn_now_ms() / 1000)) {
-		log_warnx("PROXY: connection from %s closed without a reply: "
-		    "%s (%lu similar suppressed)", addr_fmt(sa, name,
-		    sizeof(name)), why, w->rl_proxy.suppressed);
-		w->rl_proxy.suppressed = 0;
-	}
-}
-
-/*
- * The connection is closing: off the list, its slot free.  The slot goes
- * before the close is logged: once it is, another worker may already
- * accept in its place.
+ * Up from conn.c: the connection is closing, its descriptor free: off the
+ * list, its slot given back, and maybe accept again or end the loop.
  */
 void
-worker_conn_remove(struct worker *w, struct conn *c)
+worker_conn_closed(struct worker *w, struct conn *c)
 {
 	TAILQ_REMOVE(&w->conns, c, entry);
 	STATS_ADD(w->stats.conns_current, -1);
-	__atomic_sub_fetch(&w->shared->conns_open, 1, __ATOMIC_RELAXED);
+	admit_leave(&w->admit);
+	worker_check_done(w);
 }
 
-/* The one call up from conn.c: a descriptor is free, maybe the last. */
-void
-worker_conn_closed(struct worker *w)
+/* A descriptor may be free, maybe the last connection gone. */
+static void
+worker_check_done(struct worker *w)
 {
 	if (w->accept_paused)
 		worker_resume(w);
@@ -785,7 +704,7 @@ worker_idle_arm(struct worker *w)
 	if (c == NULL || w->conf->idle_timeout == 0 ||
 	    evtimer_pending(w->ev_idle, NULL))
 		return;
-	now = conn_now_ms();
+	now = clock_ms();
 	due = conn_last_request(c) + (uint64_t)w->conf->idle_timeout * 1000;
 	due = due > now ? due - now : 0;
 	tv.tv_sec = due / 1000;
@@ -793,9 +712,9 @@ worker_idle_arm(struct worker *w)
 	evtimer_add(w->ev_idle, &tv);
 }
 
-/* A request came: move the connection to the young end. */
+/* Up from conn.c: a request came; move the connection to the young end. */
 void
-worker_touch(struct worker *w, struct conn *c)
+worker_conn_touched(struct worker *w, struct conn *c)
 {
 	if (TAILQ_NEXT(c, entry) != NULL) {
 		TAILQ_REMOVE(&w->conns, c, entry);
@@ -814,7 +733,7 @@ worker_idle_cb(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	if (w->conf->idle_timeout == 0)
 		return;
-	now = conn_now_ms();
+	now = clock_ms();
 	idle = (uint64_t)w->conf->idle_timeout * 1000;
 	while ((c = TAILQ_FIRST(&w->conns)) != NULL) {
 		if (conn_last_request(c) + idle > now)

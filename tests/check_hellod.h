@@ -11,6 +11,7 @@ const char	*check_host(const struct listen_addr *, char *, size_t);
 
 Suite	*addr_suite(void);
 Suite	*config_suite(void);
+Suite	*conn_suite(void);
 Suite	*daemon_suite(void);
 Suite	*frame_suite(void);
 Suite	*listener_suite(void);

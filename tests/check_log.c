@@ -290,6 +290,88 @@ START_TEST(test_writer_neutralises_controls)
 }
 END_TEST
 
+/*
+ * log_limited() on a clock the test drives: one line per LOG_LIMIT_MS at
+ * most, the lines held back counted and said once, on the next line, and
+ * then counted from 0 again.
+ */
+START_TEST(test_limited_interval)
+{
+	struct log_limit	 lim = { 0 };
+	uint64_t		 t0 = 5000;
+	char			*text;
+
+	capture_start(LOG_INFO, 0);
+	log_limited(&lim, t0, LOG_WARNING, "full %d", 1);
+	log_limited(&lim, t0, LOG_WARNING, "full %d", 2);
+	log_limited(&lim, t0 + 1, LOG_WARNING, "full %d", 3);
+	log_limited(&lim, t0 + LOG_LIMIT_MS - 1, LOG_WARNING, "full %d", 4);
+	log_limited(&lim, t0 + LOG_LIMIT_MS, LOG_WARNING, "full %d", 5);
+	log_limited(&lim, t0 + LOG_LIMIT_MS + 10, LOG_WARNING, "full %d", 6);
+	log_limited(&lim, t0 + 3 * LOG_LIMIT_MS, LOG_WARNING, "full %d", 7);
+	log_limited(&lim, t0 + 9 * LOG_LIMIT_MS, LOG_NOTICE, "full %d", 8);
+	text = capture_end();
+	ck_assert_str_eq(text,
+	    "warning: full 1 (0 similar suppressed)\n"
+	    "warning: full 5 (3 similar suppressed)\n"
+	    "warning: full 7 (1 similar suppressed)\n"
+	    "notice: full 8 (0 similar suppressed)\n");
+	free(text);
+	ck_assert_uint_eq(lim.suppressed, 0);
+}
+END_TEST
+
+/* Two limiters: each holds back and counts only its own lines. */
+START_TEST(test_limited_independent)
+{
+	struct log_limit	 a = { 0 }, b = { 0 };
+	uint64_t		 t = 100000;
+	char			*text;
+	int			 i;
+
+	capture_start(LOG_INFO, 1);
+	log_limited(&a, t, LOG_WARNING, "a");
+	for (i = 0; i < 4; i++)
+		log_limited(&a, t + i, LOG_WARNING, "a");
+	log_limited(&b, t + 5, LOG_WARNING, "b");	/* a's count: not b's */
+	log_limited(&b, t + 6, LOG_WARNING, "b");
+	log_limited(&a, t + LOG_LIMIT_MS, LOG_WARNING, "a");
+	log_limited(&b, t + LOG_LIMIT_MS, LOG_WARNING, "b");	/* b's time */
+	log_limited(&b, t + LOG_LIMIT_MS + 5, LOG_WARNING, "b");
+	log_limited(&b, t + 2 * LOG_LIMIT_MS + 5, LOG_WARNING, "b");
+	text = capture_end();
+	ck_assert_str_eq(text,
+	    "<4>a (0 similar suppressed)\n"
+	    "<4>b (0 similar suppressed)\n"
+	    "<4>a (4 similar suppressed)\n"
+	    "<4>b (2 similar suppressed)\n"
+	    "<4>b (0 similar suppressed)\n");
+	free(text);
+}
+END_TEST
+
+/*
+ * Below the log level the line is not written, but the event is counted
+ * and the interval runs as if it were: the count says how often the event
+ * happened.  errno survives for a log_warn() after it.
+ */
+START_TEST(test_limited_below_level)
+{
+	struct log_limit	 lim = { 0 };
+	char			*text;
+
+	capture_start(LOG_WARNING, 0);
+	errno = EMFILE;
+	log_limited(&lim, 10, LOG_INFO, "quiet");
+	ck_assert_int_eq(errno, EMFILE);
+	log_limited(&lim, 20, LOG_INFO, "quiet");
+	log_limited(&lim, 10 + LOG_LIMIT_MS, LOG_WARNING, "loud %s", "now");
+	text = capture_end();
+	ck_assert_str_eq(text, "warning: loud now (1 similar suppressed)\n");
+	free(text);
+}
+END_TEST
+
 Suite *
 log_suite(void)
 {
@@ -307,6 +389,11 @@ log_suite(void)
 	tcase_add_test(tc, test_escape_every_byte);
 	tcase_add_test(tc, test_escape_nul_and_empty);
 	tcase_add_test(tc, test_escape_truncation);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("limited");
+	tcase_add_test(tc, test_limited_interval);
+	tcase_add_test(tc, test_limited_independent);
+	tcase_add_test(tc, test_limited_below_level);
 	suite_add_tcase(s, tc);
 	return (s);
 }

@@ -14,6 +14,7 @@ main(void)
 
 	sr = srunner_create(addr_suite());
 	srunner_add_suite(sr, config_suite());
+	srunner_add_suite(sr, conn_suite());
 	srunner_add_suite(sr, frame_suite());
 	srunner_add_suite(sr, metrics_suite());
 	srunner_add_suite(sr, listener_suite());
