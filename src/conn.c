@@ -239,7 +239,8 @@ conn_proxy_header(struct conn *c)
 			return;
 		}
 		c->sourced = counted == 1;
-	}
+	} else
+		STATS_ADD(worker_stats_own(c->w)->proxy_local, 1);
 	if (worker_stopping(c->w))
 		conn_drain(c);
 	if (evbuffer_get_length(in) > 0)

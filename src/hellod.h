@@ -323,7 +323,10 @@ int	log_ratelimit(struct log_ratelimit *, time_t);
 	ONE(reloads, "hellod_reloads_total", counter,			\
 	    "Configuration reloads applied.")				\
 	ONE(reloads_failed, "hellod_reload_failures_total", counter,	\
-	    "Configuration reloads refused; the running one was kept.")
+	    "Configuration reloads refused; the running one was kept.")	\
+	ONE(proxy_local, "hellod_proxy_local_total", counter,		\
+	    "PROXY headers with no client address (v2 LOCAL, v1 UNKNOWN), " \
+	    "as a load balancer's health checks send.")
 
 #define STATS_NONE(...)
 #define STATS_ENUM_CLOSE(name, value)	STATS_CLOSE_##name,
