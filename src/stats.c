@@ -12,7 +12,7 @@
 
 #include "hellod.h"
 
-#define STATS_NAME_CLOSE(name, value)	[STATS_CLOSE_##name] = value,
+#define STATS_NAME_CLOSE(name, value)	[STATS_CLOSE_##name] = (value),
 static const char *const stats_close_names[STATS_CLOSE_MAX] = {
 	STATS_TABLE(STATS_NONE, STATS_NONE, STATS_NONE, STATS_NAME_CLOSE)
 };
