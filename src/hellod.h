@@ -371,6 +371,12 @@ struct stats_row {
 	size_t		 offset;	/* counter: its uint64_t in struct stats */
 };
 const struct stats_row *stats_rows(size_t *);
+/* The longest text of stats_format(): each name, '=', 20 digits, a blank. */
+#define STATS_LEN_ONE(field, ...)	+ sizeof(#field) + 21
+#define STATS_LEN_BY(field, value)	+ sizeof(#field) + 21
+#define STATS_LEN_CLOSE(name, value)	+ sizeof("closed_" value) + 21
+#define STATS_FORMAT_MAX						\
+	(1 STATS_TABLE(STATS_LEN_ONE, STATS_NONE, STATS_LEN_BY, STATS_LEN_CLOSE))
 void		 stats_add(struct stats *, const struct stats *);
 void		 stats_format(const struct stats *, char *, size_t);
 const char	*stats_close_name(enum stats_close);
@@ -531,6 +537,8 @@ void		 server_set_verbose(struct server *, int);
 #define SERVER_STATS_MAX	(512 + WORKER_MAX * 21)	/* the USR1 text */
 #define SERVER_STATS_INLINE	16	/* workers listed on the first line */
 #define SERVER_STATS_CHUNK	32	/* workers on a continuation line */
+_Static_assert(STATS_FORMAT_MAX + 64 <= SERVER_STATS_MAX,
+    "the USR1 text holds every counter of STATS_TABLE, and notify_dropped");
 
 /* proc.c: the process's CPU time, memory and descriptors, /proc/self */
 #define PROC_UNKNOWN	UINT64_MAX	/* could not be read */

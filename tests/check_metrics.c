@@ -288,6 +288,11 @@ START_TEST(test_stats_add_format)
 	stats_format(&a, want, sizeof(want));
 	ck_assert_uint_lt(strlen(want), sizeof(want));
 	ck_assert_int_eq(strncmp(want, text, strlen(want)), 0);
+	/* The largest counters fit STATS_FORMAT_MAX. */
+	memset(&b, 0xff, sizeof(b));
+	stats_format(&b, text, sizeof(text));
+	ck_assert_uint_lt(strlen(text), STATS_FORMAT_MAX);
+	ck_assert_ptr_nonnull(strstr(text, "=18446744073709551615"));
 }
 END_TEST
 
