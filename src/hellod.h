@@ -329,6 +329,7 @@ int	log_ratelimit(struct log_ratelimit *, time_t);
 	    "as a load balancer's health checks send.")
 
 #define STATS_NONE(...)
+#define STATS_CLOSE_PREFIX	"closed_"	/* a close reason's SIGUSR1 name */
 #define STATS_ENUM_CLOSE(name, value)	STATS_CLOSE_##name,
 enum stats_close {
 	STATS_TABLE(STATS_NONE, STATS_NONE, STATS_NONE, STATS_ENUM_CLOSE)
@@ -371,12 +372,18 @@ struct stats_row {
 	size_t		 offset;	/* counter: its uint64_t in struct stats */
 };
 const struct stats_row *stats_rows(size_t *);
-/* The longest text of stats_format(): each name, '=', 20 digits, a blank. */
-#define STATS_LEN_ONE(field, ...)	+ sizeof(#field) + 21
-#define STATS_LEN_BY(field, value)	+ sizeof(#field) + 21
-#define STATS_LEN_CLOSE(name, value)	+ sizeof("closed_" value) + 21
-#define STATS_FORMAT_MAX						\
-	(1 STATS_TABLE(STATS_LEN_ONE, STATS_NONE, STATS_LEN_BY, STATS_LEN_CLOSE))
+/*
+ * The longest text of stats_format(): each name, '=', 20 digits and a
+ * blank, summed as the size of a struct of char arrays.
+ */
+#define STATS_LEN_ONE(field, ...)	char field[sizeof(#field) + 21];
+#define STATS_LEN_BY(field, value)	char field[sizeof(#field) + 21];
+#define STATS_LEN_CLOSE(name, value)					\
+	char name[sizeof(STATS_CLOSE_PREFIX value) + 21];
+struct stats_format_len {
+	STATS_TABLE(STATS_LEN_ONE, STATS_NONE, STATS_LEN_BY, STATS_LEN_CLOSE)
+};
+#define STATS_FORMAT_MAX	(sizeof(struct stats_format_len) + 1)
 void		 stats_add(struct stats *, const struct stats *);
 void		 stats_format(const struct stats *, char *, size_t);
 const char	*stats_close_name(enum stats_close);

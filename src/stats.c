@@ -28,7 +28,7 @@ static const char *const stats_close_names[STATS_CLOSE_MAX] = {
 	{ #field, NULL, NULL, NULL, NULL, value,			\
 	    offsetof(struct stats, field) },
 #define STATS_ROW_CLOSE(name, value)					\
-	{ "closed_" value, NULL, NULL, NULL, NULL, value,		\
+	{ STATS_CLOSE_PREFIX value, NULL, NULL, NULL, NULL, value,		\
 	    offsetof(struct stats, closed[STATS_CLOSE_##name]) },
 static const struct stats_row stats_table[] = {
 	STATS_TABLE(STATS_ROW_ONE, STATS_ROW_FAMILY, STATS_ROW_BY,
