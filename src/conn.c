@@ -190,7 +190,8 @@ conn_proxy_header(struct conn *c)
 			return;
 		}
 		c->sourced = counted == 1;
-	}
+	} else
+		STATS_ADD(c->ctx->mine->proxy_local, 1);
 	if (c->ctx->stopping)
 		conn_drain(c);
 	if (evbuffer_get_length(in) > 0)

@@ -314,41 +314,120 @@ char	*log_escape(char *, size_t, const void *, size_t);
 /* clock.c: the one clock for intervals, monotonic and coarse */
 uint64_t clock_ms(void);
 
-/* stats.c: counters for every limit event */
+/*
+ * stats.c: counters for every limit event.
+ *
+ * STATS_TABLE is the one list of them (memcached's THREAD_STATS_FIELDS):
+ * struct stats, enum stats_close, the sum of two sets, the SIGUSR1 line
+ * and the counters' families on /metrics are all expanded from it, in its
+ * order.  A row is one of:
+ *  ONE(field, family, type, help)  a counter that is a family of its own
+ *  FAMILY(family, label, help)     a family of counters by label; the rows
+ *				   after it, up to the next ONE or FAMILY,
+ *				   are its members
+ *  BY(field, value)                a member: its label's value
+ *  CLOSE(NAME, value)              a member that is a close reason: value
+ *				   of enum stats_close STATS_CLOSE_NAME,
+ *				   counted in closed[], "closed_value" on
+ *				   the SIGUSR1 line
+ * field is the counter's member of struct stats and its name on the
+ * SIGUSR1 line; type is counter or gauge; a FAMILY is of counters.  Each
+ * name is documented once, in hellod.conf(5) METRICS.
+ */
+#define STATS_TABLE(ONE, FAMILY, BY, CLOSE)				\
+	ONE(conns_current, "hellod_connections_active", gauge,		\
+	    "Connections open now.")					\
+	ONE(conns_accepted, "hellod_connections_accepted_total", counter, \
+	    "Connections accepted and served (within max_connections).") \
+	FAMILY("hellod_connections_rejected_total", "reason",		\
+	    "Connections refused with an error line, by reason.")	\
+	BY(conns_rejected, "max_connections")				\
+	BY(conns_rejected_source, "per_source")				\
+	BY(conns_rejected_proxy, "proxy")	/* bad or untrusted */	\
+	ONE(requests, "hellod_requests_total", counter,			\
+	    "Lines answered.")						\
+	ONE(bytes_received, "hellod_bytes_received_total", counter,	\
+	    "Bytes read from clients.")					\
+	ONE(bytes_sent, "hellod_bytes_sent_total", counter,		\
+	    "Reply bytes written to clients.")				\
+	FAMILY("hellod_connections_closed_total", "reason",		\
+	    "Connections closed, by reason.")				\
+	CLOSE(CLIENT, "client")		/* client closed, or reset */	\
+	CLOSE(IDLE, "idle")		/* idle_timeout */		\
+	CLOSE(TOO_LONG, "line_too_long") /* max_line_length */		\
+	CLOSE(ERROR, "error")		/* socket error, out of memory */ \
+	CLOSE(SHUTDOWN, "shutdown")	/* the server stops */		\
+	CLOSE(PROBE, "probe")		/* closed without a byte */	\
+	CLOSE(REJECTED, "rejected")	/* PROXY header, per-source cap */ \
+	ONE(output_paused, "hellod_output_paused_total", counter,	\
+	    "Times reading from a client paused, its replies queued past " \
+	    "max_output.")						\
+	ONE(accept_paused, "hellod_accept_paused_total", counter,	\
+	    "Times accepting paused for want of descriptors or memory.") \
+	ONE(reloads, "hellod_reloads_total", counter,			\
+	    "Configuration reloads applied.")				\
+	ONE(reloads_failed, "hellod_reload_failures_total", counter,	\
+	    "Configuration reloads refused; the running one was kept.")	\
+	ONE(proxy_local, "hellod_proxy_local_total", counter,		\
+	    "PROXY headers with no client address (v2 LOCAL, v1 UNKNOWN), " \
+	    "as a load balancer's health checks send.")
+
+#define STATS_NONE(...)
+#define STATS_CLOSE_PREFIX	"closed_"	/* a close reason's SIGUSR1 name */
+#define STATS_ENUM_CLOSE(name, value)	STATS_CLOSE_##name,
 enum stats_close {
-	STATS_CLOSE_CLIENT,		/* client closed, or reset */
-	STATS_CLOSE_IDLE,		/* idle_timeout */
-	STATS_CLOSE_TOO_LONG,		/* max_line_length */
-	STATS_CLOSE_ERROR,		/* socket error, out of memory */
-	STATS_CLOSE_SHUTDOWN,		/* the server stops */
-	STATS_CLOSE_PROBE,		/* closed without a byte: a check */
-	STATS_CLOSE_REJECTED,		/* PROXY header, per-source cap */
-	STATS_CLOSE_MAX,
+	STATS_TABLE(STATS_NONE, STATS_NONE, STATS_NONE, STATS_ENUM_CLOSE)
+	STATS_CLOSE_MAX
 };
 /*
  * One set per worker, written by that worker's thread alone (and one for
  * the server, written by the main thread); readers in other threads load
- * each counter whole and add the sets up.
+ * each counter whole (STATS_GET) and add the sets up.
  */
+#define STATS_FIELD_ONE(field, ...)	uint64_t field;
+#define STATS_FIELD_BY(field, value)	uint64_t field;
 struct stats {
-	uint64_t	conns_accepted;
-	uint64_t	conns_current;		/* this worker's open ones */
-	uint64_t	conns_rejected;		/* over max_connections */
-	uint64_t	conns_rejected_source;	/* max_connections_per_source */
-	uint64_t	conns_rejected_proxy;	/* bad or untrusted PROXY */
-	uint64_t	requests;		/* lines answered */
-	uint64_t	bytes_received;
-	uint64_t	bytes_sent;
+	STATS_TABLE(STATS_FIELD_ONE, STATS_NONE, STATS_FIELD_BY, STATS_NONE)
 	uint64_t	closed[STATS_CLOSE_MAX];
-	uint64_t	output_paused;		/* times reading was paused */
-	uint64_t	accept_paused;		/* EMFILE/ENFILE pauses */
-	uint64_t	reloads;
-	uint64_t	reloads_failed;
 };
+/*
+ * Not an atomic add: a relaxed load, then a relaxed store of the sum.
+ * Safe only from the one thread that owns the set (its worker, or the
+ * main thread for the server's): it keeps a reader in another thread from
+ * seeing a torn value, nothing more.  Two writers would lose counts; a
+ * counter with many writers is an __atomic_add_fetch() of its own
+ * (struct worker_shared).
+ */
 #define STATS_ADD(field, n)						\
 	__atomic_store_n(&(field), __atomic_load_n(&(field),		\
 	    __ATOMIC_RELAXED) + (n), __ATOMIC_RELAXED)
 #define STATS_GET(field)	__atomic_load_n(&(field), __ATOMIC_RELAXED)
+/*
+ * STATS_TABLE as data, in its order: a family's head (name NULL), then
+ * its counters.  A ONE row is a head and its counter.
+ */
+struct stats_row {
+	const char	*name;		/* on the SIGUSR1 line; NULL: a head */
+	const char	*family;	/* head: the metric's name */
+	const char	*type;		/* head: "counter" or "gauge" */
+	const char	*label;		/* head: its members' label, or NULL */
+	const char	*help;		/* head */
+	const char	*value;		/* counter: its label's value, or NULL */
+	size_t		 offset;	/* counter: its uint64_t in struct stats */
+};
+const struct stats_row *stats_rows(size_t *);
+/*
+ * The longest text of stats_format(): each name, '=', 20 digits and a
+ * blank, summed as the size of a struct of char arrays.
+ */
+#define STATS_LEN_ONE(field, ...)	char field[sizeof(#field) + 21];
+#define STATS_LEN_BY(field, value)	char field[sizeof(#field) + 21];
+#define STATS_LEN_CLOSE(name, value)					\
+	char name[sizeof(STATS_CLOSE_PREFIX value) + 21];
+struct stats_format_len {
+	STATS_TABLE(STATS_LEN_ONE, STATS_NONE, STATS_LEN_BY, STATS_LEN_CLOSE)
+};
+#define STATS_FORMAT_MAX	(sizeof(struct stats_format_len) + 1)
 void		 stats_add(struct stats *, const struct stats *);
 void		 stats_format(const struct stats *, char *, size_t);
 const char	*stats_close_name(enum stats_close);
@@ -436,6 +515,7 @@ void	listener_close_all(struct listener_list *);
  *		and admission state, which the worker's thread alone uses.
  */
 struct worker;
+#define CONN_WHY_BITS	3	/* of struct conn, for enum stats_close */
 /*
  * What the worker hands each of its connections.  The worker owns it and
  * changes it only in its own thread, between callbacks (a reload: conf
@@ -470,7 +550,7 @@ struct conn {
 	uint32_t		 unsent;	/* output not counted as sent */
 	int			 fd;		/* the bufferevent's, for send() */
 	unsigned		 state:2;	/* enum conn_state */
-	unsigned		 why:3;		/* enum stats_close */
+	unsigned		 why:CONN_WHY_BITS; /* enum stats_close */
 	unsigned		 paused:1;	/* output over max_output */
 	unsigned		 peer_eof:1;	/* client sent FIN */
 	unsigned		 draining:1;	/* server stopping */
@@ -483,6 +563,8 @@ struct conn {
 	}			 peer;
 };
 TAILQ_HEAD(conn_list, conn);
+_Static_assert(STATS_CLOSE_MAX <= 1 << CONN_WHY_BITS,
+    "struct conn's why holds every value of enum stats_close");
 int		conn_accept(const struct conn_ctx *, int,
 		    const struct sockaddr *, socklen_t, int);
 void		conn_finish(struct conn *, enum stats_close, const char *);
@@ -526,6 +608,8 @@ int		 worker_threaded(const struct worker *);
 int		 worker_alive(struct worker *);
 int		 worker_finished(struct worker *);
 void		 worker_stats(struct worker *, struct stats *);
+uint64_t	 worker_accepted(struct worker *);
+uint64_t	 worker_conns(struct worker *);
 void		 worker_free(struct worker *);
 void		 worker_accept(struct worker *, int, const struct sockaddr *,
 		     socklen_t);
@@ -553,6 +637,8 @@ void		 server_set_verbose(struct server *, int);
 #define SERVER_STATS_INLINE	16	/* workers listed on the first line */
 #define SERVER_STATS_CHUNK	32	/* workers on a continuation line */
 #define SERVER_LIBEVENT_LOG_MAX	2048	/* a libevent line, escaped */
+_Static_assert(STATS_FORMAT_MAX + 64 <= SERVER_STATS_MAX,
+    "the USR1 text holds every counter of STATS_TABLE, and notify_dropped");
 
 /* proc.c: the process's CPU time, memory and descriptors, /proc/self */
 #define PROC_UNKNOWN	UINT64_MAX	/* could not be read */

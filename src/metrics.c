@@ -22,9 +22,7 @@
 
 enum metrics_kind {
 	METRICS_BUILD,		/* {version="..."} 1 */
-	METRICS_STAT,		/* one counter of struct stats */
-	METRICS_REJECTED,	/* {reason}: metrics_rejected[] */
-	METRICS_CLOSED,		/* {reason}: enum stats_close */
+	METRICS_STATS,		/* the families of stats_rows() */
 	METRICS_BY_WORKER,	/* {worker}: accepted[] */
 	METRICS_WORKERS,
 	METRICS_VALUE,		/* a uint64_t of struct metrics */
@@ -40,38 +38,12 @@ struct metrics_family {
 	const char		*help;
 };
 
-#define STAT(f)	offsetof(struct stats, f)
 #define SNAP(f)	offsetof(struct metrics, f)
 static const struct metrics_family metrics_families[] = {
 	{ "hellod_build_info", "gauge", METRICS_BUILD, 0,
 	    "The version of hellod running, as a label; always 1." },
-	{ "hellod_connections_accepted_total", "counter", METRICS_STAT,
-	    STAT(conns_accepted),
-	    "Connections accepted and served (within max_connections)." },
-	{ "hellod_connections_active", "gauge", METRICS_STAT,
-	    STAT(conns_current), "Connections open now." },
-	{ "hellod_connections_rejected_total", "counter", METRICS_REJECTED, 0,
-	    "Connections refused with an error line, by reason." },
-	{ "hellod_connections_closed_total", "counter", METRICS_CLOSED, 0,
-	    "Connections closed, by reason." },
-	{ "hellod_requests_total", "counter", METRICS_STAT, STAT(requests),
-	    "Lines answered." },
-	{ "hellod_bytes_received_total", "counter", METRICS_STAT,
-	    STAT(bytes_received), "Bytes read from clients." },
-	{ "hellod_bytes_sent_total", "counter", METRICS_STAT,
-	    STAT(bytes_sent), "Reply bytes written to clients." },
-	{ "hellod_output_paused_total", "counter", METRICS_STAT,
-	    STAT(output_paused),
-	    "Times reading from a client paused, its replies queued past "
-	    "max_output." },
-	{ "hellod_accept_paused_total", "counter", METRICS_STAT,
-	    STAT(accept_paused),
-	    "Times accepting paused for want of descriptors or memory." },
-	{ "hellod_reloads_total", "counter", METRICS_STAT, STAT(reloads),
-	    "Configuration reloads applied." },
-	{ "hellod_reload_failures_total", "counter", METRICS_STAT,
-	    STAT(reloads_failed),
-	    "Configuration reloads refused; the running one was kept." },
+	{ "hellod_", "counter", METRICS_STATS, 0,
+	    "The families of STATS_TABLE (hellod.h), in its order." },
 	{ "hellod_worker_connections_accepted_total", "counter",
 	    METRICS_BY_WORKER, 0,
 	    "Connections accepted and served, by worker (event loop)." },
@@ -105,17 +77,6 @@ static const struct metrics_family metrics_families[] = {
 	    "Start time of the process since the Unix epoch in seconds." },
 };
 #define NFAMILIES	(sizeof(metrics_families) / sizeof(metrics_families[0]))
-
-/* hellod_connections_rejected_total: one line a reason. */
-static const struct {
-	const char	*reason;
-	size_t		 offset;	/* in struct stats */
-} metrics_rejected[] = {
-	{ "max_connections",	STAT(conns_rejected) },
-	{ "per_source",		STAT(conns_rejected_source) },
-	{ "proxy",		STAT(conns_rejected_proxy) },
-};
-#define NREJECTED	(sizeof(metrics_rejected) / sizeof(metrics_rejected[0]))
 
 /* Like snprintf: writes what fits, always terminated; len is what the
  * whole text needs. */
@@ -218,6 +179,38 @@ metrics_head(struct metrics_out *o, const char *name, const char *type)
 	metrics_printf(o, "\n# TYPE %s %s\n", name, type);
 }
 
+/* A family's HELP and TYPE lines. */
+static void
+metrics_help(struct metrics_out *o, const char *name, const char *type,
+    const char *help)
+{
+	metrics_printf(o, "# HELP %s ", name);
+	metrics_put_escaped(o, help, 0);
+	metrics_head(o, name, type);
+}
+
+/*
+ * The families of STATS_TABLE, from stats_rows(): a head's HELP and TYPE,
+ * then a sample for each of its counters.
+ */
+static void
+metrics_stats(struct metrics_out *o, const struct stats *total)
+{
+	const struct stats_row	*rows, *head = NULL;
+	size_t			 i, n;
+
+	rows = stats_rows(&n);
+	for (i = 0; i < n; i++) {
+		if (rows[i].name == NULL) {
+			head = &rows[i];
+			metrics_help(o, head->family, head->type, head->help);
+		} else if (head != NULL)
+			metrics_sample(o, head->family, head->label,
+			    rows[i].value, metrics_stat(total,
+			    rows[i].offset));
+	}
+}
+
 /*
  * A family for each limit of the running config: f->name, the key and its
  * unit, "hellod_idle_timeout_seconds" (no character of a key's name needs
@@ -265,28 +258,14 @@ metrics_format(const struct metrics *m, char *buf, size_t size)
 			metrics_limits(&o, f, m);
 			continue;
 		}
-		metrics_printf(&o, "# HELP %s ", f->name);
-		metrics_put_escaped(&o, f->help, 0);
-		metrics_head(&o, f->name, f->type);
+		if (f->kind == METRICS_STATS) {
+			metrics_stats(&o, &m->total);
+			continue;
+		}
+		metrics_help(&o, f->name, f->type, f->help);
 		switch (f->kind) {
 		case METRICS_BUILD:
 			metrics_sample(&o, f->name, "version", m->version, 1);
-			break;
-		case METRICS_STAT:
-			metrics_sample(&o, f->name, NULL, NULL,
-			    metrics_stat(&m->total, f->offset));
-			break;
-		case METRICS_REJECTED:
-			for (j = 0; j < NREJECTED; j++)
-				metrics_sample(&o, f->name, "reason",
-				    metrics_rejected[j].reason,
-				    metrics_stat(&m->total,
-				    metrics_rejected[j].offset));
-			break;
-		case METRICS_CLOSED:
-			for (j = 0; j < STATS_CLOSE_MAX; j++)
-				metrics_sample(&o, f->name, "reason",
-				    stats_close_name(j), m->total.closed[j]);
 			break;
 		case METRICS_BY_WORKER:
 			for (j = 0; j < m->workers && j < WORKER_MAX; j++) {
@@ -309,6 +288,7 @@ metrics_format(const struct metrics *m, char *buf, size_t size)
 				metrics_printf(&o, "%s %" PRIu64 ".%03u\n",
 				    f->name, v / 1000, (unsigned)(v % 1000));
 			break;
+		case METRICS_STATS:
 		case METRICS_LIMITS:
 			break;
 		}

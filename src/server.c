@@ -277,6 +277,18 @@ server_totals(struct server *srv, struct stats *total)
 		worker_stats(srv->workers[i], total);
 }
 
+/* The connections open now, in every worker. */
+static uint64_t
+server_conns(struct server *srv)
+{
+	uint64_t	 n = 0;
+	unsigned	 i;
+
+	for (i = 0; i < srv->nworkers; i++)
+		n += worker_conns(srv->workers[i]);
+	return n;
+}
+
 /*
  * metrics: a scrape, in the endpoint's thread.  The workers are fixed once
  * started, before the endpoint is, and server_free() stops the endpoint
@@ -296,7 +308,7 @@ server_metrics(struct metrics *m, void *arg)
 	for (i = 0; i < srv->nworkers; i++) {
 		memset(&st, 0, sizeof(st));
 		worker_stats(srv->workers[i], &st);
-		m->accepted[i] = st.conns_accepted;
+		m->accepted[i] = worker_accepted(srv->workers[i]);
 		stats_add(&m->total, &st);
 	}
 	m->workers = srv->nworkers;
@@ -365,13 +377,11 @@ static void
 server_status(struct server *srv, char *buf, size_t size)
 {
 	const char	*names[64];
-	struct stats	 total;
 	size_t		 n;
 
 	n = listener_names(&srv->listeners, names,
 	    sizeof(names) / sizeof(names[0]));
-	server_totals(srv, &total);
-	systemd_status(buf, size, names, n, total.conns_current);
+	systemd_status(buf, size, names, n, server_conns(srv));
 }
 
 static void
@@ -792,7 +802,6 @@ static void
 server_stop(struct server *srv)
 {
 	struct timeval	 tv = { srv->conf->shutdown_timeout, 0 };
-	struct stats	 total;
 	unsigned	 i;
 
 	if (srv->stopping) {
@@ -802,9 +811,8 @@ server_stop(struct server *srv)
 	}
 	srv->stopping = 1;
 	systemd_notify(SYSTEMD_STOPPING, NULL);
-	server_totals(srv, &total);
 	log_notice("stopping: %llu connection(s) to finish",
-	    (unsigned long long)total.conns_current);
+	    (unsigned long long)server_conns(srv));
 	/*
 	 * New handshakes are refused before any worker stops accepting (worker
 	 * 0 stops within worker_post()): the workers' dups keep each socket
@@ -851,13 +859,11 @@ static void
 server_shutdown_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct server	*srv = arg;
-	struct stats	 total;
 
 	(void)fd;
 	(void)what;
-	server_totals(srv, &total);
 	log_warnx("shutdown_timeout: dropping %llu connection(s)",
-	    (unsigned long long)total.conns_current);
+	    (unsigned long long)server_conns(srv));
 	event_base_loopexit(srv->base, NULL);
 }
 
@@ -870,16 +876,13 @@ static void
 server_stats_workers(struct server *srv, unsigned first, unsigned last,
     char *buf, size_t size)
 {
-	struct stats	 st;
 	size_t		 len = 0;
 	unsigned	 i;
 
 	buf[0] = '\0';
 	for (i = first; i <= last && i < srv->nworkers && len < size; i++) {
-		memset(&st, 0, sizeof(st));
-		worker_stats(srv->workers[i], &st);
 		len += (size_t)snprintf(buf + len, size - len, "%s%" PRIu64,
-		    i == first ? "" : ",", st.conns_accepted);
+		    i == first ? "" : ",", worker_accepted(srv->workers[i]));
 	}
 }
 

@@ -1,24 +1,47 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * Counters for every limit event, reported by SIGUSR1 as one line of
- * name=value pairs named after the fields.
+ * Counters for every limit event, from STATS_TABLE (hellod.h): their sum,
+ * the SIGUSR1 line of name=value pairs, and the table as data for the
+ * metrics endpoint and the tests.
  */
 #include "config.h"
 
 #include <inttypes.h>
+#include <stddef.h>
 #include <stdio.h>
 
 #include "hellod.h"
 
+#define STATS_NAME_CLOSE(name, value)	[STATS_CLOSE_##name] = (value),
 static const char *const stats_close_names[STATS_CLOSE_MAX] = {
-	[STATS_CLOSE_CLIENT] = "client",
-	[STATS_CLOSE_IDLE] = "idle",
-	[STATS_CLOSE_TOO_LONG] = "line_too_long",
-	[STATS_CLOSE_ERROR] = "error",
-	[STATS_CLOSE_SHUTDOWN] = "shutdown",
-	[STATS_CLOSE_PROBE] = "probe",
-	[STATS_CLOSE_REJECTED] = "rejected",
+	STATS_TABLE(STATS_NONE, STATS_NONE, STATS_NONE, STATS_NAME_CLOSE)
 };
+
+#define STATS_ROW_HEAD(family, type, label, help)			\
+	{ NULL, family, type, label, help, NULL, 0 },
+#define STATS_ROW_ONE(field, family, type, help)			\
+	STATS_ROW_HEAD(family, #type, NULL, help)			\
+	STATS_ROW_BY(field, NULL)
+#define STATS_ROW_FAMILY(family, label, help)				\
+	STATS_ROW_HEAD(family, "counter", label, help)
+#define STATS_ROW_BY(field, value)					\
+	{ #field, NULL, NULL, NULL, NULL, value,			\
+	    offsetof(struct stats, field) },
+#define STATS_ROW_CLOSE(name, value)					\
+	{ STATS_CLOSE_PREFIX value, NULL, NULL, NULL, NULL, value,		\
+	    offsetof(struct stats, closed[STATS_CLOSE_##name]) },
+static const struct stats_row stats_table[] = {
+	STATS_TABLE(STATS_ROW_ONE, STATS_ROW_FAMILY, STATS_ROW_BY,
+	    STATS_ROW_CLOSE)
+};
+
+/* The table, heads and counters in order; *n rows. */
+const struct stats_row *
+stats_rows(size_t *n)
+{
+	*n = sizeof(stats_table) / sizeof(stats_table[0]);
+	return stats_table;
+}
 
 const char *
 stats_close_name(enum stats_close why)
@@ -28,49 +51,45 @@ stats_close_name(enum stats_close why)
 	return stats_close_names[why];
 }
 
+/* The counter at offset, read whole. */
+static uint64_t
+stats_get(const struct stats *st, size_t offset)
+{
+	const uint64_t	*v = (const uint64_t *)((const char *)st + offset);
+
+	return STATS_GET(*v);
+}
+
+/* "name=value" for each counter, in the table's order, one blank apart. */
 void
 stats_format(const struct stats *st, char *buf, size_t len)
 {
-	snprintf(buf, len,
-	    "conns_current=%" PRIu64 " conns_accepted=%" PRIu64
-	    " conns_rejected=%" PRIu64 " conns_rejected_source=%" PRIu64
-	    " conns_rejected_proxy=%" PRIu64 " requests=%" PRIu64
-	    " bytes_received=%" PRIu64 " bytes_sent=%" PRIu64
-	    " closed_client=%" PRIu64 " closed_idle=%" PRIu64
-	    " closed_line_too_long=%" PRIu64 " closed_error=%" PRIu64
-	    " closed_shutdown=%" PRIu64 " closed_probe=%" PRIu64
-	    " closed_rejected=%" PRIu64
-	    " output_paused=%" PRIu64 " accept_paused=%" PRIu64
-	    " reloads=%" PRIu64 " reloads_failed=%" PRIu64,
-	    st->conns_current, st->conns_accepted, st->conns_rejected,
-	    st->conns_rejected_source, st->conns_rejected_proxy, st->requests,
-	    st->bytes_received, st->bytes_sent,
-	    st->closed[STATS_CLOSE_CLIENT], st->closed[STATS_CLOSE_IDLE],
-	    st->closed[STATS_CLOSE_TOO_LONG], st->closed[STATS_CLOSE_ERROR],
-	    st->closed[STATS_CLOSE_SHUTDOWN], st->closed[STATS_CLOSE_PROBE],
-	    st->closed[STATS_CLOSE_REJECTED],
-	    st->output_paused, st->accept_paused, st->reloads,
-	    st->reloads_failed);
+	size_t	 i, n = 0;
+	int	 k;
+
+	if (len > 0)
+		buf[0] = '\0';
+	for (i = 0; i < sizeof(stats_table) / sizeof(stats_table[0]); i++) {
+		if (stats_table[i].name == NULL)
+			continue;
+		k = snprintf(buf + n, len - n, "%s%s=%" PRIu64,
+		    n == 0 ? "" : " ", stats_table[i].name,
+		    stats_get(st, stats_table[i].offset));
+		if (k < 0 || (size_t)k >= len - n)
+			return;		/* cut short, terminated */
+		n += (size_t)k;
+	}
 }
 
 /* Add one set of counters to a total, reading each counter whole. */
+#define STATS_ADD_ONE(field, ...)	STATS_ADD_BY(field, NULL)
+#define STATS_ADD_BY(field, value)	total->field += STATS_GET(st->field);
 void
 stats_add(struct stats *total, const struct stats *st)
 {
 	int	 i;
 
-	total->conns_accepted += STATS_GET(st->conns_accepted);
-	total->conns_current += STATS_GET(st->conns_current);
-	total->conns_rejected += STATS_GET(st->conns_rejected);
-	total->conns_rejected_source += STATS_GET(st->conns_rejected_source);
-	total->conns_rejected_proxy += STATS_GET(st->conns_rejected_proxy);
-	total->requests += STATS_GET(st->requests);
-	total->bytes_received += STATS_GET(st->bytes_received);
-	total->bytes_sent += STATS_GET(st->bytes_sent);
+	STATS_TABLE(STATS_ADD_ONE, STATS_NONE, STATS_ADD_BY, STATS_NONE)
 	for (i = 0; i < STATS_CLOSE_MAX; i++)
 		total->closed[i] += STATS_GET(st->closed[i]);
-	total->output_paused += STATS_GET(st->output_paused);
-	total->accept_paused += STATS_GET(st->accept_paused);
-	total->reloads += STATS_GET(st->reloads);
-	total->reloads_failed += STATS_GET(st->reloads_failed);
 }

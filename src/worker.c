@@ -623,6 +623,19 @@ worker_stats(struct worker *w, struct stats *total)
 	stats_add(total, &w->stats);
 }
 
+/* The connections this worker accepted, and those open now; any thread. */
+uint64_t
+worker_accepted(struct worker *w)
+{
+	return STATS_GET(w->stats.conns_accepted);
+}
+
+uint64_t
+worker_conns(struct worker *w)
+{
+	return STATS_GET(w->stats.conns_current);
+}
+
 /* Admission, and the seam with conn.c */
 
 /*

@@ -23,30 +23,28 @@
 
 #define FAMILIES_MAX	64	/* more than metrics.c has */
 
+/* The value sample_metrics() gives the counter of row i of stats_rows(). */
+#define SAMPLE_STAT(i)	(1000 + 7 * (uint64_t)(i))
+
+/* The counter of a row of stats_rows() in a struct stats. */
+static uint64_t *
+stat_at(struct stats *st, const struct stats_row *row)
+{
+	return (uint64_t *)((char *)st + row->offset);
+}
+
 /* A snapshot whose every counter differs from the others. */
 static void
 sample_metrics(struct metrics *m)
 {
+	const struct stats_row	*rows;
+	size_t			 i, n;
+
 	memset(m, 0, sizeof(*m));
-	m->total.conns_accepted = 101;
-	m->total.conns_current = 3;
-	m->total.conns_rejected = 7;
-	m->total.conns_rejected_source = 8;
-	m->total.conns_rejected_proxy = 9;
-	m->total.closed[STATS_CLOSE_PROBE] = 3;
-	m->total.closed[STATS_CLOSE_REJECTED] = 9;
-	m->total.requests = 15;
-	m->total.bytes_received = 1234;
-	m->total.bytes_sent = 180;
-	m->total.closed[STATS_CLOSE_CLIENT] = 90;
-	m->total.closed[STATS_CLOSE_IDLE] = 4;
-	m->total.closed[STATS_CLOSE_TOO_LONG] = 2;
-	m->total.closed[STATS_CLOSE_ERROR] = 1;
-	m->total.closed[STATS_CLOSE_SHUTDOWN] = 0;
-	m->total.output_paused = 11;
-	m->total.accept_paused = 12;
-	m->total.reloads = 5;
-	m->total.reloads_failed = 6;
+	rows = stats_rows(&n);
+	for (i = 0; i < n; i++)
+		if (rows[i].name != NULL)
+			*stat_at(&m->total, &rows[i]) = SAMPLE_STAT(i);
 	m->workers = 2;
 	m->accepted[0] = 60;
 	m->accepted[1] = 41;
@@ -129,6 +127,19 @@ START_TEST(test_escape_cut_short)
 }
 END_TEST
 
+/* The families of STATS_TABLE: the heads among stats_rows(). */
+static size_t
+stats_families(void)
+{
+	const struct stats_row	*rows;
+	size_t			 i, n, heads = 0;
+
+	rows = stats_rows(&n);
+	for (i = 0; i < n; i++)
+		heads += rows[i].name == NULL;
+	return heads;
+}
+
 /* The family a line belongs to: its first word, or the third of a comment. */
 static void
 line_family(const char *line, char *name, size_t len)
@@ -196,36 +207,104 @@ START_TEST(test_format_structure)
 	}
 	ck_assert_int_eq(state, 2);
 	ck_assert_uint_gt(samples, 0);
-	/* The families of sample_metrics(): 23, and its 2 limits. */
-	ck_assert_uint_eq(f + 1, 25);
+	/* The families of sample_metrics(): STATS_TABLE's, 12 others,
+	 * and its 2 limits. */
+	ck_assert_uint_eq(f + 1, stats_families() + 12 + 2);
 	free(text);
 }
 END_TEST
 
-/* The samples, exactly and in order. */
+/*
+ * The table itself: every family opens with a head, every head has a
+ * counter, a label has values and no value comes without one; each
+ * counter at an offset of its own.
+ */
+START_TEST(test_stats_rows)
+{
+	const struct stats_row	*rows, *head = NULL;
+	size_t			 i, j, n, members = 0;
+
+	rows = stats_rows(&n);
+	ck_assert_uint_gt(n, 0);
+	ck_assert_ptr_null(rows[0].name);
+	for (i = 0; i < n; i++) {
+		if (rows[i].name == NULL) {
+			ck_assert(head == NULL || members > 0);
+			head = &rows[i];
+			members = 0;
+			ck_assert_ptr_nonnull(head->family);
+			ck_assert_ptr_nonnull(head->help);
+			ck_assert(strcmp(head->type, "counter") == 0 ||
+			    strcmp(head->type, "gauge") == 0);
+			continue;
+		}
+		members++;
+		ck_assert_int_eq(head->label == NULL, rows[i].value == NULL);
+		ck_assert_uint_le(rows[i].offset + sizeof(uint64_t),
+		    sizeof(struct stats));
+		for (j = 0; j < i; j++)
+			if (rows[j].name != NULL) {
+				ck_assert_str_ne(rows[j].name, rows[i].name);
+				ck_assert_uint_ne(rows[j].offset,
+				    rows[i].offset);
+			}
+	}
+	ck_assert_uint_gt(members, 0);
+}
+END_TEST
+
+/* The stats_add() of two sets: each counter of the table adds up, and
+ * stats_format() names each in the table's order. */
+START_TEST(test_stats_add_format)
+{
+	const struct stats_row	*rows;
+	struct stats		 a, b;
+	char			 text[SERVER_STATS_MAX], want[64], *p;
+	size_t			 i, n;
+
+	memset(&a, 0, sizeof(a));
+	memset(&b, 0, sizeof(b));
+	rows = stats_rows(&n);
+	for (i = 0; i < n; i++)
+		if (rows[i].name != NULL) {
+			*stat_at(&a, &rows[i]) = SAMPLE_STAT(i);
+			*stat_at(&b, &rows[i]) = 2 * SAMPLE_STAT(i);
+		}
+	stats_add(&a, &b);
+	stats_format(&a, text, sizeof(text));
+	p = text;
+	for (i = 0; i < n; i++) {
+		if (rows[i].name == NULL)
+			continue;
+		ck_assert_uint_eq(*stat_at(&a, &rows[i]), 3 * SAMPLE_STAT(i));
+		snprintf(want, sizeof(want), "%s%s=%llu", p == text ? "" : " ",
+		    rows[i].name, (unsigned long long)3 * SAMPLE_STAT(i));
+		ck_assert_msg(strncmp(p, want, strlen(want)) == 0,
+		    "want %s at %s", want, p);
+		p += strlen(want);
+	}
+	ck_assert_str_eq(p, "");
+	/* Cut short, it stays terminated. */
+	stats_format(&a, want, sizeof(want));
+	ck_assert_uint_lt(strlen(want), sizeof(want));
+	ck_assert_int_eq(strncmp(want, text, strlen(want)), 0);
+	/* The largest counters fit STATS_FORMAT_MAX. */
+	memset(&b, 0xff, sizeof(b));
+	stats_format(&b, text, sizeof(text));
+	ck_assert_uint_lt(strlen(text), STATS_FORMAT_MAX);
+	ck_assert_ptr_nonnull(strstr(text, "=18446744073709551615"));
+}
+END_TEST
+
+/*
+ * The samples, exactly and in order: STATS_TABLE's from stats_rows(),
+ * after build_info, then the others.
+ */
 START_TEST(test_format_samples)
 {
 	static const char *const want[] = {
 		"hellod_build_info{version=\"0.1.0\"} 1",
-		"hellod_connections_accepted_total 101",
-		"hellod_connections_active 3",
-		"hellod_connections_rejected_total{reason=\"max_connections\"} 7",
-		"hellod_connections_rejected_total{reason=\"per_source\"} 8",
-		"hellod_connections_rejected_total{reason=\"proxy\"} 9",
-		"hellod_connections_closed_total{reason=\"client\"} 90",
-		"hellod_connections_closed_total{reason=\"idle\"} 4",
-		"hellod_connections_closed_total{reason=\"line_too_long\"} 2",
-		"hellod_connections_closed_total{reason=\"error\"} 1",
-		"hellod_connections_closed_total{reason=\"shutdown\"} 0",
-		"hellod_connections_closed_total{reason=\"probe\"} 3",
-		"hellod_connections_closed_total{reason=\"rejected\"} 9",
-		"hellod_requests_total 15",
-		"hellod_bytes_received_total 1234",
-		"hellod_bytes_sent_total 180",
-		"hellod_output_paused_total 11",
-		"hellod_accept_paused_total 12",
-		"hellod_reloads_total 5",
-		"hellod_reload_failures_total 6",
+		NULL,	/* STATS_TABLE's */
 		"hellod_worker_connections_accepted_total{worker=\"0\"} 60",
 		"hellod_worker_connections_accepted_total{worker=\"1\"} 41",
 		"hellod_workers 2",
@@ -242,10 +321,12 @@ START_TEST(test_format_samples)
 		"process_resident_memory_bytes 200000",
 		"process_start_time_seconds 1700000000.123",
 	};
-	struct metrics	 m;
-	char		*text, *line, *last;
-	size_t		 i = 0;
+	const struct stats_row	*rows, *head = NULL;
+	struct metrics		 m;
+	char			*text, *line, *last, stat[256];
+	size_t			 i = 0, j = 0, n;
 
+	rows = stats_rows(&n);
 	sample_metrics(&m);
 	text = format(&m);
 	for (line = strtok_r(text, "\n", &last); line != NULL;
@@ -253,8 +334,23 @@ START_TEST(test_format_samples)
 		if (line[0] == '#')
 			continue;
 		ck_assert_uint_lt(i, sizeof(want) / sizeof(want[0]));
-		ck_assert_str_eq(line, want[i]);
-		i++;
+		if (want[i] != NULL) {
+			ck_assert_str_eq(line, want[i]);
+			i++;
+			continue;
+		}
+		while (rows[j].name == NULL)
+			head = &rows[j++];
+		if (head->label != NULL)
+			snprintf(stat, sizeof(stat), "%s{%s=\"%s\"} %llu",
+			    head->family, head->label, rows[j].value,
+			    (unsigned long long)SAMPLE_STAT(j));
+		else
+			snprintf(stat, sizeof(stat), "%s %llu", head->family,
+			    (unsigned long long)SAMPLE_STAT(j));
+		ck_assert_str_eq(line, stat);
+		if (++j == n)
+			i++;
 	}
 	ck_assert_uint_eq(i, sizeof(want) / sizeof(want[0]));
 	free(text);
@@ -637,6 +733,8 @@ metrics_suite(void)
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("format");
+	tcase_add_test(tc, test_stats_rows);
+	tcase_add_test(tc, test_stats_add_format);
 	tcase_add_test(tc, test_format_structure);
 	tcase_add_test(tc, test_format_samples);
 	tcase_add_test(tc, test_format_close_reasons);

@@ -87,17 +87,23 @@ def parse(text):
     return out
 
 
+def man_items():
+    """The items of METRICS in hellod.conf(5): [(head, body)], lines
+    continued with a backslash joined."""
+    with open(os.path.join(TOP_SRCDIR, "man", "hellod.conf.5")) as f:
+        text = f.read().replace("\\\n", "")
+    section = text.split("\n.Sh METRICS\n", 1)[1].split("\n.El\n", 1)[0]
+    return [item.partition("\n")[::2]
+            for item in section.split("\n.It ")[1:]]
+
+
 def man_metrics():
     """The families hellod.conf(5) documents under METRICS, the one place
     that lists them: {name: (label or None, [label values])}, the values
     being the .Li words of the item's text.  A line may list several
     families of no label: ".It Li a , b"."""
-    with open(os.path.join(TOP_SRCDIR, "man", "hellod.conf.5")) as f:
-        text = f.read().replace("\\\n", "")
-    section = text.split("\n.Sh METRICS\n", 1)[1].split("\n.El\n", 1)[0]
     out = {}
-    for item in section.split("\n.It ")[1:]:
-        head, _, body = item.partition("\n")
+    for head, body in man_items():
         words = head.split()
         label = None
         if "Brq" in words:
@@ -109,6 +115,38 @@ def man_metrics():
             if name in out:
                 raise AssertionError("%s documented twice" % name)
             out[name] = (label, values)
+    return out
+
+
+def man_usr1():
+    """The names of the SIGUSR1 line, as hellod.conf(5) documents them
+    under METRICS (a .Va after the text of a family, or of one of its
+    label values): {name: the sample of the same counter}, 'family' or
+    'family{label="value"}'; a family of no label that lists several has
+    one name each, in order.  A name before any label value stands for the
+    whole family (accepted_by_worker)."""
+    labels = man_metrics()
+    out = {}
+    for head, body in man_items():
+        names = [n for n in labels if re.search(
+            r"(^|\s)%s(\s|$)" % n, head)]
+        value, k = None, 0
+        for line in body.splitlines():
+            m = re.match(r"^\.Li (\S+)", line)
+            if m:
+                value = m.group(1)
+            m = re.search(r"\bVa (\w+)", line)
+            if not m:
+                continue
+            label = labels[names[0]][0] if names else None
+            if label and value is not None:
+                key = '%s{%s="%s"}' % (names[0], label, value)
+            else:
+                key = names[k]
+                k += 1
+            if m.group(1) in out:
+                raise AssertionError("%s documented twice" % m.group(1))
+            out[m.group(1)] = key
     return out
 
 

@@ -113,12 +113,18 @@ def test_proxy_header_split_with_lines_behind_it():
 
 
 def test_proxy_v2_local_is_the_socket_address():
-    # A v2 LOCAL header, as HAProxy's health checks send it.
+    # A v2 LOCAL header, as HAProxy's health checks send it, and a v1
+    # UNKNOWN: each counted in proxy_local; a header with an address not.
     sig = b"\r\n\r\n\x00\r\nQUIT\n"
-    with Daemon(proxy_conf()) as d, d.connect() as s:
-        s.sendall(sig + b"\x20\x00\x00\x00" + b"hello\n")
-        s.shutdown(socket.SHUT_WR)
-        check(recv_all(s) == REPLY)
+    with Daemon(proxy_conf()) as d:
+        for hdr in (sig + b"\x20\x00\x00\x00", b"PROXY UNKNOWN\r\n",
+                    v1(d, "192.0.2.1", 4242)):
+            with d.connect() as s:
+                s.sendall(hdr + b"hello\n")
+                s.shutdown(socket.SHUT_WR)
+                check(recv_all(s) == REPLY)
+        st = d.wait_stat("conns_current", lambda v: v == 0, "0")
+        check(st["proxy_local"] == 2 and st["requests"] == 3, st)
 
 
 def test_proxy_bad_missing_or_late_header_no_reply():
