@@ -72,6 +72,8 @@ struct bufferevent;
 #define HELLOD_EXIT_USAGE	2	/* bad command line */
 #define HELLOD_EXIT_CONFIG	3	/* configuration file invalid */
 
+/* The leaves, which know nothing above them. */
+
 /* addr.c */
 struct listen_addr {
 	struct sockaddr_storage	ss;
@@ -189,6 +191,7 @@ size_t		 config_limits(const struct config *, struct config_limit *,
 		     size_t);
 #define CONFIG_LIMITS_MAX	8	/* keys config_limits() reports */
 #define CONFIG_LINE_MAX		4096	/* bytes in a line, less LF or CRLF */
+#define WORKER_MAX		256	/* the workers key's most: event loops */
 #define CONFIG_ERRORS_MAX	20	/* errors told of one load; then a count */
 #define CONFIG_MESSAGE_MAX	1024	/* bytes in message */
 #define CONFIG_PATH_MAX		1024	/* bytes in a path: the dump's line
@@ -474,6 +477,97 @@ void	 admit_refuse(int, const char *);
 #define ADMIT_SOURCE_LINE	"ERROR too many connections from your address\n"
 #define ADMIT_REFUSE_DRAIN	4	/* reads of early input before close */
 
+/* proc.c: the process's CPU time, memory and descriptors, /proc/self */
+#define PROC_UNKNOWN	UINT64_MAX	/* could not be read */
+struct proc_stat {
+	uint64_t	 cpu_ticks;	/* utime + stime, clock ticks */
+	uint64_t	 vsize;		/* bytes */
+	uint64_t	 rss_pages;
+};
+struct proc_usage {
+	uint64_t	 cpu_ms;	/* user + system */
+	uint64_t	 open_fds;
+	uint64_t	 max_fds;	/* soft RLIMIT_NOFILE */
+	uint64_t	 virtual_bytes;
+	uint64_t	 resident_bytes;
+};
+int	proc_stat_parse(const char *, size_t, struct proc_stat *);
+void	proc_usage(struct proc_usage *);
+
+/*
+ * metrics.c: the counters in the Prometheus text format 0.0.4, from a
+ * snapshot handed to it.  A value of PROC_UNKNOWN is left out.
+ */
+struct metrics {
+	struct stats	 total;		/* the server's and every worker's */
+	unsigned	 workers;
+	uint64_t	 accepted[WORKER_MAX];	/* by worker, workers of them */
+	const char	*version;
+	uint64_t	 start_ms;	/* process start, ms since the epoch */
+	uint64_t	 notify_dropped;
+	uint64_t	 reload_ok;	/* the last load succeeded: 1 or 0 */
+	uint64_t	 reload_ms;	/* last success, ms since the epoch */
+	struct config_limit limits[CONFIG_LIMITS_MAX]; /* the running config */
+	size_t		 nlimits;
+	struct proc_usage proc;
+};
+size_t	metrics_format(const struct metrics *, char *, size_t);
+size_t	metrics_escape(char *, size_t, const char *, int);
+#define METRICS_CONTENT_TYPE	"text/plain; version=0.0.4; charset=utf-8"
+/* One scrape's text: the families, and a line for each worker. */
+#define METRICS_MAX		(8192 + WORKER_MAX * 80)
+
+/* daemon.c */
+int	daemon_stdio(void);
+int	daemon_start(void);
+void	daemon_ready(int);
+int	daemon_drop_privileges(const char *);
+rlim_t	daemon_fd_need(unsigned, unsigned, size_t);
+int	daemon_fd_limit(rlim_t, unsigned);
+int	daemon_pidfile_write(const char *);
+void	daemon_pidfile_remove(const char *);
+/* What daemon_fd_need() counts, as server.c, worker.c and libevent 2.1
+ * open them. */
+#define DAEMON_FD_PROCESS	7	/* stdio, syslog, readiness pipe, the
+					 * server's done eventfd and reserve */
+#define DAEMON_FD_BASE		3	/* an event base: epoll, signal pipe */
+#define DAEMON_FD_WORKER	1	/* a threaded worker's eventfd */
+#define DAEMON_FD_SPARE		32	/* comes and goes */
+
+/* systemd.c: sd_notify, socket activation, watchdog, journald; no libsystemd */
+struct sockaddr_un;
+enum systemd_state {
+	SYSTEMD_READY,		/* READY=1 */
+	SYSTEMD_RELOADING,	/* RELOADING=1 + MONOTONIC_USEC= */
+	SYSTEMD_STOPPING,	/* STOPPING=1 */
+	SYSTEMD_WATCHDOG,	/* WATCHDOG=1 */
+	SYSTEMD_STATUS,		/* STATUS= alone */
+};
+#define SYSTEMD_LISTEN_FDS_START 3	/* first passed fd, sd_listen_fds(3) */
+#define SYSTEMD_LISTEN_FDS_MAX	1024	/* more than any .socket unit has */
+#define SYSTEMD_FDNAME_MAX	255	/* one LISTEN_FDNAMES name */
+#define SYSTEMD_STATUS_MAX	512	/* STATUS= text */
+#define SYSTEMD_MSG_MAX		(SYSTEMD_STATUS_MAX + 64)
+int	systemd_format(char *, size_t, enum systemd_state, uint64_t,
+	    const char *);
+int	systemd_notify_addr(const char *, struct sockaddr_un *, socklen_t *,
+	    char **);
+int	systemd_listen_parse(const char *, const char *, const char *, pid_t,
+	    char **);
+int	systemd_watchdog_parse(const char *, const char *, pid_t, uint64_t *,
+	    char **);
+int	systemd_journal_match(const char *, dev_t, ino_t);
+void	systemd_status(char *, size_t, const char **, size_t, uint64_t);
+int	systemd_notify_send(const char *, size_t, char **);
+void	systemd_notify(enum systemd_state, const char *);
+int	systemd_listen_fds(char **);
+int	systemd_journal_stderr(void);
+uint64_t systemd_watchdog_interval(void);
+uint64_t systemd_notify_dropped(void);
+
+/* The layers above them, from the bottom up: the listening sockets and
+ * the metrics endpoint, one connection, one event loop, the main loop. */
+
 /*
  * listener.c: the set of listening sockets, one per address, opened from
  * the config or inherited; each worker accepts from dups of them.
@@ -497,6 +591,22 @@ size_t	listener_names(const struct listener_list *, const char **, size_t);
 void	listener_retire_all(struct listener_list *);
 void	listener_close_all(struct listener_list *);
 #define LISTENER_BACKLOG	SOMAXCONN
+
+/*
+ * httpd.c: GET /metrics on libevent's evhttp, in a thread and an event
+ * base of its own; the counters come from the callback given to it.
+ */
+struct httpd;
+typedef void	(*httpd_snapshot_cb)(struct metrics *, void *);
+struct httpd	*httpd_open(const struct listen_addr *, httpd_snapshot_cb,
+		     void *, char **);
+int		 httpd_start(struct httpd *);
+void		 httpd_free(struct httpd *);
+#define HTTPD_PATH		"/metrics"
+#define HTTPD_CONN_MAX		8	/* connections at once */
+#define HTTPD_TIMEOUT		5	/* seconds for a request and its reply */
+#define HTTPD_HEADERS_MAX	8192	/* request line and headers, bytes */
+#define HTTPD_ACCEPT_RETRY_MS	100	/* pause after EMFILE/ENFILE */
 
 /*
  * conn.c: one connection, a socket bufferevent from accept to close.
@@ -574,7 +684,6 @@ void		conn_reconfigure(struct conn *);
 uint64_t	conn_last_request(const struct conn *);
 #define CONN_LINGER_SECS	2	/* discard input after our FIN */
 #define CONN_QUIET_MS		500	/* stopping: client quiet this long */
-#define CONN_READ_MAX		16384	/* bytes libevent reads at once */
 
 /*
  * worker.c: one event loop with its evconnlisteners and connections.
@@ -619,7 +728,6 @@ void		 worker_conn_touched(struct worker *, struct conn *);
 void		 worker_conn_closed(struct worker *, struct conn *);
 #define WORKER_WBUF		65536	/* replies written at once */
 #define WORKER_ACCEPT_RETRY_MS	100	/* pause after EMFILE/ENFILE */
-#define WORKER_MAX		256
 
 /* server.c: the main loop: signals, reload, the workers, the watchdog */
 struct server;
@@ -639,119 +747,5 @@ void		 server_set_verbose(struct server *, int);
 #define SERVER_LIBEVENT_LOG_MAX	2048	/* a libevent line, escaped */
 _Static_assert(STATS_FORMAT_MAX + 64 <= SERVER_STATS_MAX,
     "the USR1 text holds every counter of STATS_TABLE, and notify_dropped");
-
-/* proc.c: the process's CPU time, memory and descriptors, /proc/self */
-#define PROC_UNKNOWN	UINT64_MAX	/* could not be read */
-struct proc_stat {
-	uint64_t	 cpu_ticks;	/* utime + stime, clock ticks */
-	uint64_t	 vsize;		/* bytes */
-	uint64_t	 rss_pages;
-};
-struct proc_usage {
-	uint64_t	 cpu_ms;	/* user + system */
-	uint64_t	 open_fds;
-	uint64_t	 max_fds;	/* soft RLIMIT_NOFILE */
-	uint64_t	 virtual_bytes;
-	uint64_t	 resident_bytes;
-};
-int	proc_stat_parse(const char *, size_t, struct proc_stat *);
-void	proc_usage(struct proc_usage *);
-
-/*
- * metrics.c: the counters in the Prometheus text format 0.0.4, from a
- * snapshot handed to it.  A value of PROC_UNKNOWN is left out.
- */
-struct metrics {
-	struct stats	 total;		/* the server's and every worker's */
-	unsigned	 workers;
-	uint64_t	 accepted[WORKER_MAX];	/* by worker, workers of them */
-	const char	*version;
-	uint64_t	 start_ms;	/* process start, ms since the epoch */
-	uint64_t	 notify_dropped;
-	uint64_t	 reload_ok;	/* the last load succeeded: 1 or 0 */
-	uint64_t	 reload_ms;	/* last success, ms since the epoch */
-	struct config_limit limits[CONFIG_LIMITS_MAX]; /* the running config */
-	size_t		 nlimits;
-	struct proc_usage proc;
-};
-size_t	metrics_format(const struct metrics *, char *, size_t);
-size_t	metrics_escape(char *, size_t, const char *, int);
-#define METRICS_CONTENT_TYPE	"text/plain; version=0.0.4; charset=utf-8"
-/* One scrape's text: the families, and a line for each worker. */
-#define METRICS_MAX		(8192 + WORKER_MAX * 80)
-
-/*
- * httpd.c: GET /metrics on libevent's evhttp, in a thread and an event
- * base of its own; the counters come from the callback given to it.
- */
-struct httpd;
-struct evhttp_connection;
-/* A connection evhttp serves, as far as the cap and the deadline go. */
-struct httpd_conn {
-	TAILQ_ENTRY(httpd_conn)		 entry;
-	struct httpd			*h;
-	struct bufferevent		*bev;	/* referenced until adopted */
-	struct evhttp_connection	*evcon;	/* once adopted */
-	struct event			*ev_deadline;
-};
-TAILQ_HEAD(httpd_conn_list, httpd_conn);
-typedef void	(*httpd_snapshot_cb)(struct metrics *, void *);
-struct httpd	*httpd_open(const struct listen_addr *, httpd_snapshot_cb,
-		     void *, char **);
-int		 httpd_start(struct httpd *);
-void		 httpd_free(struct httpd *);
-#define HTTPD_PATH		"/metrics"
-#define HTTPD_CONN_MAX		8	/* connections at once */
-#define HTTPD_TIMEOUT		5	/* seconds for a request and its reply */
-#define HTTPD_HEADERS_MAX	8192	/* request line and headers, bytes */
-#define HTTPD_ACCEPT_RETRY_MS	100	/* pause after EMFILE/ENFILE */
-
-/* daemon.c */
-int	daemon_stdio(void);
-int	daemon_start(void);
-void	daemon_ready(int);
-int	daemon_drop_privileges(const char *);
-rlim_t	daemon_fd_need(unsigned, unsigned, size_t);
-int	daemon_fd_limit(rlim_t, unsigned);
-int	daemon_pidfile_write(const char *);
-void	daemon_pidfile_remove(const char *);
-/* What daemon_fd_need() counts, as server.c, worker.c and libevent 2.1
- * open them. */
-#define DAEMON_FD_PROCESS	7	/* stdio, syslog, readiness pipe, the
-					 * server's done eventfd and reserve */
-#define DAEMON_FD_BASE		3	/* an event base: epoll, signal pipe */
-#define DAEMON_FD_WORKER	1	/* a threaded worker's eventfd */
-#define DAEMON_FD_SPARE		32	/* comes and goes */
-
-/* systemd.c: sd_notify, socket activation, watchdog, journald; no libsystemd */
-struct sockaddr_un;
-enum systemd_state {
-	SYSTEMD_READY,		/* READY=1 */
-	SYSTEMD_RELOADING,	/* RELOADING=1 + MONOTONIC_USEC= */
-	SYSTEMD_STOPPING,	/* STOPPING=1 */
-	SYSTEMD_WATCHDOG,	/* WATCHDOG=1 */
-	SYSTEMD_STATUS,		/* STATUS= alone */
-};
-#define SYSTEMD_LISTEN_FDS_START 3	/* first passed fd, sd_listen_fds(3) */
-#define SYSTEMD_LISTEN_FDS_MAX	1024	/* more than any .socket unit has */
-#define SYSTEMD_FDNAME_MAX	255	/* one LISTEN_FDNAMES name */
-#define SYSTEMD_STATUS_MAX	512	/* STATUS= text */
-#define SYSTEMD_MSG_MAX		(SYSTEMD_STATUS_MAX + 64)
-int	systemd_format(char *, size_t, enum systemd_state, uint64_t,
-	    const char *);
-int	systemd_notify_addr(const char *, struct sockaddr_un *, socklen_t *,
-	    char **);
-int	systemd_listen_parse(const char *, const char *, const char *, pid_t,
-	    char **);
-int	systemd_watchdog_parse(const char *, const char *, pid_t, uint64_t *,
-	    char **);
-int	systemd_journal_match(const char *, dev_t, ino_t);
-void	systemd_status(char *, size_t, const char **, size_t, uint64_t);
-int	systemd_notify_send(const char *, size_t, char **);
-void	systemd_notify(enum systemd_state, const char *);
-int	systemd_listen_fds(char **);
-int	systemd_journal_stderr(void);
-uint64_t systemd_watchdog_interval(void);
-uint64_t systemd_notify_dropped(void);
 
 #endif /* HELLOD_H */

@@ -48,6 +48,18 @@
 
 #define HTTPD_TEXT	"text/plain; charset=utf-8"
 
+struct evhttp_connection;
+
+/* A connection evhttp serves, as far as the cap and the deadline go. */
+struct httpd_conn {
+	TAILQ_ENTRY(httpd_conn)		 entry;
+	struct httpd			*h;
+	struct bufferevent		*bev;	/* referenced until adopted */
+	struct evhttp_connection	*evcon;	/* once adopted */
+	struct event			*ev_deadline;
+};
+TAILQ_HEAD(httpd_conn_list, httpd_conn);
+
 struct httpd {
 	struct event_base		*base;
 	struct evhttp			*http;

@@ -31,6 +31,12 @@
 
 #include "hellod.h"
 
+/*
+ * Who touches what (the table at the head of hellod.h): the worker's own
+ * thread everything but the fields marked otherwise; the main thread
+ * (server.c, through worker_*()) the mailbox under lock, and the atomic
+ * fields with __atomic; the metrics thread only stats, by STATS_GET.
+ */
 struct worker {
 	unsigned		 id;
 	int			 threaded;
@@ -58,15 +64,15 @@ struct worker {
 	uint64_t		 beats_seen;	/* main thread's last look */
 	int			 finished;	/* loop done (atomic) */
 	uint64_t		 acked;		/* last command done (atomic) */
-	/* The mailbox, under lock. */
+	/* The mailbox: these five under lock, from either thread. */
 	pthread_mutex_t		 lock;
 	enum worker_cmd		 cmd;
 	struct config		*cmd_conf;
 	int			*cmd_fds;	/* NULL: keep the listeners */
 	size_t			 cmd_nfds;
 	uint64_t		 cmd_gen;
-	/* Rate-limited warnings, one limiter for each kind (the refusals'
-	 * are admit's). */
+	/* The worker's thread alone again, from here on.  Rate-limited
+	 * warnings, one limiter for each kind (the refusals' are admit's). */
 	struct log_limit	 lim_accept_pause;
 	struct log_limit	 lim_accept_error;
 	char			*wbuf;		/* replies, back to back */
