@@ -50,14 +50,19 @@
 
 struct evhttp_connection;
 
-/* A connection evhttp serves, as far as the cap and the deadline go. */
+/*
+ * A connection evhttp serves, as far as the cap and the deadline go.  The
+ * list macros use tqe_prev and tqh_last, which cppcheck does not see.
+ */
 struct httpd_conn {
+	/* cppcheck-suppress unusedStructMember */
 	TAILQ_ENTRY(httpd_conn)		 entry;
 	struct httpd			*h;
 	struct bufferevent		*bev;	/* referenced until adopted */
 	struct evhttp_connection	*evcon;	/* once adopted */
 	struct event			*ev_deadline;
 };
+/* cppcheck-suppress unusedStructMember ; see above */
 TAILQ_HEAD(httpd_conn_list, httpd_conn);
 
 struct httpd {
