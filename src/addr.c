@@ -154,6 +154,28 @@ addr_fmt(const struct sockaddr *sa, char *buf, size_t len)
 	return buf;
 }
 
+/* The address alone, "127.0.0.1" or "::1": a message's %a. */
+const char *
+addr_fmt_host(const struct sockaddr *sa, char *buf, size_t len)
+{
+	const void	*a;
+
+	switch (sa->sa_family) {
+	case AF_INET:
+		a = &((const struct sockaddr_in *)sa)->sin_addr;
+		break;
+	case AF_INET6:
+		a = &((const struct sockaddr_in6 *)sa)->sin6_addr;
+		break;
+	default:
+		snprintf(buf, len, "(family %d)", sa->sa_family);
+		return buf;
+	}
+	if (inet_ntop(sa->sa_family, a, buf, len) == NULL)
+		snprintf(buf, len, "?");
+	return buf;
+}
+
 int
 addr_equal(const struct listen_addr *a, const struct listen_addr *b)
 {

@@ -6,6 +6,10 @@
  * nowhere else: the defaults are parsed by the same code as the file, and
  * the dump (-T) prints from the same table, and the metrics export the
  * keys marked as limits (config_limits()).
+ *
+ * The message is a template, laid out here as far as a config can: %n, %h
+ * and %% at load (config_layout()), the fields of a connection (%a, %p,
+ * %l) by config_reply() for each connection that needs them.
  */
 #include "config.h"
 
@@ -33,6 +37,7 @@ enum config_kind {
 	CK_BIND,
 	CK_HOSTPORT,	/* ADDR:PORT, [ADDR6]:PORT */
 	CK_MESSAGE,
+	CK_NAME,	/* printable ASCII, no '%' */
 	CK_LEVEL,
 	CK_PATH,
 	CK_USER,
@@ -59,6 +64,8 @@ static const struct config_key config_keys[] = {
 	    NULL },
 	{ "message",		CK_MESSAGE, 0,	0,		1,
 	    CONFIG_MESSAGE_MAX, "Hello World" },
+	{ "name",		CK_NAME, 0,	OFF(name),	1,
+	    CONFIG_NAME_MAX, NULL },	/* NULL: the host name, at each load */
 	{ "max_connections",	CK_UINT, 1,	OFF(max_connections),
 	    1, 1000000,	"1024" },
 	{ "idle_timeout",	CK_SECONDS, 1,	OFF(idle_timeout),
@@ -85,6 +92,21 @@ static const struct config_key config_keys[] = {
 	    1, 3600,	"3" },
 };
 #define NKEYS	(sizeof(config_keys) / sizeof(config_keys[0]))
+
+/*
+ * What may follow a '%' in the message: the instance's name, the host's,
+ * the client's address and port, the local address and port, a '%'.
+ */
+#define CONFIG_SEQUENCES	"nhapl%"
+/*
+ * The marks conf->reply keeps for the fields of a connection, laid out by
+ * config_reply(): control characters, which no message holds.  The longest
+ * text of one is an address with its port.
+ */
+#define CONFIG_MARK_ADDR	'\001'	/* %a */
+#define CONFIG_MARK_PORT	'\002'	/* %p */
+#define CONFIG_MARK_LOCAL	'\003'	/* %l */
+#define CONFIG_MARK_TEXT_MAX	(ADDR_STRLEN - 1)
 
 /*
  * log_level takes the names log.c shows, from error to debug: nothing logs
@@ -214,6 +236,180 @@ bad:
 	return -1;
 }
 
+/*
+ * Every '%' of a message starts one of CONFIG_SEQUENCES; anything else is
+ * an error (a literal '%' is "%%").
+ */
+static int
+config_message_sequences(const char *value, char *err, size_t errlen)
+{
+	const char	*c;
+
+	for (c = strchr(value, '%'); c != NULL; c = strchr(c + 2, '%')) {
+		if (c[1] == '\0') {
+			snprintf(err, errlen, "message: '%%' at the end (a "
+			    "literal %% is written %%%%)");
+			return -1;
+		}
+		if (strchr(CONFIG_SEQUENCES, c[1]) != NULL)
+			continue;
+		if ((unsigned char)c[1] < 0x7f)
+			snprintf(err, errlen, "message: unknown sequence "
+			    "'%%%c' at offset %zu (known: %%n %%h %%a %%p %%l, "
+			    "and %%%% for a literal %%)", c[1],
+			    (size_t)(c - value));
+		else
+			snprintf(err, errlen, "message: unknown sequence: "
+			    "'%%' and byte 0x%02x at offset %zu (a literal %% "
+			    "is written %%%%)", (unsigned char)c[1],
+			    (size_t)(c - value));
+		return -1;
+	}
+	return 0;
+}
+
+/* The name %n stands for: the name key, or else the host name. */
+const char *
+config_name(const struct config *conf)
+{
+	return conf->name != NULL ? conf->name : conf->host;
+}
+
+/*
+ * The host name, read at each load so that a reload sees a renamed host;
+ * a byte that is not printable ASCII becomes '?', as in name.
+ */
+static void
+config_host(char *host, size_t len)
+{
+	char	 buf[256];
+	size_t	 i;
+
+	if (gethostname(buf, sizeof(buf)) == -1)
+		buf[0] = '\0';
+	buf[sizeof(buf) - 1] = '\0';
+	for (i = 0; buf[i] != '\0' && i + 1 < len; i++)
+		host[i] = (unsigned char)buf[i] < 0x20 ||
+		    (unsigned char)buf[i] >= 0x7f ? '?' : buf[i];
+	host[i] = '\0';
+}
+
+/*
+ * Lay the message out as conf->reply, with its newline: %n, %h and %% now,
+ * the fields of a connection as marks (then conf->reply_per_conn is set).
+ * -1, err set, when a connection's reply could pass CONFIG_REPLY_MAX.
+ */
+static int
+config_layout(struct config *conf, char *err, size_t errlen)
+{
+	const char	*m, *text;
+	char		*reply = NULL, mark[1];
+	size_t		 len = 0, most = 0, n;
+	int		 pass;
+
+	/* Measured, then written. */
+	for (pass = 0; pass < 2; pass++) {
+		len = most = 0;
+		conf->reply_per_conn = 0;
+		for (m = conf->message; *m != '\0'; m++) {
+			text = m;
+			n = 1;
+			if (*m == '%') {
+				mark[0] = '\0';
+				switch (*++m) {
+				case 'n':
+					text = config_name(conf);
+					n = strlen(text);
+					break;
+				case 'h':
+					text = conf->host;
+					n = strlen(text);
+					break;
+				case 'a':
+					mark[0] = CONFIG_MARK_ADDR;
+					break;
+				case 'p':
+					mark[0] = CONFIG_MARK_PORT;
+					break;
+				case 'l':
+					mark[0] = CONFIG_MARK_LOCAL;
+					break;
+				default:	/* '%', as checked */
+					break;
+				}
+				if (mark[0] != '\0') {
+					text = mark;
+					conf->reply_per_conn = 1;
+					most += CONFIG_MARK_TEXT_MAX - 1;
+				}
+			}
+			if (reply != NULL)
+				memcpy(reply + len, text, n);
+			len += n;
+			most += n;
+		}
+		if (pass == 1)
+			break;
+		if (most + 1 > CONFIG_REPLY_MAX) {
+			snprintf(err, errlen, "message: a reply laid out may "
+			    "take %zu bytes, more than %d", most + 1,
+			    CONFIG_REPLY_MAX);
+			return -1;
+		}
+		if ((reply = malloc(len + 1)) == NULL) {
+			snprintf(err, errlen, "out of memory");
+			return -1;
+		}
+	}
+	reply[len] = '\n';
+	free(conf->reply);
+	conf->reply = reply;
+	conf->reply_len = len + 1;
+	return 0;
+}
+
+/*
+ * The reply of one connection, conf->reply with its marks laid out: peer
+ * is the client (as a PROXY header named it), local the socket's own
+ * address.  Into buf, len bytes (CONFIG_REPLY_MAX is always enough);
+ * returns its length.  An address comes from inet_ntop(): nothing a
+ * client chose but the address itself goes into the reply.
+ */
+size_t
+config_reply(const struct config *conf, const struct sockaddr *peer,
+    const struct sockaddr *local, char *buf, size_t len)
+{
+	const char	*r, *text;
+	char		 field[ADDR_STRLEN];
+	size_t		 off = 0, n;
+
+	for (r = conf->reply; r < conf->reply + conf->reply_len; r++) {
+		switch (*r) {
+		case CONFIG_MARK_ADDR:
+			text = addr_fmt_host(peer, field, sizeof(field));
+			break;
+		case CONFIG_MARK_PORT:
+			snprintf(field, sizeof(field), "%d",
+			    addr_get_port(peer));
+			text = field;
+			break;
+		case CONFIG_MARK_LOCAL:
+			text = addr_fmt(local, field, sizeof(field));
+			break;
+		default:
+			if (off < len)
+				buf[off++] = *r;
+			continue;
+		}
+		n = strlen(text);
+		if (n > len - off)
+			n = len - off;
+		memcpy(buf + off, text, n);
+		off += n;
+	}
+	return off;
+}
+
 static int
 config_set(struct config *conf, const struct config_key *key,
     const char *value, char *err, size_t errlen)
@@ -292,16 +488,37 @@ config_set(struct config *conf, const struct config_key *key,
 				return -1;
 			}
 		}
+		if (config_message_sequences(value, err, errlen) == -1)
+			return -1;
+		/* Laid out once the name is known too: config_layout(). */
 		free(conf->message);
-		free(conf->reply);
-		conf->message = strdup(value);
-		conf->reply = malloc(len + 1);
-		if (conf->message == NULL || conf->reply == NULL)
+		if ((conf->message = strdup(value)) == NULL)
 			goto nomem;
-		memcpy(conf->reply, value, len);
-		conf->reply[len] = '\n';
-		conf->reply_len = len + 1;
 		return 0;
+	case CK_NAME:
+		len = strlen(value);
+		if (len < (size_t)key->min || len > (size_t)key->max) {
+			snprintf(err, errlen, "%s: length %zu is out of range "
+			    "(%lld to %lld bytes)", key->name, len, key->min,
+			    key->max);
+			return -1;
+		}
+		for (c = value; *c != '\0'; c++) {
+			if ((unsigned char)*c < 0x20 || *c >= 0x7f) {
+				snprintf(err, errlen, "%s: byte 0x%02x at "
+				    "offset %zu is not printable ASCII",
+				    key->name, (unsigned char)*c,
+				    (size_t)(c - value));
+				return -1;
+			}
+		}
+		/* It would read as a template, and is not one. */
+		if ((c = strchr(value, '%')) != NULL) {
+			snprintf(err, errlen, "%s: '%%' at offset %zu is not "
+			    "allowed", key->name, (size_t)(c - value));
+			return -1;
+		}
+		break;
 	case CK_LEVEL:
 		if ((level = config_level_parse(value)) == -1) {
 			snprintf(err, errlen, "log_level: '%s' is not one of "
@@ -371,6 +588,11 @@ config_default(void)
 			return NULL;
 		}
 	}
+	config_host(conf->host, sizeof(conf->host));
+	if (config_layout(conf, err, sizeof(err)) == -1) {
+		config_free(conf);
+		return NULL;
+	}
 	return conf;
 }
 
@@ -382,6 +604,7 @@ config_free(struct config *conf)
 	free(conf->path);
 	free(conf->bind_text);
 	free(conf->message);
+	free(conf->name);
 	free(conf->reply);
 	free(conf->pidfile);
 	free(conf->user);
@@ -777,6 +1000,7 @@ config_build(FILE *fp, const char *name, const struct config_overrides *ov,
 	struct config		*conf;
 	struct config_origin	 origin[NKEYS];
 	struct config_errors	 e = { NULL, 0 };
+	char			 where[CONFIG_LINE_MAX], err[256];
 	size_t			 errlen = 0;
 
 	*errors = NULL;
@@ -791,6 +1015,12 @@ config_build(FILE *fp, const char *name, const struct config_overrides *ov,
 		config_read_file(conf, fp, name, origin, &e);
 	config_apply(conf, ov, origin, &e);
 	config_check(conf, origin, name, &e);
+	/* The message and the name are known now. */
+	if (config_layout(conf, err, sizeof(err)) == -1) {
+		config_where(where, sizeof(where), name,
+		    &origin[config_find("message") - config_keys]);
+		config_error(&e, "%s: %s", where, err);
+	}
 	if (e.n == 0 && fp != NULL && (conf->path = strdup(name)) == NULL)
 		config_error(&e, "%s: out of memory", name);
 done:
@@ -964,8 +1194,15 @@ config_dump(const struct config *conf, const struct config_overrides *ov,
 				    (const struct sockaddr *)&la->ss, addr,
 				    sizeof(addr)));
 			break;
-		case CK_MESSAGE:
+		case CK_MESSAGE:	/* as written, a template */
 			fprintf(fp, "%s = \"%s\"", k->name, conf->message);
+			break;
+		case CK_NAME:
+			if (conf->name == NULL)
+				fprintf(fp, "#%s =\t# the host name: %s",
+				    k->name, conf->host);
+			else
+				fprintf(fp, "%s = \"%s\"", k->name, conf->name);
 			break;
 		case CK_LEVEL:
 			fprintf(fp, "%s = %s", k->name,

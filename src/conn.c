@@ -49,6 +49,7 @@ static void	conn_timer_cb(evutil_socket_t, short, void *);
 static void	conn_process(struct conn *);
 static void	conn_drain_input(struct conn *, size_t);
 static void	conn_proxy_fail(struct conn *, const char *);
+static int	conn_layout(struct conn *);
 static void	conn_say(struct conn *, const char *);
 static void	conn_flushed(struct conn *);
 static void	conn_free(struct conn *);
@@ -116,7 +117,6 @@ conn_accept(const struct conn_ctx *ctx, int fd, const struct sockaddr *sa,
 	worker_conn_opened(ctx->w, c);
 	bufferevent_setcb(c->bev, conn_read_cb, conn_write_cb, conn_event_cb,
 	    c);
-	conn_reconfigure(c);
 	if (ctx->conf->proxy_protocol) {
 		/* The whole header within proxy_timeout, however it trickles. */
 		c->state = CONN_PROXY;
@@ -127,6 +127,9 @@ conn_accept(const struct conn_ctx *ctx, int fd, const struct sockaddr *sa,
 		}
 		evtimer_add(c->ev_timer, &tv);
 	}
+	/* Its reply is laid out now, or after the PROXY header. */
+	if (conn_reconfigure(c) == -1)
+		return 0;
 	/* Writing is enabled when output first waits (conn_reply()): enabled
 	 * now, it would cost two epoll_ctl calls per connection. */
 	bufferevent_enable(c->bev, EV_READ);
@@ -192,6 +195,9 @@ conn_proxy_header(struct conn *c)
 		c->sourced = counted == 1;
 	} else
 		STATS_ADD(c->ctx->mine->proxy_local, 1);
+	/* The client known, its reply (a template's) can be laid out. */
+	if (conn_layout(c) == -1)
+		return;
 	if (c->ctx->stopping)
 		conn_drain(c);
 	if (evbuffer_get_length(in) > 0)
@@ -236,18 +242,64 @@ conn_timer_cb(evutil_socket_t fd, short what, void *arg)
 		conn_close(c, c->why, c->reason);	/* lingered enough */
 }
 
-/* Apply the worker's current config to a connection (after a reload). */
-void
+/*
+ * A message with fields of a connection (%a, %p, %l) is laid out for each
+ * connection, once: when it opens (after its PROXY header, if one comes)
+ * and at each reload, which gives open connections the new message.  Any
+ * other is the worker's block of replies, shared.  -1: the connection is
+ * closed.
+ */
+static int
+conn_layout(struct conn *c)
+{
+	const struct config	*conf = c->ctx->conf;
+	struct sockaddr_storage	 local;
+	socklen_t		 len = sizeof(local);
+	char			 buf[CONFIG_REPLY_MAX], *reply;
+	size_t			 n;
+
+	if (!conf->reply_per_conn) {
+		free(c->reply);
+		c->reply = NULL;
+		c->reply_len = 0;
+		return 0;
+	}
+	if (getsockname(c->fd, (struct sockaddr *)&local, &len) == -1) {
+		conn_close(c, STATS_CLOSE_ERROR, strerror(errno));
+		return -1;
+	}
+	n = config_reply(conf, &c->peer.sa, (struct sockaddr *)&local, buf,
+	    sizeof(buf));
+	if ((reply = realloc(c->reply, n)) == NULL) {
+		conn_close(c, STATS_CLOSE_ERROR, "out of memory for its reply");
+		return -1;
+	}
+	memcpy(reply, buf, n);
+	c->reply = reply;
+	c->reply_len = (uint32_t)n;
+	return 0;
+}
+
+/*
+ * Apply the worker's current config to a connection (as it opens, after a
+ * reload).  -1: the connection is closed.
+ */
+int
 conn_reconfigure(struct conn *c)
 {
 	const struct config	*conf = c->ctx->conf;
 
-	if (c->state != CONN_OPEN)
-		return;
+	if (c->state != CONN_OPEN && c->state != CONN_PROXY)
+		return 0;
 	bufferevent_setwatermark(c->bev, EV_WRITE, conf->max_output / 2, 0);
+	if (c->state == CONN_PROXY)
+		return 0;
+	if (conn_layout(c) == -1)
+		return -1;
 	if (c->paused && evbuffer_get_length(bufferevent_get_output(c->bev)) <=
 	    conf->max_output / 2)
 		conn_write_cb(c->bev, c);
+	return 0;
 }
 
 /*
@@ -265,20 +317,34 @@ conn_count_sent(struct conn *c)
 	c->unsent = (uint32_t)left;
 }
 
+/* The length of one reply of this connection. */
+static size_t
+conn_reply_len(const struct conn *c)
+{
+	return c->reply != NULL ? c->reply_len : c->ctx->conf->reply_len;
+}
+
 /*
  * Send n replies from the block: straight to the socket while nothing
  * waits in the output buffer, into the buffer from the first byte the
- * kernel does not take.
+ * kernel does not take.  A connection with a reply of its own copies it
+ * into its worker's scratch block first, as many times as it sends.
  */
 static int
 conn_reply(struct conn *c, size_t n)
 {
 	struct evbuffer	*out = bufferevent_get_output(c->bev);
 	const char	*block = c->ctx->replies;
-	size_t		 per = c->ctx->nreplies, k, len;
-	size_t		 rlen = c->ctx->conf->reply_len;
+	size_t		 per = c->ctx->nreplies, k, len, i;
+	size_t		 rlen = conn_reply_len(c);
 	ssize_t		 sent;
 
+	if (c->reply != NULL) {
+		block = c->ctx->scratch;
+		per = WORKER_WBUF / rlen;
+		for (i = 0; i < per && i < n; i++)
+			memcpy(c->ctx->scratch + i * rlen, c->reply, rlen);
+	}
 	while (n > 0) {
 		k = n < per ? n : per;
 		len = k * rlen;
@@ -347,7 +413,7 @@ conn_process(struct conn *c)
 
 	while (evbuffer_get_length(in) > 0) {
 		budget = frame_budget(evbuffer_get_length(out),
-		    conf->max_output, conf->reply_len);
+		    conf->max_output, conn_reply_len(c));
 		if (budget == 0) {
 			conn_pause(c);
 			return;
@@ -553,5 +619,6 @@ conn_free(struct conn *c)
 	conn_log(c, c->reason != NULL ? c->reason : "closed");
 	if (c->ev_timer != NULL)
 		event_free(c->ev_timer);
+	free(c->reply);
 	free(c);
 }

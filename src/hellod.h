@@ -85,6 +85,7 @@ int	 addr_parse(const char *, struct listen_addr *, size_t, size_t *,
 void	 addr_set_port(struct listen_addr *, int);
 int	 addr_get_port(const struct sockaddr *);
 const char *addr_fmt(const struct sockaddr *, char *, size_t);
+const char *addr_fmt_host(const struct sockaddr *, char *, size_t);
 int	 addr_equal(const struct listen_addr *, const struct listen_addr *);
 int	 addr_overlap(const struct listen_addr *,
 	     const struct listen_addr *);
@@ -124,6 +125,7 @@ const char *addr_source_fmt(const struct addr_source *, char *, size_t);
 #define ADDR_SOURCE_V6_BITS	64
 
 /* config.c */
+#define CONFIG_NAME_MAX		64	/* bytes in name, and the host name */
 struct config {
 	char			*path;		/* file it came from, or NULL */
 	int			 port;
@@ -131,9 +133,17 @@ struct config {
 	size_t			 nbinds;
 	char			*bind_text;	/* as written, for the dump */
 	struct listen_addr	 metrics_listen; /* with its port; len 0: off */
-	char			*message;
-	char			*reply;		/* message + "\n" */
+	char			*message;	/* as written, a template */
+	char			*name;		/* NULL: the host name */
+	char			 host[CONFIG_NAME_MAX + 1]; /* at load */
+	/*
+	 * The message laid out, with "\n": %n, %h and %% at load.  A
+	 * message with fields of a connection (%a, %p, %l) keeps them
+	 * as marks, for config_reply() to lay out per connection.
+	 */
+	char			*reply;
 	size_t			 reply_len;
+	int			 reply_per_conn; /* has fields: config_reply() */
 	unsigned		 max_connections;
 	unsigned		 idle_timeout;	/* seconds, 0 = never */
 	size_t			 max_line_length;
@@ -189,11 +199,15 @@ struct config_limit {
 };
 size_t		 config_limits(const struct config *, struct config_limit *,
 		     size_t);
+const char	*config_name(const struct config *);
+size_t		 config_reply(const struct config *, const struct sockaddr *,
+		     const struct sockaddr *, char *, size_t);
 #define CONFIG_LIMITS_MAX	8	/* keys config_limits() reports */
 #define CONFIG_LINE_MAX		4096	/* bytes in a line, less LF or CRLF */
 #define WORKER_MAX		256	/* the workers key's most: event loops */
 #define CONFIG_ERRORS_MAX	20	/* errors told of one load; then a count */
 #define CONFIG_MESSAGE_MAX	1024	/* bytes in message */
+#define CONFIG_REPLY_MAX	4096	/* bytes in a reply laid out, "\n" too */
 #define CONFIG_PATH_MAX		1024	/* bytes in a path: the dump's line
 					   fits in CONFIG_LINE_MAX too */
 
@@ -635,8 +649,14 @@ struct conn_ctx {
 	struct worker		*w;		/* for the three calls up */
 	struct event_base	*base;
 	const struct config	*conf;		/* the worker's current one */
-	const char		*replies;	/* conf->reply, back to back */
+	const char		*replies;	/* conf->reply, back to back;
+						   NULL: per connection */
 	size_t			 nreplies;
+	char			*scratch;	/* WORKER_WBUF bytes where a
+						   connection with a reply of
+						   its own lays it out n times
+						   to send (the block, unused
+						   then); NULL: shared */
 	struct stats		*mine;		/* this thread's counters, this
 						   thread only (STATS_ADD) */
 	struct admit		*admit;		/* this thread's, likewise */
@@ -656,8 +676,12 @@ struct conn {
 	uint64_t		 id;
 	uint64_t		 last_request;	/* monotonic ms */
 	const char		*reason;	/* why it is closing */
+	char			*reply;		/* its own, laid out: a message
+						   with %a, %p, %l; NULL:
+						   the worker's block */
 	struct frame		 frame;
 	uint32_t		 unsent;	/* output not counted as sent */
+	uint32_t		 reply_len;	/* of reply */
 	int			 fd;		/* the bufferevent's, for send() */
 	unsigned		 state:2;	/* enum conn_state */
 	unsigned		 why:CONN_WHY_BITS; /* enum stats_close */
@@ -680,7 +704,7 @@ int		conn_accept(const struct conn_ctx *, int,
 void		conn_finish(struct conn *, enum stats_close, const char *);
 void		conn_close(struct conn *, enum stats_close, const char *);
 void		conn_drain(struct conn *);
-void		conn_reconfigure(struct conn *);
+int		conn_reconfigure(struct conn *);
 uint64_t	conn_last_request(const struct conn *);
 #define CONN_LINGER_SECS	2	/* discard input after our FIN */
 #define CONN_QUIET_MS		500	/* stopping: client quiet this long */

@@ -86,20 +86,33 @@ static void	worker_unlisten(struct worker *, int);
 static void	worker_idle_arm(struct worker *);
 static void	worker_check_done(struct worker *);
 
-/* Lay out a block of replies back to back, sent as it is: once per config. */
+/*
+ * Lay out a block of replies back to back, sent as it is: once per config.
+ * A message with fields of a connection has no reply shared by all: each
+ * connection lays its own out (conn.c), and copies it into the block, its
+ * scratch then, as many times as it has lines to answer.
+ */
 static void
 worker_fill_replies(struct worker *w)
 {
 	const struct config	*conf = w->conf;
 	size_t			 i;
 
+	w->ctx.conf = conf;
+	if (conf->reply_per_conn) {
+		w->wbuf_replies = 0;
+		w->ctx.replies = NULL;
+		w->ctx.nreplies = 0;
+		w->ctx.scratch = w->wbuf;
+		return;
+	}
 	w->wbuf_replies = WORKER_WBUF / conf->reply_len;
 	for (i = 0; i < w->wbuf_replies; i++)
 		memcpy(w->wbuf + i * conf->reply_len, conf->reply,
 		    conf->reply_len);
-	w->ctx.conf = conf;
 	w->ctx.replies = w->wbuf;
 	w->ctx.nreplies = w->wbuf_replies;
+	w->ctx.scratch = NULL;
 }
 
 /* The watchdog's proof that this loop runs. */
