@@ -88,6 +88,8 @@ fuzz_config_diff(const struct config *a, const struct config *b)
 		return "metrics_listen";
 	if (!fuzz_same_str(a->message, b->message))
 		return "message";
+	if (!fuzz_same_str(a->name, b->name))
+		return "name";
 	if (a->reply_len != b->reply_len ||
 	    memcmp(a->reply, b->reply, a->reply_len) != 0)
 		return "reply";

@@ -504,7 +504,8 @@ config_set(struct config *conf, const struct config_key *key,
 			return -1;
 		}
 		for (c = value; *c != '\0'; c++) {
-			if ((unsigned char)*c < 0x20 || *c >= 0x7f) {
+			if ((unsigned char)*c < 0x20 ||
+			    (unsigned char)*c >= 0x7f) {
 				snprintf(err, errlen, "%s: byte 0x%02x at "
 				    "offset %zu is not printable ASCII",
 				    key->name, (unsigned char)*c,

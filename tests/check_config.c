@@ -27,7 +27,7 @@
 
 #define NAME		"test.conf"
 #define NO_USER		"hellod-check-no-such-user"
-#define KNOWN_KEYS	"port, bind, metrics_listen, message, " \
+#define KNOWN_KEYS	"port, bind, metrics_listen, message, name, " \
 			"max_connections, " \
 			"idle_timeout, max_line_length, max_output, " \
 			"shutdown_timeout, log_level, pidfile, user, " \
@@ -143,8 +143,10 @@ check_same(const struct config *a, const struct config *b)
 	}
 	ck_assert_str_eq(a->bind_text, b->bind_text);
 	ck_assert_str_eq(a->message, b->message);
+	check_str_or_null(a->name, b->name);
 	ck_assert_uint_eq(a->reply_len, b->reply_len);
 	ck_assert_int_eq(memcmp(a->reply, b->reply, a->reply_len), 0);
+	ck_assert_int_eq(a->reply_per_conn, b->reply_per_conn);
 	ck_assert_uint_eq(a->max_connections, b->max_connections);
 	ck_assert_uint_eq(a->idle_timeout, b->idle_timeout);
 	ck_assert_uint_eq(a->max_line_length, b->max_line_length);
@@ -258,6 +260,7 @@ START_TEST(test_every_key)
 	    "port = 6000\n"
 	    "bind = 127.0.0.1, ::1\n"
 	    "message = Howdy\n"
+	    "name = web-1\n"
 	    "max_connections = 7\n"
 	    "idle_timeout = 0\n"
 	    "max_line_length = 100\n"
@@ -280,6 +283,7 @@ START_TEST(test_every_key)
 	ck_assert_int_eq(conf->binds[0].optional, 0);
 	ck_assert_int_eq(conf->binds[1].optional, 0);
 	check_reply(conf, "Howdy");
+	ck_assert_str_eq(conf->name, "web-1");
 	ck_assert_uint_eq(conf->max_connections, 7);
 	ck_assert_uint_eq(conf->idle_timeout, 0);
 	ck_assert_uint_eq(conf->max_line_length, 100);
@@ -1435,17 +1439,18 @@ check_round_trip(const struct config *conf)
 START_TEST(test_dump)
 {
 	struct config	*conf;
-	char		*text;
+	char		*text, want[1024];
 
 	conf = config_default();
 	ck_assert_ptr_nonnull(conf);
 	text = dump(conf);
-	ck_assert_str_eq(text,
+	snprintf(want, sizeof(want),
 	    "# hellod effective configuration (built-in defaults)\n"
 	    "port = 5000\n"
 	    "bind = *\n"
 	    "#metrics_listen =\n"
 	    "message = \"Hello World\"\n"
+	    "#name =\t# the host name: %s\n"
 	    "max_connections = 1024\n"
 	    "idle_timeout = 300\n"
 	    "max_line_length = 8192\n"
@@ -1458,7 +1463,8 @@ START_TEST(test_dump)
 	    "max_connections_per_source = 0\n"
 	    "proxy_protocol = no\n"
 	    "#proxy_trusted =\n"
-	    "proxy_timeout = 3\n");
+	    "proxy_timeout = 3\n", conf->host);
+	ck_assert_str_eq(text, want);
 	free(text);
 	check_round_trip(conf);
 	config_free(conf);
@@ -1725,6 +1731,218 @@ START_TEST(test_shipped_conf)
 }
 END_TEST
 
+/* Message templates */
+
+/* An IPv4 or IPv6 socket address, for config_reply(). */
+static void
+check_sockaddr(struct sockaddr_storage *ss, const char *host, int port)
+{
+	struct sockaddr_in	*sin = (struct sockaddr_in *)ss;
+	struct sockaddr_in6	*sin6 = (struct sockaddr_in6 *)ss;
+
+	memset(ss, 0, sizeof(*ss));
+	if (inet_pton(AF_INET, host, &sin->sin_addr) == 1) {
+		sin->sin_family = AF_INET;
+		sin->sin_port = htons(port);
+		return;
+	}
+	ck_assert_int_eq(inet_pton(AF_INET6, host, &sin6->sin6_addr), 1);
+	sin6->sin6_family = AF_INET6;
+	sin6->sin6_port = htons(port);
+}
+
+/* The reply of conf for a client at peer:pport on local:lport, a string. */
+static char *
+check_layout(const struct config *conf, const char *peer, int pport,
+    const char *local, int lport)
+{
+	struct sockaddr_storage	 p, l;
+	static char		 buf[CONFIG_REPLY_MAX + 1];
+	size_t			 n;
+
+	check_sockaddr(&p, peer, pport);
+	check_sockaddr(&l, local, lport);
+	n = config_reply(conf, (struct sockaddr *)&p, (struct sockaddr *)&l,
+	    buf, CONFIG_REPLY_MAX);
+	ck_assert_uint_le(n, CONFIG_REPLY_MAX);
+	buf[n] = '\0';
+	return buf;
+}
+
+static const char *
+check_hostname(void)
+{
+	static char	 host[256];
+
+	ck_assert_int_eq(gethostname(host, sizeof(host)), 0);
+	host[sizeof(host) - 1] = '\0';
+	return host;
+}
+
+START_TEST(test_template_every_sequence)
+{
+	struct config	*conf;
+	char		 want[512], *line;
+
+	conf = parse_ok("name = web-1\n"
+	    "message = \"%n|%h|%a|%p|%l|%%|100%%\"\n");
+	ck_assert_int_eq(conf->reply_per_conn, 1);
+	snprintf(want, sizeof(want), "web-1|%s|192.0.2.7|4242|"
+	    "127.0.0.1:5000|%%|100%%\n", check_hostname());
+	ck_assert_str_eq(check_layout(conf, "192.0.2.7", 4242, "127.0.0.1",
+	    5000), want);
+	snprintf(want, sizeof(want), "web-1|%s|2001:db8::7|1|[::1]:65535|"
+	    "%%|100%%\n", check_hostname());
+	ck_assert_str_eq(check_layout(conf, "2001:db8::7", 1, "::1", 65535),
+	    want);
+	/* -T prints the template as written, and it reads back. */
+	line = dump_line(conf, "message");
+	ck_assert_str_eq(line, "message = \"%n|%h|%a|%p|%l|%%|100%%\"\n");
+	free(line);
+	check_round_trip(conf);
+	config_free(conf);
+
+	/* Each field alone: the connection's fields make it per connection. */
+	conf = parse_ok("message = %a\n");
+	ck_assert_int_eq(conf->reply_per_conn, 1);
+	ck_assert_str_eq(check_layout(conf, "::ffff:10.0.0.1", 9, "::", 1),
+	    "::ffff:10.0.0.1\n");
+	config_free(conf);
+	conf = parse_ok("message = %p\n");
+	ck_assert_int_eq(conf->reply_per_conn, 1);
+	ck_assert_str_eq(check_layout(conf, "10.0.0.1", 65535, "::", 1),
+	    "65535\n");
+	config_free(conf);
+	conf = parse_ok("message = \"<%l>\"\n");
+	ck_assert_int_eq(conf->reply_per_conn, 1);
+	ck_assert_str_eq(check_layout(conf, "10.0.0.1", 9, "10.0.0.2", 80),
+	    "<10.0.0.2:80>\n");
+	config_free(conf);
+}
+END_TEST
+
+/* %n, %h and %% alone: laid out at load, the reply shared. */
+START_TEST(test_template_shared)
+{
+	struct config	*conf;
+	char		 want[512];
+
+	conf = parse_ok("message = \"100%% from %n on %h\"\nname = web-1\n");
+	ck_assert_int_eq(conf->reply_per_conn, 0);
+	ck_assert_str_eq(conf->message, "100%% from %n on %h");
+	snprintf(want, sizeof(want), "100%% from web-1 on %s\n",
+	    check_hostname());
+	ck_assert_uint_eq(conf->reply_len, strlen(want));
+	ck_assert_int_eq(memcmp(conf->reply, want, conf->reply_len), 0);
+	check_round_trip(conf);
+	config_free(conf);
+
+	conf = parse_ok("message = %%\n");
+	ck_assert_uint_eq(conf->reply_len, 2);
+	ck_assert_int_eq(memcmp(conf->reply, "%\n", 2), 0);
+	config_free(conf);
+	conf = parse_ok("message = \"%%%%n\"\n");
+	ck_assert_int_eq(conf->reply_per_conn, 0);
+	ck_assert_uint_eq(conf->reply_len, 4);
+	ck_assert_int_eq(memcmp(conf->reply, "%%n\n", 4), 0);
+	config_free(conf);
+}
+END_TEST
+
+START_TEST(test_template_bad)
+{
+	const char	*opt[] = { "message=50%", NULL };
+	char		 text[CONFIG_MESSAGE_MAX + 64], want[256];
+	size_t		 i, n;
+
+	bad_value("message", "%x", "message: unknown sequence '%x' at offset 0 "
+	    "(known: %n %h %a %p %l, and %% for a literal %)");
+	bad_value("message", "\"a %N\"", "message: unknown sequence '%N' at "
+	    "offset 2 (known: %n %h %a %p %l, and %% for a literal %)");
+	bad_value("message", "100%", "message: '%' at the end (a literal % "
+	    "is written %%)");
+	bad_value("message", "%%%", "message: '%' at the end (a literal % "
+	    "is written %%)");
+	bad_value("message", "%\xc3\xa9", "message: unknown sequence: '%' and "
+	    "byte 0xc3 at offset 0 (a literal % is written %%)");
+	/* Every error of the file, each at its line. */
+	parse_bad("port = 1\nmessage = %d\nname = x\nbind = 127.0.0.1\n"
+	    "name = y\n",
+	    NAME ":2: message: unknown sequence '%d' at offset 0 (known: %n "
+	    "%h %a %p %l, and %% for a literal %)\n"
+	    NAME ":5: duplicate key 'name' (first set on line 3)\n");
+	/* The option form names the option. */
+	load_over_bad(NULL, opt, "--message=50%: message: '%' at the end (a "
+	    "literal % is written %%)\n");
+
+	/* A reply laid out is bounded: as many %l as fit, not one more. */
+	n = (CONFIG_REPLY_MAX - 1) / (ADDR_STRLEN - 1);
+	memcpy(text, "message = ", 10);
+	for (i = 0; i < n; i++)
+		memcpy(text + 10 + 2 * i, "%l", 2);
+	memcpy(text + 10 + 2 * n, "\n", 2);
+	config_free(parse_ok(text));
+	memcpy(text + 10 + 2 * n, "%p\n", 4);
+	snprintf(want, sizeof(want), NAME ":1: message: a reply laid out may "
+	    "take %zu bytes, more than %d\n", n * (ADDR_STRLEN - 1) +
+	    ADDR_STRLEN - 1 + 1, CONFIG_REPLY_MAX);
+	parse_bad(text, want);
+	/* The name counts, wherever it is set: the error is the message's. */
+	memcpy(text, "message = ", 10);
+	for (i = 0; i < 200; i++)
+		memcpy(text + 10 + 2 * i, "%n", 2);
+	snprintf(text + 10 + 2 * i, sizeof(text) - 10 - 2 * i,
+	    "\nname = %s\n", "0123456789012345678901234567890123456789");
+	snprintf(want, sizeof(want), NAME ":1: message: a reply laid out may "
+	    "take %d bytes, more than %d\n", 200 * 40 + 1, CONFIG_REPLY_MAX);
+	parse_bad(text, want);
+}
+END_TEST
+
+START_TEST(test_name)
+{
+	struct config	*def, *conf;
+	char		 text[128], want[256], *dumped;
+
+	/* By default the host name, read at the load. */
+	def = config_default();
+	ck_assert_ptr_nonnull(def);
+	ck_assert_ptr_null(def->name);
+	ck_assert_str_eq(def->host, check_hostname());
+	ck_assert_str_eq(config_name(def), check_hostname());
+	dumped = dump(def);
+	snprintf(want, sizeof(want), "\n#name =\t# the host name: %s\n",
+	    check_hostname());
+	ck_assert_msg(strstr(dumped, want) != NULL, "%s", dumped);
+	free(dumped);
+	config_free(def);
+
+	conf = parse_ok("name = \" a b~\"\nmessage = [%n]\n");
+	ck_assert_str_eq(config_name(conf), " a b~");
+	ck_assert_int_eq(memcmp(conf->reply, "[ a b~]\n", 8), 0);
+	check_round_trip(conf);
+	config_free(conf);
+
+	/* 64 bytes, not 65. */
+	memset(text, 'n', sizeof(text));
+	memcpy(text, "name = ", 7);
+	memcpy(text + 7 + CONFIG_NAME_MAX, "\n", 2);
+	conf = parse_ok(text);
+	ck_assert_uint_eq(strlen(conf->name), CONFIG_NAME_MAX);
+	config_free(conf);
+	memcpy(text + 7 + CONFIG_NAME_MAX, "n\n", 3);
+	parse_bad(text, NAME ":1: name: length 65 is out of range (1 to 64 "
+	    "bytes)\n");
+	bad_value("name", "\"\"", "name: length 0 is out of range (1 to 64 "
+	    "bytes)");
+	bad_value("name", "\"a\tb\"", "name: byte 0x09 at offset 1 is not "
+	    "printable ASCII");
+	bad_value("name", "caf\xc3\xa9", "name: byte 0xc3 at offset 3 is not "
+	    "printable ASCII");
+	bad_value("name", "web%n", "name: '%' at offset 3 is not allowed");
+}
+END_TEST
+
 Suite *
 config_suite(void)
 {
@@ -1767,6 +1985,13 @@ config_suite(void)
 	tcase_add_test(tc, test_read_error);
 	tcase_add_test(tc, test_many_errors);
 	tcase_add_test(tc, test_bad_proxy);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("templates");
+	tcase_add_test(tc, test_template_every_sequence);
+	tcase_add_test(tc, test_template_shared);
+	tcase_add_test(tc, test_template_bad);
+	tcase_add_test(tc, test_name);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("load");
