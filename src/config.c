@@ -304,7 +304,7 @@ config_layout(struct config *conf, char *err, size_t errlen)
 {
 	const char	*m, *text;
 	char		*reply = NULL, mark[1];
-	size_t		 len = 0, most = 0, n;
+	size_t		 len = 0, most, n;
 	int		 pass;
 
 	/* Measured, then written. */
