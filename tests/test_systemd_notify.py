@@ -147,11 +147,13 @@ def test_watchdog_pings_every_half_period():
             i, last = n.wait("WATCHDOG", start=i + 1)
         pings = n.all("WATCHDOG")
         gaps = [b[0] - a[0] for a, b in zip(pings, pings[1:])]
-        # Never faster than asked; late only by scheduling noise: the mean
-        # gap from first to last is near half the period, well short of it.
-        check(all(g > 0.15 for g in gaps), gaps)
+        # Half the period apart on the whole, never a burst, and short of
+        # the period: libevent keeps a persistent timer on its schedule, so
+        # a tick that a busy machine delays is followed by one less than
+        # half a period later, and only the mean says "every 200 ms".
+        check(all(g > 0.02 for g in gaps), gaps)
         mean = (last[0] - first[0]) / intervals
-        check(mean < 0.75 * period / 1e6, (mean, gaps))
+        check(0.15 < mean < 0.75 * period / 1e6, (mean, gaps))
         check(re.match(r"listening on .*; \d+ connections?$",
                        last[2]["STATUS"]), last)
         check(d.stop() == 0)
