@@ -62,6 +62,8 @@ static const struct config_key config_keys[] = {
 	{ "bind",		CK_BIND, 0,	0,		0, 0,	"*" },
 	{ "metrics_listen",	CK_HOSTPORT, 0,	OFF(metrics_listen), 0, 65535,
 	    NULL },
+	{ "agent_listen",	CK_HOSTPORT, 0,	OFF(agent_listen), 0, 65535,
+	    NULL },
 	{ "message",		CK_MESSAGE, 0,	0,		1,
 	    CONFIG_MESSAGE_MAX, "Hello World" },
 	{ "name",		CK_NAME, 0,	OFF(name),	1,
@@ -76,6 +78,8 @@ static const struct config_key config_keys[] = {
 	    1024, 256 << 20, "64k" },
 	{ "shutdown_timeout",	CK_SECONDS, 1,	OFF(shutdown_timeout),
 	    0, 3600,	"10" },
+	{ "stop_grace",		CK_SECONDS, 0,	OFF(stop_grace),
+	    0, 3600,	"0" },
 	{ "log_level",		CK_LEVEL, 0,	0,		0, 0,
 	    "info" },
 	{ "pidfile",		CK_PATH, 0,	OFF(pidfile),	0, 0,
@@ -797,22 +801,61 @@ config_error(struct config_errors *e, const char *fmt, ...)
 }
 
 /*
+ * A side endpoint (metrics_listen, agent_listen; key its row) is not
+ * where clients are answered, else -t passes a config whose start fails
+ * on the second bind.  Port 0 asks for a port of the kernel's choosing,
+ * which no other socket has.
+ */
+static void
+config_check_side(const struct config *conf, const struct config_key *key,
+    const struct config_origin *origin, const char *name,
+    struct config_errors *e)
+{
+	const struct listen_addr *la;
+	struct listen_addr	 a;
+	char			 where[CONFIG_LINE_MAX], addr[ADDR_STRLEN];
+	size_t			 i;
+
+	la = (const struct listen_addr *)((const char *)conf + key->offset);
+	if (la->len == 0 || addr_get_port((const struct sockaddr *)&la->ss) ==
+	    0)
+		return;
+	addr_fmt((const struct sockaddr *)&la->ss, addr, sizeof(addr));
+	config_where(where, sizeof(where), name, &origin[key - config_keys]);
+	for (i = 0; conf->port != 0 && i < conf->nbinds; i++) {
+		a = conf->binds[i];
+		addr_set_port(&a, conf->port);
+		if (!addr_overlap(&a, la))
+			continue;
+		config_error(e, "%s: %s: %s is where hellod answers clients "
+		    "(port = %d, bind = %s)", where, key->name, addr,
+		    conf->port, conf->bind_text);
+		return;
+	}
+	/* The agent's is checked against the metrics endpoint's. */
+	if (la != &conf->agent_listen || conf->metrics_listen.len == 0 ||
+	    !addr_overlap(la, &conf->metrics_listen))
+		return;
+	config_error(e, "%s: %s: %s is the metrics endpoint's "
+	    "(metrics_listen)", where, key->name, addr);
+}
+
+/*
  * What one key alone cannot say: proxy_protocol and proxy_trusted go
- * together, and metrics_listen is not where clients are answered, whether
- * the file or an option set them.  A key whose own
- * value was bad has been reported already and is not reported again.
+ * together, and metrics_listen and agent_listen are neither where clients
+ * are answered nor each other, whether the file or an option set them.  A
+ * key whose own value was bad has been reported already and is not
+ * reported again.
  */
 static void
 config_check(const struct config *conf, const struct config_origin *origin,
     const char *name, struct config_errors *e)
 {
-	struct listen_addr	 a;
-	char			 where[CONFIG_LINE_MAX], addr[ADDR_STRLEN];
-	size_t			 proto, trusted, metrics, i;
+	char			 where[CONFIG_LINE_MAX];
+	size_t			 proto, trusted;
 
 	proto = config_find("proxy_protocol") - config_keys;
 	trusted = config_find("proxy_trusted") - config_keys;
-	metrics = config_find("metrics_listen") - config_keys;
 	if (conf->proxy_protocol && origin[trusted].line == 0 &&
 	    origin[trusted].opt == NULL) {
 		config_where(where, sizeof(where), name, &origin[proto]);
@@ -824,20 +867,9 @@ config_check(const struct config *conf, const struct config_origin *origin,
 		config_error(e, "%s: proxy_trusted is set but proxy_protocol "
 		    "is not yes", where);
 	}
-	/* Else -t passes a config whose start fails on the second bind. */
-	for (i = 0; conf->metrics_listen.len != 0 && conf->port != 0 &&
-	    i < conf->nbinds; i++) {
-		a = conf->binds[i];
-		addr_set_port(&a, conf->port);
-		if (!addr_overlap(&a, &conf->metrics_listen))
-			continue;
-		config_where(where, sizeof(where), name, &origin[metrics]);
-		config_error(e, "%s: metrics_listen: %s is where hellod "
-		    "answers clients (port = %d, bind = %s)", where,
-		    addr_fmt((const struct sockaddr *)&conf->metrics_listen.ss,
-		    addr, sizeof(addr)), conf->port, conf->bind_text);
-		break;
-	}
+	config_check_side(conf, config_find("metrics_listen"), origin, name,
+	    e);
+	config_check_side(conf, config_find("agent_listen"), origin, name, e);
 }
 
 /* "port, bind, ...": every key, for an error and for the usage. */

@@ -24,7 +24,10 @@
  *  hellod/metrics  httpd.c, metrics.c, proc.c.  Writes nothing shared;
  *		reads a snapshot the server fills: counters by STATS_GET,
  *		the running config's limits and the reload result under
- *		conf_lock.
+ *		conf_lock; the server's draining flag (/readyz, the
+ *		hellod_draining gauge) by an atomic load.
+ *  main thread	also agent.c, and the draining flag: written by the main
+ *		thread alone, with an atomic store, at the first stop signal.
  *  every thread	log.c: log_level and log_target are written by the main
  *		thread only, with atomic stores, and loaded atomically;
  *		the other log settings are set before any thread starts.
@@ -71,6 +74,17 @@ struct bufferevent;
 #define HELLOD_EXIT_FAILURE	1	/* runtime error: cannot listen, ... */
 #define HELLOD_EXIT_USAGE	2	/* bad command line */
 #define HELLOD_EXIT_CONFIG	3	/* configuration file invalid */
+
+/*
+ * What the daemon tells those who ask whether to send it clients: the
+ * agent (agent.c) and /readyz (httpd.c), through a callback the server
+ * hands them, which may be called from any thread.
+ */
+enum hellod_state {
+	HELLOD_SERVING,
+	HELLOD_DRAINING,	/* a stop signal came: stop_grace, the stop */
+};
+typedef enum hellod_state (*hellod_state_cb)(void *);
 
 /* The leaves, which know nothing above them. */
 
@@ -133,6 +147,7 @@ struct config {
 	size_t			 nbinds;
 	char			*bind_text;	/* as written, for the dump */
 	struct listen_addr	 metrics_listen; /* with its port; len 0: off */
+	struct listen_addr	 agent_listen;	/* likewise */
 	char			*message;	/* as written, a template */
 	char			*name;		/* NULL: the host name */
 	char			 host[CONFIG_NAME_MAX + 1]; /* at load */
@@ -149,6 +164,7 @@ struct config {
 	size_t			 max_line_length;
 	size_t			 max_output;	/* queued reply bytes per client */
 	unsigned		 shutdown_timeout; /* seconds */
+	unsigned		 stop_grace;	/* seconds still serving at TERM */
 	int			 log_level;	/* LOG_ERR .. LOG_DEBUG */
 	char			*pidfile;
 	char			*user;
@@ -521,6 +537,7 @@ struct metrics {
 	uint64_t	 notify_dropped;
 	uint64_t	 reload_ok;	/* the last load succeeded: 1 or 0 */
 	uint64_t	 reload_ms;	/* last success, ms since the epoch */
+	uint64_t	 draining;	/* 1 from the first stop signal on */
 	struct config_limit limits[CONFIG_LIMITS_MAX]; /* the running config */
 	size_t		 nlimits;
 	struct proc_usage proc;
@@ -604,6 +621,8 @@ int	*listener_dup(const struct listener_list *, size_t *);
 size_t	listener_names(const struct listener_list *, const char **, size_t);
 void	listener_retire_all(struct listener_list *);
 void	listener_close_all(struct listener_list *);
+int	listener_open_one(const struct listen_addr *, char *, size_t,
+	    char **);
 #define LISTENER_BACKLOG	SOMAXCONN
 
 /*
@@ -613,14 +632,34 @@ void	listener_close_all(struct listener_list *);
 struct httpd;
 typedef void	(*httpd_snapshot_cb)(struct metrics *, void *);
 struct httpd	*httpd_open(const struct listen_addr *, httpd_snapshot_cb,
-		     void *, char **);
+		     hellod_state_cb, void *, char **);
 int		 httpd_start(struct httpd *);
 void		 httpd_free(struct httpd *);
 #define HTTPD_PATH		"/metrics"
+#define HTTPD_HEALTHZ		"/healthz"	/* 200 while the process runs */
+#define HTTPD_READYZ		"/readyz"	/* 200 serving, 503 draining */
 #define HTTPD_CONN_MAX		8	/* connections at once */
 #define HTTPD_TIMEOUT		5	/* seconds for a request and its reply */
 #define HTTPD_HEADERS_MAX	8192	/* request line and headers, bytes */
 #define HTTPD_ACCEPT_RETRY_MS	100	/* pause after EMFILE/ENFILE */
+
+/*
+ * agent.c: HAProxy's agent check (agent_listen): every connection gets one
+ * line, what the state callback says, and is closed; in the event base it
+ * is given (the main loop's).  The socket is opened by listener.c.
+ */
+struct agent;
+struct agent	*agent_open(struct event_base *, const struct listen_addr *,
+		     hellod_state_cb, void *, char **);
+void		 agent_free(struct agent *);
+/*
+ * "ready" as well as "up": HAProxy keeps a DRAIN that an agent set until
+ * an agent says "ready", so the hellod started after one that drained
+ * must say it, or its server would stay drained for good.
+ */
+#define AGENT_LINE_SERVING	"up ready\n"
+#define AGENT_LINE_DRAINING	"drain\n"
+#define AGENT_ACCEPT_RETRY_MS	100	/* pause after EMFILE/ENFILE */
 
 /*
  * conn.c: one connection, a socket bufferevent from accept to close.

@@ -5,8 +5,11 @@
  * scraper, slow or hostile, ever holds up a worker's loop.  A scrape asks
  * for a snapshot through the callback given at httpd_open(), which adds up
  * the workers' counters (relaxed loads; the hot path writes nothing more
- * for it), and formats that with metrics_format().  Any other path is 404,
- * any other method 405.
+ * for it), and formats that with metrics_format().  Beside it, for
+ * Kubernetes-style probes, /healthz (200 while the process runs: this
+ * thread answering is the whole test) and /readyz (200 while serving, 503
+ * from the first stop signal on, asked of the state callback).  Any other
+ * path is 404, any other method 405.
  *
  * Bounds, since the port may be reachable by more than the scraper:
  * HTTPD_CONN_MAX connections at once (then the listener stops accepting,
@@ -71,6 +74,7 @@ struct httpd {
 	struct evhttp_bound_socket	*bound;	/* NULL once freeing */
 	char				 name[ADDR_STRLEN];
 	httpd_snapshot_cb		 snapshot;
+	hellod_state_cb			 state;
 	void				*arg;
 	int				 started;
 	pthread_t			 thread;
@@ -94,42 +98,6 @@ struct httpd {
 static __thread struct httpd	*httpd_self;
 
 static void	httpd_accepting(struct httpd *);
-
-/*
- * The socket, opened by listener.c as it opens the "bind" addresses (one
- * address, with its own port here); returns a dup that the caller owns,
- * or -1 with *cause set and errno kept.
- */
-static int
-httpd_socket(const struct listen_addr *la, char *name, size_t len,
-    char **cause)
-{
-	struct listener_list	 none = TAILQ_HEAD_INITIALIZER(none);
-	struct listener_list	 one = TAILQ_HEAD_INITIALIZER(one);
-	struct config		 conf;
-	const char		*names[1];
-	size_t			 n;
-	int			*fds, fd;
-
-	memset(&conf, 0, sizeof(conf));
-	conf.binds[0] = *la;
-	conf.nbinds = 1;
-	conf.port = addr_get_port((const struct sockaddr *)&la->ss);
-	if (listener_open_config(&none, &conf, &one, cause) == -1)
-		return -1;
-	if (listener_names(&one, names, 1) == 1)
-		snprintf(name, len, "%s", names[0]);
-	fds = listener_dup(&one, &n);
-	listener_close_all(&one);
-	if (fds == NULL || n != 1) {
-		*cause = strdup("cannot keep the listening socket");
-		free(fds);
-		return -1;
-	}
-	fd = fds[0];
-	free(fds);
-	return fd;
-}
 
 /* Connections */
 
@@ -336,7 +304,8 @@ httpd_reply(struct evhttp_request *req, int code, const char *reason,
 	evhttp_send_reply(req, code, reason, NULL);
 }
 
-#define httpd_error(req, code, reason, text)				\
+/* A short text/plain reply: an error, or a probe's answer. */
+#define httpd_text(req, code, reason, text)				\
 	httpd_reply(req, code, reason, HTTPD_TEXT, text, sizeof(text) - 1)
 
 static void
@@ -351,8 +320,10 @@ httpd_request_cb(struct evhttp_request *req, void *arg)
 	httpd_touch(h, evhttp_request_get_connection(req));
 	if (uri != NULL)
 		path = evhttp_uri_get_path(uri);
-	if (path == NULL || strcmp(path, HTTPD_PATH) != 0) {
-		httpd_error(req, HTTP_NOTFOUND, "Not Found",
+	if (path == NULL || (strcmp(path, HTTPD_PATH) != 0 &&
+	    strcmp(path, HTTPD_HEALTHZ) != 0 &&
+	    strcmp(path, HTTPD_READYZ) != 0)) {
+		httpd_text(req, HTTP_NOTFOUND, "Not Found",
 		    "not found: the metrics are at " HTTPD_PATH "\n");
 		return;
 	}
@@ -363,8 +334,20 @@ httpd_request_cb(struct evhttp_request *req, void *arg)
 	default:
 		evhttp_add_header(evhttp_request_get_output_headers(req),
 		    "Allow", "GET, HEAD");
-		httpd_error(req, HTTP_BADMETHOD, "Method Not Allowed",
+		httpd_text(req, HTTP_BADMETHOD, "Method Not Allowed",
 		    "method not allowed: GET or HEAD\n");
+		return;
+	}
+	if (strcmp(path, HTTPD_HEALTHZ) == 0) {
+		httpd_text(req, HTTP_OK, "OK", "ok\n");
+		return;
+	}
+	if (strcmp(path, HTTPD_READYZ) == 0) {
+		if (h->state(h->arg) == HELLOD_SERVING)
+			httpd_text(req, HTTP_OK, "OK", "ok\n");
+		else
+			httpd_text(req, HTTP_SERVUNAVAIL, "Service Unavailable",
+			    "draining\n");
 		return;
 	}
 	memset(&m, 0, sizeof(m));
@@ -373,7 +356,7 @@ httpd_request_cb(struct evhttp_request *req, void *arg)
 	if (len >= sizeof(h->text)) {
 		log_warnx("metrics: a scrape needs %zu bytes, more than %d",
 		    len, METRICS_MAX);
-		httpd_error(req, HTTP_INTERNAL, "Internal Server Error",
+		httpd_text(req, HTTP_INTERNAL, "Internal Server Error",
 		    "the metrics do not fit\n");
 		return;
 	}
@@ -413,7 +396,7 @@ httpd_main(void *arg)
  */
 struct httpd *
 httpd_open(const struct listen_addr *la, httpd_snapshot_cb snapshot,
-    void *arg, char **cause)
+    hellod_state_cb state, void *arg, char **cause)
 {
 	struct httpd	*h;
 	int		 fd, error;
@@ -423,12 +406,14 @@ httpd_open(const struct listen_addr *la, httpd_snapshot_cb snapshot,
 		return NULL;
 
 	h->snapshot = snapshot;
+	h->state = state;
 	h->arg = arg;
 	h->stop_fd = -1;
 	h->accepting = 1;
 	TAILQ_INIT(&h->adopting);
 	TAILQ_INIT(&h->conns);
-	if ((fd = httpd_socket(la, h->name, sizeof(h->name), cause)) == -1) {
+	if ((fd = listener_open_one(la, h->name, sizeof(h->name), cause)) ==
+	    -1) {
 		error = errno;
 		free(h);
 		errno = error;

@@ -425,3 +425,41 @@ listener_names(const struct listener_list *list, const char **names,
 	}
 	return n;
 }
+
+/*
+ * One socket of its own for a side endpoint (metrics_listen,
+ * agent_listen), opened as the "bind" addresses are (one address, with
+ * its port); its name ("127.0.0.1:9100", the real port) into name.
+ * Returns the descriptor, which the caller owns, or -1 with *cause set
+ * (NULL: out of memory) and errno kept.
+ */
+int
+listener_open_one(const struct listen_addr *la, char *name, size_t len,
+    char **cause)
+{
+	struct listener_list	 none = TAILQ_HEAD_INITIALIZER(none);
+	struct listener_list	 one = TAILQ_HEAD_INITIALIZER(one);
+	struct config		 conf;
+	const char		*names[1];
+	size_t			 n;
+	int			*fds, fd;
+
+	memset(&conf, 0, sizeof(conf));
+	conf.binds[0] = *la;
+	conf.nbinds = 1;
+	conf.port = addr_get_port((const struct sockaddr *)&la->ss);
+	if (listener_open_config(&none, &conf, &one, cause) == -1)
+		return -1;
+	if (listener_names(&one, names, 1) == 1)
+		snprintf(name, len, "%s", names[0]);
+	fds = listener_dup(&one, &n);
+	listener_close_all(&one);
+	if (fds == NULL || n != 1) {
+		listener_cause(cause, "cannot keep the listening socket");
+		free(fds);
+		return -1;
+	}
+	fd = fds[0];
+	free(fds);
+	return fd;
+}

@@ -60,6 +60,9 @@ static const struct metrics_family metrics_families[] = {
 	    METRICS_MS, SNAP(reload_ms),
 	    "Time of the last successful configuration load, the start's "
 	    "included, since the Unix epoch in seconds." },
+	{ "hellod_draining", "gauge", METRICS_VALUE, SNAP(draining),
+	    "Whether a stop signal has come (1): stop_grace, then the stop; "
+	    "the agent says drain and /readyz answers 503." },
 	{ "hellod_", "gauge", METRICS_LIMITS, 0,
 	    "A family for each limit of the running configuration." },
 	{ "process_cpu_seconds_total", "counter", METRICS_MS,

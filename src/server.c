@@ -7,9 +7,12 @@
  * server_worker_done(), and this loop acts when the last one has.
  *
  * Signals, all handled inside this loop until the process exits:
- *	TERM, INT	graceful stop; a second one stops at once
+ *	TERM, INT	graceful stop, after stop_grace seconds of draining
+ *			(still serving, but the agent says drain and /readyz
+ *			503); a second one, in the grace or the stop, stops
+ *			at once
  *	HUP		reload the configuration (transactional); ignored
- *			while stopping
+ *			while draining or stopping
  *	USR1		log the counters
  *	PIPE		ignored (writes report EPIPE instead)
  */
@@ -31,11 +34,12 @@
 #include "hellod.h"
 
 /*
- * Threads: the main thread alone runs this but for server_metrics(), in
- * the metrics endpoint's.  That one reads conf and reload_* under
- * conf_lock, which the main thread takes to write them (and not to read
- * them); the workers' array, fixed before the endpoint starts; and the
- * counters, whole (STATS_GET).
+ * Threads: the main thread alone runs this but for server_metrics() and
+ * server_state(), in the metrics endpoint's.  That one reads conf and
+ * reload_* under conf_lock, which the main thread takes to write them (and
+ * not to read them); the workers' array, fixed before the endpoint starts;
+ * the counters, whole (STATS_GET); and draining, which the main thread
+ * alone writes, by atomic store and load.
  */
 struct server {
 	struct event_base	*base;		/* main thread: signals */
@@ -64,12 +68,16 @@ struct server {
 	int			 done_fd;	/* eventfd: a worker reports */
 	int			 reserve_fd;	/* released on EMFILE */
 	int			 stopping;
+	int			 draining;	/* atomic: a stop signal came */
+	int			 in_grace;	/* stop_grace running */
+	struct event		*ev_grace;
 	int			 verbose;	/* -v count, added to log_level */
 	uint64_t		 gen;		/* commands posted */
 	uint64_t		 reload_gen;	/* awaited acks; 0: none */
 	uint64_t		 watchdog_usec;	/* ping interval, 0 = none */
 	struct log_limit	 lim_stuck;
 	struct httpd		*httpd;		/* metrics_listen, or NULL */
+	struct agent		*agent;		/* agent_listen, or NULL */
 	uint64_t		 started_ms;	/* wall clock, for metrics */
 };
 
@@ -80,6 +88,8 @@ static void	server_reload_late_cb(evutil_socket_t, short, void *);
 static void	server_watchdog_cb(evutil_socket_t, short, void *);
 static void	server_worker_done(void *);
 static void	server_metrics(struct metrics *, void *);
+static enum hellod_state server_state(void *);
+static void	server_grace_cb(evutil_socket_t, short, void *);
 
 /*
  * libevent's own lines, escaped: some quote what a peer sent (evhttp's
@@ -157,12 +167,13 @@ server_new(struct config *conf, const char *path, int explicit,
 	    srv);
 	srv->ev_shutdown = evtimer_new(srv->base, server_shutdown_cb, srv);
 	srv->ev_reload = evtimer_new(srv->base, server_reload_late_cb, srv);
+	srv->ev_grace = evtimer_new(srv->base, server_grace_cb, srv);
 	srv->ev_done = event_new(srv->base, srv->done_fd, EV_READ | EV_PERSIST,
 	    server_done_cb, srv);
 	if (srv->ev_sigterm == NULL || srv->ev_sigint == NULL ||
 	    srv->ev_sighup == NULL || srv->ev_sigusr1 == NULL ||
 	    srv->ev_shutdown == NULL || srv->ev_reload == NULL ||
-	    srv->ev_done == NULL)
+	    srv->ev_grace == NULL || srv->ev_done == NULL)
 		fatalx("cannot create events");
 	evsignal_add(srv->ev_sigterm, NULL);
 	evsignal_add(srv->ev_sigint, NULL);
@@ -232,9 +243,18 @@ server_listen(struct server *srv)
 	/* metrics: opened now, as root if need be; serves from server_run(). */
 	if (srv->conf->metrics_listen.len != 0 &&
 	    (srv->httpd = httpd_open(&srv->conf->metrics_listen,
-	    server_metrics, srv, &cause)) == NULL) {
+	    server_metrics, server_state, srv, &cause)) == NULL) {
 		server_listen_error("metrics: ", cause, errno, addr_get_port(
 		    (const struct sockaddr *)&srv->conf->metrics_listen.ss));
+		listener_close_all(&next);
+		return -1;
+	}
+	/* The agent answers from this loop once it runs. */
+	if (srv->conf->agent_listen.len != 0 &&
+	    (srv->agent = agent_open(srv->base, &srv->conf->agent_listen,
+	    server_state, srv, &cause)) == NULL) {
+		server_listen_error("agent: ", cause, errno, addr_get_port(
+		    (const struct sockaddr *)&srv->conf->agent_listen.ss));
 		listener_close_all(&next);
 		return -1;
 	}
@@ -315,12 +335,26 @@ server_metrics(struct metrics *m, void *arg)
 	m->version = PACKAGE_VERSION;
 	m->start_ms = srv->started_ms;
 	m->notify_dropped = systemd_notify_dropped();
+	m->draining = server_state(srv) == HELLOD_DRAINING;
 	pthread_mutex_lock(&srv->conf_lock);
 	m->reload_ok = srv->reload_ok;
 	m->reload_ms = srv->reload_ms;
 	m->nlimits = config_limits(srv->conf, m->limits, CONFIG_LIMITS_MAX);
 	pthread_mutex_unlock(&srv->conf_lock);
 	proc_usage(&m->proc);
+}
+
+/*
+ * What the agent and /readyz say, in any thread: serving until the first
+ * stop signal, draining from then on (the grace, then the stop).
+ */
+static enum hellod_state
+server_state(void *arg)
+{
+	struct server	*srv = arg;
+
+	return __atomic_load_n(&srv->draining, __ATOMIC_RELAXED) ?
+	    HELLOD_DRAINING : HELLOD_SERVING;
 }
 
 /*
@@ -361,7 +395,7 @@ server_metrics_next(struct server *srv, const struct config *conf,
 	if (conf->metrics_listen.len == 0)
 		return 0;
 	if ((*next = httpd_open(&conf->metrics_listen, server_metrics,
-	    srv, &cause)) == NULL) {
+	    server_state, srv, &cause)) == NULL) {
 		server_listen_error("metrics: ", cause, errno, addr_get_port(
 		    (const struct sockaddr *)&conf->metrics_listen.ss));
 		return -1;
@@ -373,15 +407,48 @@ server_metrics_next(struct server *srv, const struct config *conf,
 	return 0;
 }
 
+/*
+ * agent: the agent a new config asks for, answering already, or the
+ * running one (NULL: none) if agent_listen did not change.  -1 if it
+ * cannot be had; nothing running has changed then.
+ */
+static int
+server_agent_next(struct server *srv, const struct config *conf,
+    struct agent **next)
+{
+	char	*cause;
+
+	*next = srv->agent;
+	if (addr_equal(&srv->conf->agent_listen, &conf->agent_listen))
+		return 0;
+	*next = NULL;
+	if (conf->agent_listen.len == 0)
+		return 0;
+	if ((*next = agent_open(srv->base, &conf->agent_listen, server_state,
+	    srv, &cause)) == NULL) {
+		server_listen_error("agent: ", cause, errno, addr_get_port(
+		    (const struct sockaddr *)&conf->agent_listen.ss));
+		return -1;
+	}
+	return 0;
+}
+
+/* STATUS=: where it listens, how busy it is; first, that it drains. */
 static void
 server_status(struct server *srv, char *buf, size_t size)
 {
 	const char	*names[64];
-	size_t		 n;
+	size_t		 n, len = 0;
 
+	if (srv->in_grace) {
+		len = (size_t)snprintf(buf, size, "draining for stop_grace "
+		    "(%u s), still serving; ", srv->conf->stop_grace);
+		if (len >= size)
+			len = 0;
+	}
 	n = listener_names(&srv->listeners, names,
 	    sizeof(names) / sizeof(names[0]));
-	systemd_status(buf, size, names, n, server_conns(srv));
+	systemd_status(buf + len, size - len, names, n, server_conns(srv));
 }
 
 static void
@@ -590,6 +657,7 @@ server_free(struct server *srv)
 
 	/* metrics: the endpoint reads the workers, so it stops first. */
 	httpd_free(srv->httpd);
+	agent_free(srv->agent);
 	/* Any worker still running is told to stop now, then joined. */
 	for (i = 0; i < srv->nworkers; i++)
 		worker_post(srv->workers[i], WORKER_CMD_HALT, NULL, NULL, 0,
@@ -604,6 +672,7 @@ server_free(struct server *srv)
 	event_free(srv->ev_sigusr1);
 	event_free(srv->ev_shutdown);
 	event_free(srv->ev_reload);
+	event_free(srv->ev_grace);
 	event_free(srv->ev_done);
 	if (srv->ev_watchdog != NULL)
 		event_free(srv->ev_watchdog);
@@ -699,6 +768,7 @@ server_reload(struct server *srv)
 	struct listener_list	 next = TAILQ_HEAD_INITIALIZER(next);
 	struct config		*conf;
 	struct httpd		*httpd;
+	struct agent		*agent;
 	char			*errors, *line, *last, *cause;
 	int			 relisten;
 
@@ -752,9 +822,23 @@ server_reload(struct server *srv)
 		config_free(conf);
 		goto fail;
 	}
+	/* agent: likewise, answering before anything changes. */
+	if (server_agent_next(srv, conf, &agent) == -1) {
+		log_warnx("agent: cannot listen as the new configuration "
+		    "asks; keeping the running one");
+		if (httpd != srv->httpd)
+			httpd_free(httpd);
+		listener_close_all(&next);
+		config_free(conf);
+		goto fail;
+	}
 	if (httpd != srv->httpd) {
 		httpd_free(srv->httpd);
 		srv->httpd = httpd;
+	}
+	if (agent != srv->agent) {
+		agent_free(srv->agent);
+		srv->agent = agent;
 	}
 	if (relisten)
 		listener_commit(&srv->listeners, &next);
@@ -799,16 +883,11 @@ server_all_done(struct server *srv)
 
 /* Stop accepting, answer what every client has sent, then leave. */
 static void
-server_stop(struct server *srv)
+server_stop_now(struct server *srv)
 {
 	struct timeval	 tv = { srv->conf->shutdown_timeout, 0 };
 	unsigned	 i;
 
-	if (srv->stopping) {
-		log_notice("second stop signal, exiting now");
-		event_base_loopbreak(srv->base);
-		return;
-	}
 	srv->stopping = 1;
 	systemd_notify(SYSTEMD_STOPPING, NULL);
 	log_notice("stopping: %llu connection(s) to finish",
@@ -827,6 +906,47 @@ server_stop(struct server *srv)
 		event_base_loopexit(srv->base, NULL);
 	else
 		evtimer_add(srv->ev_shutdown, &tv);
+}
+
+/*
+ * TERM or INT.  From the first one on, the agent says drain and /readyz
+ * 503; with stop_grace, the daemon goes on accepting and answering for
+ * that long, so that the load balancer sees it drain and sends its next
+ * clients elsewhere before any connect is refused, and then stops.  A
+ * second signal, in the grace or in the stop, ends the process at once.
+ */
+static void
+server_stop(struct server *srv)
+{
+	struct timeval	 tv = { srv->conf->stop_grace, 0 };
+
+	if (srv->in_grace || srv->stopping) {
+		log_notice("second stop signal, exiting now");
+		event_base_loopbreak(srv->base);
+		return;
+	}
+	__atomic_store_n(&srv->draining, 1, __ATOMIC_RELAXED);
+	if (srv->conf->stop_grace == 0) {
+		server_stop_now(srv);
+		return;
+	}
+	srv->in_grace = 1;
+	evtimer_add(srv->ev_grace, &tv);
+	log_notice("draining: still serving for stop_grace (%u s), then "
+	    "stopping; the agent says drain, /readyz answers 503",
+	    srv->conf->stop_grace);
+	server_notify(srv, SYSTEMD_STATUS);
+}
+
+static void
+server_grace_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct server	*srv = arg;
+
+	(void)fd;
+	(void)what;
+	srv->in_grace = 0;
+	server_stop_now(srv);
 }
 
 /* Any thread: a worker carried out a command, or its loop ended. */
@@ -938,6 +1058,11 @@ server_signal_cb(evutil_socket_t sig, short what, void *arg)
 		server_stop(srv);
 		break;
 	case SIGHUP:
+		if (srv->in_grace) {
+			log_notice("SIGHUP while draining (stop_grace): "
+			    "ignored");
+			break;
+		}
 		if (srv->stopping) {
 			log_notice("SIGHUP while stopping: ignored");
 			break;

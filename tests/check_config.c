@@ -27,10 +27,12 @@
 
 #define NAME		"test.conf"
 #define NO_USER		"hellod-check-no-such-user"
-#define KNOWN_KEYS	"port, bind, metrics_listen, message, name, " \
+#define KNOWN_KEYS	"port, bind, metrics_listen, agent_listen, message, " \
+			"name, " \
 			"max_connections, " \
 			"idle_timeout, max_line_length, max_output, " \
-			"shutdown_timeout, log_level, pidfile, user, " \
+			"shutdown_timeout, stop_grace, log_level, pidfile, " \
+			"user, " \
 			"workers, max_connections_per_source, " \
 			"proxy_protocol, proxy_trusted, proxy_timeout"
 
@@ -610,6 +612,62 @@ START_TEST(test_metrics_listen_on_the_client_port)
 }
 END_TEST
 
+/*
+ * agent_listen, off by default: ADDRESS:PORT as metrics_listen is, neither
+ * where clients are answered nor where the metrics are.
+ */
+START_TEST(test_agent_listen)
+{
+	struct config	*conf;
+	char		 buf[INET6_ADDRSTRLEN];
+
+	conf = config_default();
+	ck_assert_ptr_nonnull(conf);
+	ck_assert_uint_eq(conf->agent_listen.len, 0);
+	ck_assert_uint_eq(conf->stop_grace, 0);
+	config_free(conf);
+	conf = parse_ok("agent_listen = 127.0.0.1:5002\nstop_grace = 3600\n");
+	ck_assert_str_eq(check_host(&conf->agent_listen, buf, sizeof(buf)),
+	    "127.0.0.1");
+	ck_assert_int_eq(addr_get_port(
+	    (const struct sockaddr *)&conf->agent_listen.ss), 5002);
+	ck_assert_uint_eq(conf->stop_grace, 3600);
+	config_free(conf);
+	parse_bad("agent_listen = localhost:5002\n",
+	    NAME ":1: agent_listen: 'localhost:5002' is not ADDRESS:PORT (a "
+	    "numeric IPv4 address, or an IPv6 one in brackets: "
+	    "127.0.0.1:9100, [::1]:9100)\n");
+	parse_bad("agent_listen = 127.0.0.1:65536\n",
+	    NAME ":1: agent_listen: port '65536' is not a number from 0 to "
+	    "65535\n");
+	parse_bad("port = 5000\nbind = 127.0.0.1\n"
+	    "agent_listen = 127.0.0.1:5000\n",
+	    NAME ":3: agent_listen: 127.0.0.1:5000 is where hellod answers "
+	    "clients (port = 5000, bind = 127.0.0.1)\n");
+	parse_bad("agent_listen = [::]:5000\nbind = ::1\n",
+	    NAME ":1: agent_listen: [::]:5000 is where hellod answers clients "
+	    "(port = 5000, bind = ::1)\n");
+	parse_bad("metrics_listen = 127.0.0.1:5001\n"
+	    "agent_listen = 0.0.0.0:5001\n",
+	    NAME ":2: agent_listen: 0.0.0.0:5001 is the metrics endpoint's "
+	    "(metrics_listen)\n");
+	/* Both errors of one file, each once. */
+	parse_bad("metrics_listen = 127.0.0.1:5000\n"
+	    "agent_listen = 127.0.0.1:5000\n",
+	    NAME ":1: metrics_listen: 127.0.0.1:5000 is where hellod answers "
+	    "clients (port = 5000, bind = *)\n"
+	    NAME ":2: agent_listen: 127.0.0.1:5000 is where hellod answers "
+	    "clients (port = 5000, bind = *)\n");
+	/* Another port, another address, ephemeral ports. */
+	config_free(parse_ok("metrics_listen = 127.0.0.1:5001\n"
+	    "agent_listen = 127.0.0.1:5002\n"));
+	config_free(parse_ok("metrics_listen = 127.0.0.1:5001\n"
+	    "agent_listen = 127.0.0.2:5001\n"));
+	config_free(parse_ok("port = 0\nmetrics_listen = 127.0.0.1:0\n"
+	    "agent_listen = 127.0.0.1:0\n"));
+}
+END_TEST
+
 /* A file of many bad lines: the first errors, then a count of the rest. */
 START_TEST(test_errors_bounded)
 {
@@ -647,6 +705,10 @@ START_TEST(test_range)
 	    "idle_timeout: 604801 is out of range (0 to 604800)");
 	bad_value("shutdown_timeout", "3601",
 	    "shutdown_timeout: 3601 is out of range (0 to 3600)");
+	bad_value("stop_grace", "3601",
+	    "stop_grace: 3601 is out of range (0 to 3600)");
+	bad_value("stop_grace", "-1", "stop_grace: '-1' is not a number");
+	bad_value("stop_grace", "2s", "stop_grace: '2s' is not a number");
 	bad_value("max_line_length", "0",
 	    "max_line_length: 0 is out of range (1 to 16777216)");
 	bad_value("max_line_length", "16777217",
@@ -1449,6 +1511,7 @@ START_TEST(test_dump)
 	    "port = 5000\n"
 	    "bind = *\n"
 	    "#metrics_listen =\n"
+	    "#agent_listen =\n"
 	    "message = \"Hello World\"\n"
 	    "#name =\t# the host name: %s\n"
 	    "max_connections = 1024\n"
@@ -1456,6 +1519,7 @@ START_TEST(test_dump)
 	    "max_line_length = 8192\n"
 	    "max_output = 65536\n"
 	    "shutdown_timeout = 10\n"
+	    "stop_grace = 0\n"
 	    "log_level = info\n"
 	    "pidfile = \"/run/hellod.pid\"\n"
 	    "#user =\n"
@@ -1972,6 +2036,7 @@ config_suite(void)
 	tcase_add_test(tc, test_negative);
 	tcase_add_test(tc, test_range);
 	tcase_add_test(tc, test_metrics_listen_on_the_client_port);
+	tcase_add_test(tc, test_agent_listen);
 	tcase_add_test(tc, test_errors_bounded);
 	tcase_add_test(tc, test_suffixes);
 	tcase_add_test(tc, test_bad_bind);

@@ -53,6 +53,7 @@ sample_metrics(struct metrics *m)
 	m->notify_dropped = 13;
 	m->reload_ok = 1;
 	m->reload_ms = 1700000100456ULL;
+	m->draining = 1;
 	m->limits[0].name = "max_connections";
 	m->limits[0].value = 100;
 	m->limits[1].name = "idle_timeout";
@@ -207,9 +208,9 @@ START_TEST(test_format_structure)
 	}
 	ck_assert_int_eq(state, 2);
 	ck_assert_uint_gt(samples, 0);
-	/* The families of sample_metrics(): STATS_TABLE's, 12 others,
+	/* The families of sample_metrics(): STATS_TABLE's, 13 others,
 	 * and its 2 limits. */
-	ck_assert_uint_eq(f + 1, stats_families() + 12 + 2);
+	ck_assert_uint_eq(f + 1, stats_families() + 13 + 2);
 	free(text);
 }
 END_TEST
@@ -312,6 +313,7 @@ START_TEST(test_format_samples)
 		"hellod_config_last_reload_successful 1",
 		"hellod_config_last_reload_success_timestamp_seconds "
 		    "1700000100.456",
+		"hellod_draining 1",
 		"hellod_max_connections 100",
 		"hellod_idle_timeout_seconds 30",
 		"process_cpu_seconds_total 2.345",

@@ -651,6 +651,18 @@ def ask(sock, line=b"hello\n", reply=REPLY):
     assert got == reply, "expected %r, got %r" % (reply, got)
 
 
+def agent_port(d, start=0, host=r"127\.0\.0\.1"):
+    """The port of the agent (agent_listen), from its log line."""
+    m = d.wait_log(r"agent: answering on %s:(\d+)$" % host, start=start)
+    return int(m.group(1))
+
+
+def agent_says(port, host="127.0.0.1"):
+    """What the agent at port answers one connection, to its close."""
+    with socket.create_connection((host, port), TIMEOUT) as s:
+        return recv_all(s, limit=4096)
+
+
 def free_port():
     """A port nothing listens on right now (for tests that need a fixed one)."""
     with socket.socket() as s:

@@ -8,6 +8,7 @@ import http.client
 import os
 import re
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -149,7 +150,8 @@ def test_counters_are_exact():
 
 def test_http_errors_and_head():
     with MetricsDaemon() as d:
-        for path in ("/", "/metric", "/metrics/", "/metricsx", "/x/metrics"):
+        for path in ("/", "/metric", "/metrics/", "/metricsx", "/x/metrics",
+                     "/healthz/", "/readyzx", "/ready"):
             status, headers, body = d.scrape(path)
             check(status == 404, (path, status))
             check(dict(headers)["Content-Type"].startswith("text/plain"),
@@ -190,6 +192,34 @@ def test_http_errors_and_head():
             check(r.status == 200 and len(r.read()) > 0, r.status)
         c.close()
         check(d.stop() == 0)
+
+
+def test_healthz_and_readyz():
+    """/healthz 200 while the process runs; /readyz 200 while serving,
+    503 once TERM came (stop_grace here; test_core_drain.py has more);
+    short text bodies; HEAD; other methods 405; hellod_draining with
+    /readyz."""
+    with MetricsDaemon("stop_grace = 3600\n") as d:
+        for path in ("/healthz", "/readyz"):
+            status, headers, body = d.scrape(path)
+            check((status, body) == (200, b"ok\n"), (path, status, body))
+            check(dict(headers)["Content-Type"].startswith("text/plain"),
+                  headers)
+            status, headers, body = d.scrape(path, method="HEAD")
+            check(status == 200 and body == b"", (path, status, body))
+            check(dict(headers)["Content-Length"] == "3", headers)
+            status, headers, _ = d.scrape(path, method="POST")
+            check(status == 405, (path, status))
+        check(d.metrics()["hellod_draining"] == 0)
+        m = d.mark()
+        d.kill(signal.SIGTERM)
+        d.wait_log(r"draining: still serving", start=m)
+        status, _, body = d.scrape("/readyz")
+        check((status, body) == (503, b"draining\n"), (status, body))
+        status, _, body = d.scrape("/healthz")
+        check((status, body) == (200, b"ok\n"), (status, body))
+        check(d.metrics()["hellod_draining"] == 1)
+        check(d.stop() == 0)        # the second TERM
 
 
 def test_request_uri_is_escaped_in_the_log():

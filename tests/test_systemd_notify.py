@@ -131,6 +131,24 @@ def test_stopping_on_term():
         check(d.stop() == 0)
 
 
+def test_status_says_draining_in_the_grace():
+    """TERM with stop_grace: STATUS= says it drains and still serves (no
+    STOPPING=1 yet); a second TERM ends it."""
+    with Notify() as n, Daemon("stop_grace = 3600\n", env=n.env(),
+                                base=BASE) as d:
+        n.wait("READY")
+        m = n.mark()
+        d.kill(signal.SIGTERM)
+        _, (_, raw, fields) = n.wait("STATUS", start=m)
+        check(re.fullmatch(r"draining for stop_grace \(3600 s\), still "
+                           r"serving; listening on 127\.0\.0\.1:%d; 0 "
+                           r"connections" % d.port, fields["STATUS"]), raw)
+        check(not n.all("STOPPING", start=m), n.all("STOPPING", start=m))
+        with d.connect() as s:
+            ask(s)
+        check(d.stop() == 0)
+
+
 def with_pid(var):
     """A wrapper that sets var to the PID hellod will have (sh execs it)."""
     return ["sh", "-c", '%s=$$; export %s; exec "$@"' % (var, var), "sh"]

@@ -3,7 +3,8 @@
 """hellod behind the real HAProxy, on loopback: three hellods with
 proxy_protocol = yes and one HAProxy running docs/examples/haproxy.cfg, the
 example the package ships and docs/SCALING.md shows, in a copy where only
-the addresses, the ports and the admin socket are changed (Example).
+the addresses, the ports (the agents' too) and the admin socket are
+changed (Example).
 
 Skipped (77) when haproxy is not installed (./autogen.sh --test-deps installs
 Debian's).  Run by "make check-lb"; one test: HELLOD_TEST_ONLY=rolling.
@@ -42,6 +43,8 @@ PROXY_TIMEOUT = 1
 PER_SOURCE = 2
 LOAD_RATE = 40              # new connections a second, at most
 LOAD_THREADS = 4
+STOP_GRACE = 3              # s: over twice the example's agent-inter 1s
+ROUNDS = 3                  # passes over the three hellods, in the restart
 PER_SOURCE_REJECT = b"ERROR too many connections from your address\n"
 
 # hellod's side, as in docs/SCALING.md, plus what the tests look at.
@@ -89,7 +92,9 @@ class Example:
 
     - the frontend's bind (port 5000 on every address) becomes loopback
       and a free port;
-    - hellod1..3's addresses and ports become those of the test's hellods;
+    - hellod1..3's addresses and ports become those of the test's hellods,
+      and each server line gets the agent port of its own hellod (all on
+      one host here, where the example's hosts share one);
     - the admin socket goes into the test's temporary directory;
     - when the test does not run as root, the privilege drop (chroot,
       user, group) goes: HAProxy could not set them, and would exit.
@@ -100,13 +105,13 @@ class Example:
     SOCKET = "/run/haproxy/admin.sock"
     PRIVILEGE = r"^    (chroot|user|group) \S+\n"
 
-    def __init__(self, frontend, backends, sock):
+    def __init__(self, frontend, backends, agents, sock):
         with open(HAPROXY_CFG) as f:
             text = f.read()
         self.text = self._sub(text, re.escape(self.BIND),
                               "    bind %s:%d\n" % frontend, 1)
-        servers = dict(("hellod%d" % i, "%s:%d" % b)
-                       for i, b in enumerate(backends, 1))
+        servers = dict(("hellod%d" % i, "%s:%d agent-port %d" % (b + (a,)))
+                       for i, (b, a) in enumerate(zip(backends, agents), 1))
         self.text = self._sub(self.text, self.SERVER,
                               lambda m: m.group(1) + servers[m.group(2)],
                               len(servers))
@@ -126,7 +131,7 @@ class HAProxy:
     """HAProxy in the foreground with the Example, its output kept; its
     admin socket in a temp dir."""
 
-    def __init__(self, backends, port=None):
+    def __init__(self, backends, agents, port=None):
         self.dir = tempfile.mkdtemp(prefix="hellod-lb-")
         self.sock = os.path.join(self.dir, "admin.sock")
         self.port = port or free_port()
@@ -134,7 +139,8 @@ class HAProxy:
         self.lines = []
         self.proc = None
         try:
-            text = Example((LB, self.port), backends, self.sock).text
+            text = Example((LB, self.port), backends, agents,
+                           self.sock).text
             with open(self.cfg, "w") as f:
                 f.write(text)
         except BaseException:
@@ -221,15 +227,17 @@ class Cluster:
 
     def __init__(self, conf=HELLOD_CONF):
         need_haproxy()
-        self.conf = conf
         self.hellods = []
         self.retired = []
         self.lb = None
+        self.agents = [free_port() for _ in self.NAMES]
+        self.confs = [conf + "agent_listen = %s:%d\n" % (LB, a)
+                      for a in self.agents]
         try:
-            for _ in self.NAMES:
-                self.hellods.append(Daemon(conf))
+            for c in self.confs:
+                self.hellods.append(Daemon(c))
             self.ports = [d.port for d in self.hellods]
-            self.lb = HAProxy([(LB, p) for p in self.ports])
+            self.lb = HAProxy([(LB, p) for p in self.ports], self.agents)
             self.lb.check_config()
             self.lb.start()
             self.lb.wait_up(self.NAMES)
@@ -240,21 +248,31 @@ class Cluster:
             self.close()
             raise
 
-    def restart(self, i, state="UP"):
-        """SIGTERM hellod i (0-2), start it again on its port, and wait
+    def restart(self, i, grace=False):
+        """SIGTERM hellod i (0-2), start it again on its ports, and wait
         until HAProxy's checks have reached the new one (two, for rise 2)
-        and HAProxy shows the server in state."""
+        and HAProxy shows the server UP.  grace: the hellods have
+        stop_grace, and HAProxy must show the server DRAIN (its agent read)
+        while the old one still runs."""
         name = self.NAMES[i]
         old = self.hellods[i]
-        rc = old.stop(signal.SIGTERM)
+        m = old.mark()
+        old.kill(signal.SIGTERM)
+        if grace:
+            old.wait_log(r"draining: still serving", start=m)
+            self.lb.wait_states(lambda st: st[name].startswith("DRAIN"),
+                                "%s DRAIN" % name)
+            check(old.proc.poll() is None, "%s exited before HAProxy saw "
+                  "it drain" % name)
+        rc = old.stop(sig=0)
         check(rc == 0, "%s exited %s after SIGTERM" % (name, rc))
         self.retired.append(old)
-        self.hellods[i] = Daemon(self.conf, base="port = %d\nbind = %s\n" %
+        self.hellods[i] = Daemon(self.confs[i],
+                                 base="port = %d\nbind = %s\n" %
                                  (self.ports[i], LB))
         self.hellods[i].wait_stat("conns_accepted", lambda v: v >= 2,
                                   ">= 2 (HAProxy's checks)")
-        self.lb.wait_states(lambda st: st[name].startswith(state),
-                            "%s %s" % (name, state))
+        self.lb.wait_up([name])
 
     def marks(self):
         return [d.mark() for d in self.hellods]
@@ -422,7 +440,8 @@ def test_example_passes_haproxy_c_as_written():
 
 def test_haproxy_accepts_the_test_copy():
     need_haproxy()
-    lb = HAProxy([(LB, free_port()) for _ in Cluster.NAMES])
+    lb = HAProxy([(LB, free_port()) for _ in Cluster.NAMES],
+                 [free_port() for _ in Cluster.NAMES])
     try:
         lb.check_config()
     finally:
@@ -584,47 +603,47 @@ def test_per_source_cap():
                     s.close()
 
 
-def rolling_restart(drain):
-    with Cluster() as c:
+def rolling_restart(grace, rounds):
+    """Every hellod in turn, rounds times over: SIGTERM, wait for the
+    exit, start it again, wait until HAProxy has it UP; under the Load.
+    grace: with stop_grace, the agent's drain keeps clients off it first
+    (docs/SCALING.md); else only HAProxy's retries do."""
+    conf = HELLOD_CONF + "stop_grace = %d\n" % (STOP_GRACE if grace else 0)
+    with Cluster(conf) as c:
         load = Load(c)
         try:
             load.wait_count(LOAD_RATE)
-            for i, name in enumerate(c.NAMES):
-                if drain:
-                    # docs/SCALING.md: take it out first, let it drain.
-                    c.lb.command("set server hellods/%s state drain" % name)
-                    c.lb.wait_states(lambda st: st[name].startswith("DRAIN"),
-                                     name + " draining")
-                    c.hellods[i].wait_stat("conns_current",
-                                           lambda v: v == 0, "0")
-                c.restart(i, "DRAIN" if drain else "UP")
-                if drain:
-                    c.lb.command("set server hellods/%s state ready" % name)
-                    c.lb.wait_up([name])
-                load.wait_count(LOAD_RATE // 2)
+            for _ in range(rounds):
+                for i in range(len(c.NAMES)):
+                    c.restart(i, grace)
+                    load.wait_count(LOAD_RATE // 2)
         finally:
             done, errors = load.stop()
         total = len(done) + len(errors)
-        what = "drained_" if drain else ""
+        what = "" if grace else "plain_"
+        figure("lb_%srolling_restart_restarts" % what, rounds * len(c.NAMES))
         figure("lb_%srolling_restart_connections" % what, total)
         figure("lb_%srolling_restart_errors" % what, len(errors))
         if done:
             figure("lb_%srolling_restart_max_latency_ms" % what,
                    1000 * max(t for _, t in done), "ms")
-        check(total >= 3 * LOAD_RATE // 2, "only %d connections" % total)
+        check(total >= (1 + rounds * len(c.NAMES)) * LOAD_RATE // 2,
+              "only %d connections" % total)
         check(not errors, "%d of %d connections failed, e.g.:\n%s" % (
             len(errors), total, "\n".join(e for _, e in errors[:5])))
 
 
 def test_rolling_restart_under_load():
-    # SIGTERM, restart, wait until HAProxy has it up, next; no client of
-    # the load sees an error.
-    rolling_restart(drain=False)
+    # The procedure of docs/SCALING.md, with the agent and stop_grace
+    # alone (nothing on HAProxy's runtime API): ROUNDS full passes over
+    # the three hellods; no client of the load sees an error.
+    rolling_restart(grace=True, rounds=ROUNDS)
 
 
-def test_drained_rolling_restart_under_load():
-    # The procedure of docs/SCALING.md: drain in HAProxy first.
-    rolling_restart(drain=True)
+def test_plain_rolling_restart_under_load():
+    # stop_grace = 0: SIGTERM, restart, next; HAProxy's retries and
+    # redispatch alone keep the clients from errors.  One pass.
+    rolling_restart(grace=False, rounds=1)
 
 
 def test_kill_one_new_connections_served():
