@@ -473,7 +473,7 @@ END_TEST
 static int
 listen_fds_at_3(int fd, int nfds, char **cause, int *fdflags, int *flflags)
 {
-	char	pid[32], count[32];
+	char	pid[32], count[32], **names;
 	int	saved, n;
 
 	snprintf(pid, sizeof(pid), "%ld", (long)getpid());
@@ -485,7 +485,8 @@ listen_fds_at_3(int fd, int nfds, char **cause, int *fdflags, int *flflags)
 		close(3);
 	else if (dup2(fd, 3) == -1)
 		abort();
-	n = systemd_listen_fds(cause);
+	n = systemd_listen_fds(&names, cause);
+	systemd_listen_free(names, n);
 	*fdflags = fcntl(3, F_GETFD);
 	*flflags = fcntl(3, F_GETFL);
 	if (saved != -1) {
