@@ -441,7 +441,7 @@ listener_retire_all(struct listener_list *list)
  * after is the next process's.  Were it to drop SYNs like a retired one,
  * the filter would stay on the socket in the store.  The others are
  * retired.  Under "systemctl stop" the manager closes the store once the
- * service is down (FileDescriptorStorePreserve=no).
+ * service is down (FileDescriptorStorePreserve=restart, the default).
  */
 void
 listener_stop_all(struct listener_list *list)
