@@ -576,7 +576,8 @@ enum systemd_state {
 };
 #define SYSTEMD_LISTEN_FDS_START 3	/* first passed fd, sd_listen_fds(3) */
 #define SYSTEMD_LISTEN_FDS_MAX	1024	/* more than any .socket unit has */
-#define SYSTEMD_FDNAME_MAX	255	/* one LISTEN_FDNAMES name */
+#define SYSTEMD_FDNAME_MAX	255	/* one LISTEN_FDNAMES or FDNAME= name */
+#define SYSTEMD_FDNAME_PREFIX	"hellod-"	/* hellod's own in the fd store */
 #define SYSTEMD_STATUS_MAX	512	/* STATUS= text */
 #define SYSTEMD_MSG_MAX		(SYSTEMD_STATUS_MAX + 64)
 int	systemd_format(char *, size_t, enum systemd_state, uint64_t,
@@ -585,13 +586,22 @@ int	systemd_notify_addr(const char *, struct sockaddr_un *, socklen_t *,
 	    char **);
 int	systemd_listen_parse(const char *, const char *, const char *, pid_t,
 	    char **);
+char	**systemd_listen_names(const char *, int);
+void	systemd_listen_free(char **, int);
+int	systemd_fdname_valid(const char *);
+int	systemd_fdname(char *, size_t, const char *);
+int	systemd_fdname_stored(const char *);
+int	systemd_fdstore_format(char *, size_t, int, const char *);
 int	systemd_watchdog_parse(const char *, const char *, pid_t, uint64_t *,
 	    char **);
 int	systemd_journal_match(const char *, dev_t, ino_t);
 void	systemd_status(char *, size_t, const char **, size_t, uint64_t);
 int	systemd_notify_send(const char *, size_t, char **);
+int	systemd_notify_send_fd(const char *, size_t, int, char **);
 void	systemd_notify(enum systemd_state, const char *);
-int	systemd_listen_fds(char **);
+int	systemd_fdstore(int, const char *);
+int	systemd_fdstore_remove(const char *);
+int	systemd_listen_fds(char ***, char **);
 int	systemd_journal_stderr(void);
 uint64_t systemd_watchdog_interval(void);
 uint64_t systemd_notify_dropped(void);
@@ -610,16 +620,21 @@ struct listener {
 	char			 name[ADDR_STRLEN];
 	struct listener		*from;		/* reload: running one reused */
 	int			 inherited;	/* systemd's: never retired */
+	int			 stored;	/* in systemd's fd store */
+	int			 adopted;	/* from the store, at start */
 	int			 shared;	/* SO_REUSEPORT, for a moment */
+	char			 fdname[SYSTEMD_FDNAME_MAX + 1]; /* stored */
 };
 TAILQ_HEAD(listener_list, listener);
 int	listener_open_config(struct listener_list *, const struct config *,
 	    struct listener_list *, char **);
 int	listener_open_fd(int, struct listener_list *);
+int	listener_open_stored(int, const char *, struct listener_list *);
 void	listener_commit(struct listener_list *, struct listener_list *);
 int	*listener_dup(const struct listener_list *, size_t *);
 size_t	listener_names(const struct listener_list *, const char **, size_t);
 void	listener_retire_all(struct listener_list *);
+void	listener_stop_all(struct listener_list *);
 void	listener_close_all(struct listener_list *);
 int	listener_open_one(const struct listen_addr *, char *, size_t,
 	    char **);
@@ -795,7 +810,7 @@ void		 worker_conn_closed(struct worker *, struct conn *);
 /* server.c: the main loop: signals, reload, the workers, the watchdog */
 struct server;
 struct server	*server_new(struct config *, const char *, int,
-		     const struct config_overrides *, int);
+		     const struct config_overrides *, int, char **);
 int		 server_listen(struct server *);
 int		 server_prepare(struct server *);
 int		 server_start(struct server *);

@@ -4,6 +4,13 @@
  * inherited from systemd, and swapped whole on a reload.  Nothing here
  * accepts: each worker gets dups of the sockets and its own evconnlisteners
  * (worker.c), so whichever loop is free takes the next connection.
+ *
+ * Under systemd, every socket hellod opens goes into the manager's file
+ * descriptor store too (systemd_fdstore()), and leaves it when a reload
+ * retires it.  A restart gets them back in $LISTEN_FDS: they are the
+ * running set the first config is opened against (listener_open_stored()),
+ * so the sockets it still wants are kept, with whatever clients queued on
+ * them while no hellod ran, and the others retired like a reload's.
  */
 #include "config.h"
 
@@ -202,6 +209,17 @@ listener_new(int fd, int inherited, struct listener_list *out)
 	return 0;
 }
 
+/* Into the manager's store, under a name that says what it is. */
+static void
+listener_store(struct listener *l)
+{
+	if (systemd_fdname(l->fdname, sizeof(l->fdname), l->name) == -1) {
+		log_warnx("%s: no fd store name fits; not stored", l->name);
+		return;
+	}
+	l->stored = systemd_fdstore(l->fd, l->fdname) == 1;
+}
+
 /* A running listener bound to exactly this address and port. */
 static struct listener *
 listener_find(struct listener_list *list, const struct listen_addr *la,
@@ -286,7 +304,32 @@ listener_open_fd(int fd, struct listener_list *out)
 	return listener_new(fd, 1, out);
 }
 
-/* Make next the running sockets; close the ones no longer wanted. */
+/*
+ * A socket of hellod's own that systemd's fd store passed back at start,
+ * stored under fdname: one of the running set the first config is opened
+ * against.  listener_commit() keeps it if the config still wants its
+ * address and port, and retires it, out of the store, if not.  -1 when it
+ * cannot be kept (the caller closes it).
+ */
+int
+listener_open_stored(int fd, const char *fdname, struct listener_list *out)
+{
+	struct listener	*l;
+
+	if (listener_new(fd, 0, out) == -1)
+		return -1;
+	l = TAILQ_LAST(out, listener_list);
+	l->stored = 1;
+	l->adopted = 1;
+	snprintf(l->fdname, sizeof(l->fdname), "%s", fdname);
+	return 0;
+}
+
+/*
+ * Make next the running sockets; retire the ones no longer wanted (out of
+ * the store first), then put the new ones into it.  Removals go before
+ * additions: FDSTOREREMOVE drops every descriptor of a name.
+ */
 void
 listener_commit(struct listener_list *running, struct listener_list *next)
 {
@@ -297,12 +340,22 @@ listener_commit(struct listener_list *running, struct listener_list *next)
 			log_notice("listening on %s", l->name);
 			continue;
 		}
+		if (l->from->adopted)
+			log_notice("listening on %s (kept in systemd's fd "
+			    "store)", l->name);
 		l->fd = l->from->fd;
 		l->inherited = l->from->inherited;
+		l->stored = l->from->stored;
+		memcpy(l->fdname, l->from->fdname, sizeof(l->fdname));
 		l->from->fd = -1;
 		l->from = NULL;
 	}
 	listener_retire_all(running);
+	/* Also one whose FDSTORE= failed before: the next try. */
+	TAILQ_FOREACH(l, next, entry) {
+		if (l->fd != -1 && !l->stored && !l->inherited)
+			listener_store(l);
+	}
 	TAILQ_CONCAT(running, next, entry);
 }
 
@@ -356,8 +409,9 @@ listener_refuse_syn(const struct listener *l)
 }
 
 /*
- * Close sockets that stop serving for good.  An inherited one stays open in
- * systemd, for the next hellod: it must keep taking handshakes.
+ * Close sockets that stop serving for good, and take them out of the
+ * store.  An inherited one stays open in systemd, for the next hellod: it
+ * must keep taking handshakes.
  */
 void
 listener_retire_all(struct listener_list *list)
@@ -365,7 +419,37 @@ listener_retire_all(struct listener_list *list)
 	struct listener	*l;
 
 	TAILQ_FOREACH(l, list, entry) {
-		if (l->fd != -1 && !l->inherited)
+		if (l->fd == -1)
+			continue;
+		if (l->adopted)
+			log_notice("%s: not in the configuration any more; "
+			    "closed and dropped from systemd's fd store",
+			    l->name);
+		if (!l->inherited)
+			listener_refuse_syn(l);
+		if (l->stored)
+			systemd_fdstore_remove(l->fdname);
+	}
+	listener_close_all(list);
+}
+
+/*
+ * The daemon stops.  A socket in the store stays as it is, for the next
+ * hellod that systemd starts (a restart): it keeps taking handshakes, and
+ * the connections queued on it wait there; the workers take what is queued
+ * now before they close their descriptors (worker.c), and whatever comes
+ * after is the next process's.  Were it to drop SYNs like a retired one,
+ * the filter would stay on the socket in the store.  The others are
+ * retired.  Under "systemctl stop" the manager closes the store once the
+ * service is down (FileDescriptorStorePreserve=restart, the default).
+ */
+void
+listener_stop_all(struct listener_list *list)
+{
+	struct listener	*l;
+
+	TAILQ_FOREACH(l, list, entry) {
+		if (l->fd != -1 && !l->inherited && !l->stored)
 			listener_refuse_syn(l);
 	}
 	listener_close_all(list);

@@ -194,6 +194,7 @@ main(int argc, char *argv[])
 	struct server	*srv;
 	const char	*path = HELLOD_CONF;
 	char		*errors, *pidfile = NULL, *abspath = NULL;
+	char		**listen_names = NULL;
 	int		 ch, detach = 0, test = 0, dump = 0, verbose = 0;
 	int		 explicit = 0, ready_fd = -1, listen_fds = 0, journal;
 	int		 started = 0, help = 0, version = 0, rc;
@@ -254,7 +255,8 @@ main(int argc, char *argv[])
 	log_set_journal(journal);
 	/* The sockets systemd passed, checked before anything else opens a
 	 * descriptor (and before a fork changes the pid they are for). */
-	if (!test && (listen_fds = systemd_listen_fds(&errors)) == -1) {
+	if (!test && (listen_fds = systemd_listen_fds(&listen_names,
+	    &errors)) == -1) {
 		log_warnx("socket activation: %s", errors);
 		free(errors);
 		log_errorx("cannot listen, exiting");
@@ -269,6 +271,7 @@ main(int argc, char *argv[])
 		free(errors);
 		if (test)
 			main_print(journal, LOG_ERR, "configuration test failed");
+		systemd_listen_free(listen_names, listen_fds);
 		free(abspath);
 		config_overrides_clear(&ov);
 		return HELLOD_EXIT_CONFIG;
@@ -287,7 +290,7 @@ main(int argc, char *argv[])
 
 	if (detach)
 		ready_fd = daemon_start();
-	srv = server_new(conf, path, explicit, &ov, listen_fds);
+	srv = server_new(conf, path, explicit, &ov, listen_fds, listen_names);
 	server_set_verbose(srv, verbose);
 	rc = HELLOD_EXIT_FAILURE;
 	if (server_listen(srv) == -1) {

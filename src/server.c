@@ -51,7 +51,9 @@ struct server {
 	const char		*conf_path;
 	int			 conf_explicit;
 	const struct config_overrides *overrides; /* main()'s, every load */
-	int			 listen_fds;	/* passed by systemd */
+	int			 listen_fds;	/* the socket unit's */
+	int			 passed;	/* all systemd passed */
+	char			**passed_names;	/* theirs; NULL: closed */
 	struct listener_list	 listeners;
 	struct worker		**workers;
 	unsigned		 nworkers;
@@ -126,16 +128,19 @@ server_wall_ms(void)
 }
 
 /*
- * listen_fds: how many sockets systemd passed from fd 3 on, as main()
- * found them before anything else opened a descriptor.  ov, the options
- * that go over the file at every reload, stays main()'s and must outlive
- * the server.
+ * passed: how many sockets systemd passed from fd 3 on, as main() found
+ * them before anything else opened a descriptor, and names their names
+ * (systemd_listen_fds(), taken over; a NULL name for one closed there).
+ * Those of hellod's own fd store are told from a socket unit's by the name.
+ * ov, the options that go over the file at every reload, stays main()'s
+ * and must outlive the server.
  */
 struct server *
 server_new(struct config *conf, const char *path, int explicit,
-    const struct config_overrides *ov, int listen_fds)
+    const struct config_overrides *ov, int passed, char **names)
 {
 	struct server	*srv;
+	int		 i;
 
 	event_set_log_callback(server_libevent_log);
 	if ((srv = calloc(1, sizeof(*srv))) == NULL)
@@ -146,7 +151,12 @@ server_new(struct config *conf, const char *path, int explicit,
 	srv->conf_path = path;
 	srv->conf_explicit = explicit;
 	srv->overrides = ov;
-	srv->listen_fds = listen_fds;
+	srv->passed = passed;
+	srv->passed_names = names;
+	for (i = 0; i < passed; i++) {
+		if (names[i] != NULL && !systemd_fdname_stored(names[i]))
+			srv->listen_fds++;
+	}
 	srv->started_ms = server_wall_ms();
 	srv->reload_ok = 1;
 	srv->reload_ms = srv->started_ms;
@@ -214,18 +224,57 @@ server_listen_error(const char *what, char *cause, int error, int port)
 }
 
 /*
- * Socket activation: when the manager passed sockets, listen on every one
- * of them and on nothing else.  Otherwise open the configured ones.
+ * The sockets systemd's fd store passed back: the running set the config
+ * is opened against (listener.c keeps what it still wants).  With
+ * stored 0 (socket activation) none is used: each is retired, and so
+ * leaves the store.
+ */
+static void
+server_adopt_stored(struct server *srv, int stored, struct listener_list *out)
+{
+	char	*name;
+	int	 i, fd, n = 0;
+
+	for (i = 0; i < srv->passed; i++) {
+		name = srv->passed_names[i];
+		fd = SYSTEMD_LISTEN_FDS_START + i;
+		if (name == NULL || !systemd_fdname_stored(name))
+			continue;
+		if (listener_open_stored(fd, name, out) == -1) {
+			close(fd);
+			systemd_fdstore_remove(name);
+			continue;
+		}
+		n++;
+		if (!stored)
+			TAILQ_LAST(out, listener_list)->adopted = 0;
+	}
+	if (n > 0 && !stored) {
+		log_notice("socket activation: %d socket%s of the fd store "
+		    "not used; dropped from it", n, n == 1 ? "" : "s");
+		listener_retire_all(out);
+	}
+}
+
+/*
+ * Socket activation: when a socket unit passed sockets, listen on every
+ * one of them and on nothing else.  Otherwise open the configured ones,
+ * keeping those of them that the fd store passed back.
  */
 int
 server_listen(struct server *srv)
 {
 	struct listener_list	 next = TAILQ_HEAD_INITIALIZER(next);
+	struct listener_list	 unused = TAILQ_HEAD_INITIALIZER(unused);
 	char			*cause;
 	int			 i;
 
 	if (srv->listen_fds > 0) {
-		for (i = 0; i < srv->listen_fds; i++) {
+		server_adopt_stored(srv, 0, &unused);
+		for (i = 0; i < srv->passed; i++) {
+			if (srv->passed_names[i] == NULL ||
+			    systemd_fdname_stored(srv->passed_names[i]))
+				continue;
 			if (listener_open_fd(SYSTEMD_LISTEN_FDS_START + i,
 			    &next) == -1) {
 				listener_close_all(&next);
@@ -235,10 +284,13 @@ server_listen(struct server *srv)
 		log_notice("socket activation: serving on %d socket%s passed "
 		    "by systemd; the port and bind settings are not used",
 		    srv->listen_fds, srv->listen_fds == 1 ? "" : "s");
-	} else if (listener_open_config(&srv->listeners, srv->conf,
-	    &next, &cause) == -1) {
-		server_listen_error("", cause, errno, srv->conf->port);
-		return -1;
+	} else {
+		server_adopt_stored(srv, 1, &srv->listeners);
+		if (listener_open_config(&srv->listeners, srv->conf, &next,
+		    &cause) == -1) {
+			server_listen_error("", cause, errno, srv->conf->port);
+			return -1;
+		}
 	}
 	/* metrics: opened now, as root if need be; serves from server_run(). */
 	if (srv->conf->metrics_listen.len != 0 &&
@@ -683,6 +735,7 @@ server_free(struct server *srv)
 	source_table_free(srv->shared.sources);
 	config_unref(srv->conf);
 	pthread_mutex_destroy(&srv->conf_lock);
+	systemd_listen_free(srv->passed_names, srv->passed);
 	free(srv->user);
 	free(srv);
 }
@@ -895,9 +948,10 @@ server_stop_now(struct server *srv)
 	/*
 	 * New handshakes are refused before any worker stops accepting (worker
 	 * 0 stops within worker_post()): the workers' dups keep each socket
-	 * open until they have taken what is queued on it.
+	 * open until they have taken what is queued on it.  A socket in
+	 * systemd's fd store keeps taking them, for the next hellod.
 	 */
-	listener_retire_all(&srv->listeners);
+	listener_stop_all(&srv->listeners);
 	srv->gen++;
 	for (i = 0; i < srv->nworkers; i++)
 		worker_post(srv->workers[i], WORKER_CMD_STOP, NULL, NULL, 0,

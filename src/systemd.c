@@ -10,6 +10,10 @@
  *    abstract namespace);
  *  - socket activation: $LISTEN_PID, $LISTEN_FDS and $LISTEN_FDNAMES describe
  *    the listening sockets the manager passed from fd 3 on;
+ *  - the file descriptor store: FDSTORE=1 with FDNAME= and the descriptor
+ *    as SCM_RIGHTS hands a socket to the manager, which keeps it across a
+ *    restart and passes it back in $LISTEN_FDS and $LISTEN_FDNAMES;
+ *    FDSTOREREMOVE=1 with FDNAME= drops it (sd_pid_notify_with_fds(3));
  *  - the watchdog: $WATCHDOG_USEC (and $WATCHDOG_PID) ask for WATCHDOG=1 at
  *    least that often;
  *  - journald: $JOURNAL_STREAM is "DEV:INODE" of the stream that stderr was
@@ -30,6 +34,7 @@
 #include <sys/types.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <sys/un.h>
 
 #include <errno.h>
@@ -182,6 +187,126 @@ systemd_format(char *buf, size_t size, enum systemd_state state,
 }
 
 /*
+ * A character a descriptor's name may hold: printable ASCII but ':', which
+ * separates the names in $LISTEN_FDNAMES (systemd's fdname_is_valid()).
+ */
+static int
+systemd_fdname_char(char c)
+{
+	return (unsigned char)c >= 0x20 && (unsigned char)c < 0x7f && c != ':';
+}
+
+/* A name FDNAME= takes: 1 to SYSTEMD_FDNAME_MAX such characters. */
+int
+systemd_fdname_valid(const char *name)
+{
+	size_t	 i;
+
+	for (i = 0; name[i] != '\0'; i++) {
+		if (i == SYSTEMD_FDNAME_MAX || !systemd_fdname_char(name[i]))
+			return 0;
+	}
+	return i > 0;
+}
+
+/*
+ * The name under which a listening socket goes into the store: the
+ * SYSTEMD_FDNAME_PREFIX, then what the caller calls it ("127.0.0.1:5000",
+ * "[::1]:5000") with every character FDNAME= refuses (':', above all) as
+ * '_': "hellod-127.0.0.1_5000".  The prefix is what tells these from a
+ * socket unit's descriptors, named "hellod.socket" or by its
+ * FileDescriptorName=.  -1 when it does not fit.
+ */
+int
+systemd_fdname(char *buf, size_t size, const char *what)
+{
+	size_t	 i, plen = strlen(SYSTEMD_FDNAME_PREFIX);
+
+	if (plen + strlen(what) >= size ||
+	    plen + strlen(what) > SYSTEMD_FDNAME_MAX || what[0] == '\0')
+		return -1;
+	memcpy(buf, SYSTEMD_FDNAME_PREFIX, plen);
+	for (i = 0; what[i] != '\0'; i++)
+		buf[plen + i] = systemd_fdname_char(what[i]) ? what[i] : '_';
+	buf[plen + i] = '\0';
+	return 0;
+}
+
+/* A passed descriptor hellod put into the store itself (systemd_fdname()). */
+int
+systemd_fdname_stored(const char *name)
+{
+	return name != NULL && strncmp(name, SYSTEMD_FDNAME_PREFIX,
+	    strlen(SYSTEMD_FDNAME_PREFIX)) == 0 && systemd_fdname_valid(name);
+}
+
+/*
+ * The message that puts a descriptor into the store (its fd goes along as
+ * SCM_RIGHTS), or with remove set, the one that drops every descriptor of
+ * that name from it.  Returns the length, or -1 when the name is not one
+ * FDNAME= takes (the manager would ignore it, and store the socket as
+ * "stored", which nothing here could remove) or the message does not fit.
+ */
+int
+systemd_fdstore_format(char *buf, size_t size, int remove, const char *name)
+{
+	int	 n;
+
+	if (!systemd_fdname_valid(name))
+		return -1;
+	n = snprintf(buf, size, "%s=1\nFDNAME=%s\n", remove ?
+	    "FDSTOREREMOVE" : "FDSTORE", name);
+	if (n < 0 || (size_t)n >= size)
+		return -1;
+	return n;
+}
+
+/*
+ * The names of n passed descriptors: $LISTEN_FDNAMES split at ':', already
+ * validated by systemd_listen_parse(), or "unknown" for each when it is
+ * unset, as sd_listen_fds_with_names(3) says.  A malloc'ed array of n
+ * malloc'ed strings (systemd_listen_free()); NULL when out of memory.
+ */
+char **
+systemd_listen_names(const char *names, int n)
+{
+	char		**v;
+	const char	 *p, *end;
+	int		  i;
+
+	if (n <= 0 || (v = calloc((size_t)n, sizeof(*v))) == NULL)
+		return NULL;
+	p = names;
+	for (i = 0; i < n; i++) {
+		if (names == NULL)
+			v[i] = strdup("unknown");
+		else {
+			if ((end = strchr(p, ':')) == NULL)
+				end = p + strlen(p);
+			v[i] = strndup(p, (size_t)(end - p));
+			p = *end == ':' ? end + 1 : end;
+		}
+		if (v[i] == NULL) {
+			systemd_listen_free(v, i);
+			return NULL;
+		}
+	}
+	return v;
+}
+
+void
+systemd_listen_free(char **names, int n)
+{
+	int	 i;
+
+	if (names == NULL)
+		return;
+	for (i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+}
+
+/*
  * The address of $NOTIFY_SOCKET: an absolute path, or "@name" for a socket
  * in the abstract namespace (whose address is a NUL then the name, with a
  * length that counts only the bytes used).
@@ -275,7 +400,7 @@ systemd_listen_parse(const char *pid, const char *fds, const char *names,
 			len = 0;
 			continue;
 		}
-		if ((unsigned char)*p < 0x20 || (unsigned char)*p >= 0x7f) {
+		if (!systemd_fdname_char(*p)) {
 			systemd_cause(cause, "LISTEN_FDNAMES=\"%s\" holds a "
 			    "control or non-ASCII character",
 			    systemd_quote(names, q, sizeof(q)));
@@ -395,18 +520,26 @@ systemd_status(char *buf, size_t size, const char **names, size_t nnames,
 /* Wrappers: the environment, sockets, the event loop. */
 
 /*
- * Send one datagram to $NOTIFY_SOCKET.  Returns 1 when sent, 0 when the
- * variable is unset (not run by systemd: nothing to do), -1 with a cause.
- * A new socket per message: they are rare (a watchdog ping every few
- * seconds at most) and nothing needs to survive a privilege drop.
+ * Send one datagram to $NOTIFY_SOCKET, with fd (unless -1) as SCM_RIGHTS.
+ * Returns 1 when sent, 0 when the variable is unset (not run by systemd:
+ * nothing to do), -1 with a cause.  A new socket per message: they are
+ * rare (a watchdog ping every few seconds at most) and nothing needs to
+ * survive a privilege drop.
  */
 int
-systemd_notify_send(const char *msg, size_t len, char **cause)
+systemd_notify_send_fd(const char *msg, size_t len, int fd, char **cause)
 {
 	struct sockaddr_un	 sun;
+	struct iovec		 iov;
+	struct msghdr		 mh;
+	struct cmsghdr		*cm;
+	union {
+		struct cmsghdr	 align;
+		char		 buf[CMSG_SPACE(sizeof(int))];
+	}			 control;
 	socklen_t		 slen;
 	const char		*path;
-	int			 fd;
+	int			 s;
 	ssize_t			 n;
 
 	*cause = NULL;
@@ -414,20 +547,42 @@ systemd_notify_send(const char *msg, size_t len, char **cause)
 		return 0;
 	if (systemd_notify_addr(path, &sun, &slen, cause) == -1)
 		return -1;
-	if ((fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0)) == -1) {
+	if ((s = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0)) == -1) {
 		systemd_cause(cause, "socket: %s", strerror(errno));
 		return -1;
 	}
+	memset(&mh, 0, sizeof(mh));
+	iov.iov_base = (void *)(uintptr_t)msg;
+	iov.iov_len = len;
+	mh.msg_name = &sun;
+	mh.msg_namelen = slen;
+	mh.msg_iov = &iov;
+	mh.msg_iovlen = 1;
+	if (fd != -1) {
+		memset(&control, 0, sizeof(control));
+		mh.msg_control = control.buf;
+		mh.msg_controllen = sizeof(control.buf);
+		cm = CMSG_FIRSTHDR(&mh);
+		cm->cmsg_level = SOL_SOCKET;
+		cm->cmsg_type = SCM_RIGHTS;
+		cm->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(cm), &fd, sizeof(int));
+	}
 	/* Never wait on a manager that does not read: the message is
 	 * dropped and counted instead (systemd_notify_dropped()). */
-	n = sendto(fd, msg, len, MSG_NOSIGNAL | MSG_DONTWAIT,
-	    (struct sockaddr *)&sun, slen);
+	n = sendmsg(s, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
 	if (n == -1)
 		systemd_cause(cause, "send to %s: %s", path, strerror(errno));
 	else if ((size_t)n != len)
 		systemd_cause(cause, "send to %s: short write", path);
-	close(fd);
+	close(s);
 	return *cause == NULL ? 1 : -1;
+}
+
+int
+systemd_notify_send(const char *msg, size_t len, char **cause)
+{
+	return systemd_notify_send_fd(msg, len, -1, cause);
 }
 
 /*
@@ -476,6 +631,52 @@ uint64_t
 systemd_notify_dropped(void)
 {
 	return STATS_GET(systemd_dropped);
+}
+
+/*
+ * Put a listening socket into the manager's store under name (FDSTORE=1),
+ * or with fd -1 drop every descriptor of that name from it
+ * (FDSTOREREMOVE=1).  Returns 1 when sent, 0 outside systemd, -1 when it
+ * could not be (logged, and counted with the dropped notifications).  What
+ * goes in or out is the caller's decision (listener.c).
+ */
+static int
+systemd_fdstore_send(int fd, const char *name)
+{
+	char	 msg[SYSTEMD_FDNAME_MAX + 32];
+	char	*cause;
+	int	 len, r;
+
+	if (getenv("NOTIFY_SOCKET") == NULL)
+		return 0;
+	if ((len = systemd_fdstore_format(msg, sizeof(msg), fd == -1,
+	    name)) == -1) {
+		log_warnx("fd store: \"%s\" is not a name FDNAME= takes",
+		    name);
+		return -1;
+	}
+	if ((r = systemd_notify_send_fd(msg, (size_t)len, fd, &cause)) == -1) {
+		STATS_ADD(systemd_dropped, 1);
+		log_warnx("fd store: %s: %s; not %s", name, cause,
+		    fd == -1 ? "removed" : "stored");
+		free(cause);
+		return -1;
+	}
+	log_debug("%s: %s %s", __func__, fd == -1 ? "FDSTOREREMOVE" :
+	    "FDSTORE", name);
+	return r;
+}
+
+int
+systemd_fdstore(int fd, const char *name)
+{
+	return systemd_fdstore_send(fd, name);
+}
+
+int
+systemd_fdstore_remove(const char *name)
+{
+	return systemd_fdstore_send(-1, name);
 }
 
 /*
@@ -540,23 +741,49 @@ systemd_listen_check(int fd, char **cause)
  * Read, validate and unset the socket-activation variables (so nothing
  * started later takes them for its own), then check every passed
  * descriptor.  Returns how many there are from SYSTEMD_LISTEN_FDS_START on,
- * 0 when not socket-activated, -1 with a cause.
+ * with *names their names (systemd_listen_names(); NULL for none), 0 when
+ * not socket-activated, -1 with a cause.
+ *
+ * A socket unit's descriptor that is not a listening IPv4 or IPv6 stream
+ * socket stops the daemon.  One from the store (systemd_fdname_stored())
+ * does not: hellod put it there, and a restart must not fail on it again
+ * and again (Restart= keeps the store).  It is closed, dropped from the
+ * store, and its name set to NULL.
  */
 int
-systemd_listen_fds(char **cause)
+systemd_listen_fds(char ***names, char **cause)
 {
-	int	n, fd;
+	char	**v = NULL;
+	int	  n, i, fd;
 
+	*names = NULL;
 	n = systemd_listen_parse(getenv("LISTEN_PID"), getenv("LISTEN_FDS"),
 	    getenv("LISTEN_FDNAMES"), getpid(), cause);
+	if (n > 0 && (v = systemd_listen_names(getenv("LISTEN_FDNAMES"),
+	    n)) == NULL) {
+		systemd_cause(cause, "out of memory");
+		n = -1;
+	}
 	unsetenv("LISTEN_PID");
 	unsetenv("LISTEN_FDS");
 	unsetenv("LISTEN_FDNAMES");
-	for (fd = SYSTEMD_LISTEN_FDS_START;
-	    n > 0 && fd < SYSTEMD_LISTEN_FDS_START + n; fd++) {
-		if (systemd_listen_check(fd, cause) == -1)
+	for (i = 0; i < n; i++) {
+		fd = SYSTEMD_LISTEN_FDS_START + i;
+		if (systemd_listen_check(fd, cause) == 0)
+			continue;
+		if (!systemd_fdname_stored(v[i])) {
+			systemd_listen_free(v, n);
 			return -1;
+		}
+		log_warnx("fd store: %s; dropped from the store", *cause);
+		free(*cause);
+		*cause = NULL;
+		close(fd);
+		systemd_fdstore_remove(v[i]);
+		free(v[i]);
+		v[i] = NULL;
 	}
+	*names = v;
 	return n;
 }
 

@@ -399,7 +399,9 @@ done:
  * the connection succeed.  This worker's dup may be the socket's last
  * descriptor (the server closes its own at once, other workers theirs when
  * they get to it); nothing new arrives meanwhile, since the server has
- * made the socket drop new SYNs first (listener_retire_all()).
+ * made the socket drop new SYNs first (listener_retire_all()).  A socket
+ * in systemd's fd store does not at a stop (listener_stop_all()): what
+ * arrives after this is the next hellod's, and nobody's to reset.
  */
 static void
 worker_accept_queued(struct worker *w, evutil_socket_t lfd)

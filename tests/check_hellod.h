@@ -2,12 +2,17 @@
 #ifndef CHECK_HELLOD_H
 #define CHECK_HELLOD_H
 
+#include <sys/types.h>
+
 #include <check.h>
 
 struct listen_addr;
 
 /* check_util.c: helpers the suites share */
 const char	*check_host(const struct listen_addr *, char *, size_t);
+int		 check_notify_open(void);
+void		 check_notify_close(int);
+ssize_t		 check_notify_recv(int, char *, size_t, int *);
 
 Suite	*addr_suite(void);
 Suite	*config_suite(void);

@@ -1,13 +1,15 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * check_listener.c: the set of listening sockets (src/listener.c), here the
+ * check_listener.c: the set of listening sockets (src/listener.c): the
  * retiring of a socket that stops serving while a worker still holds a
- * descriptor of it.
+ * descriptor of it, and what becomes of the sockets systemd's fd store
+ * passes back at start.
  */
 #include "config.h"
 
 #include <sys/socket.h>
 #include <netinet/in.h>
+#include <arpa/inet.h>
 #include <linux/filter.h>
 
 #include <errno.h>
@@ -149,6 +151,152 @@ START_TEST(test_port_in_use_cause)
 }
 END_TEST
 
+/* A listening socket of 127.0.0.1 on an ephemeral port; its port. */
+static int
+loopback_listener(int *port)
+{
+	struct sockaddr_in	 sin;
+	socklen_t		 len = sizeof(sin);
+	int			 fd;
+
+	ck_assert_int_ne(fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0),
+	    -1);
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ck_assert_int_eq(bind(fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	ck_assert_int_eq(listen(fd, 16), 0);
+	ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&sin, &len), 0);
+	*port = ntohs(sin.sin_port);
+	return fd;
+}
+
+static struct config *
+port_conf(int port, const char *bind)
+{
+	char		 text[128];
+	struct config	*conf;
+	FILE		*fp;
+	char		*errors = NULL;
+
+	snprintf(text, sizeof(text), "port = %d\nbind = %s\n", port, bind);
+	ck_assert_ptr_nonnull(fp = fmemopen(text, strlen(text), "r"));
+	conf = config_parse(fp, "listener.conf", &errors);
+	fclose(fp);
+	ck_assert_msg(conf != NULL, "config: %s", errors);
+	return conf;
+}
+
+/* A blocking connect to 127.x.y.z:port: 0, or the errno it failed with. */
+static int
+connect_port(const char *host, int port)
+{
+	struct sockaddr_in	 sin;
+	int			 fd, error = 0;
+
+	ck_assert_int_ne(fd = socket(AF_INET, SOCK_STREAM, 0), -1);
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_port = htons(port);
+	ck_assert_int_eq(inet_pton(AF_INET, host, &sin.sin_addr), 1);
+	if (connect(fd, (struct sockaddr *)&sin, sizeof(sin)) == -1)
+		error = errno;
+	close(fd);
+	return error;
+}
+
+/*
+ * At start, the store passed two sockets back: 127.0.0.1:A, which the
+ * config still wants, and 127.0.0.1:B, of an older config.  A is kept (the
+ * very descriptor, and not stored again); B is closed and dropped from the
+ * store; 127.0.0.2:A, wanted and not in the store, is opened and stored.
+ * A stop then leaves the stored sockets taking handshakes, for the next
+ * hellod, and sends nothing.
+ */
+START_TEST(test_stored_kept_or_dropped)
+{
+	struct listener_list	 running = TAILQ_HEAD_INITIALIZER(running);
+	struct listener_list	 next = TAILQ_HEAD_INITIALIZER(next);
+	struct config		*conf;
+	struct listener		*l;
+	char			 buf[SYSTEMD_MSG_MAX], name[SYSTEMD_FDNAME_MAX];
+	char			 want[SYSTEMD_MSG_MAX], *cause;
+	int			 rx, a, b, pa, pb, passed, held, n;
+
+	rx = check_notify_open();
+	a = loopback_listener(&pa);
+	b = loopback_listener(&pb);
+	snprintf(name, sizeof(name), "hellod-127.0.0.1_%d", pa);
+	ck_assert_int_eq(listener_open_stored(a, name, &running), 0);
+	snprintf(name, sizeof(name), "hellod-127.0.0.1_%d", pb);
+	ck_assert_int_eq(listener_open_stored(b, name, &running), 0);
+
+	conf = port_conf(pa, "127.0.0.1, 127.0.0.2");
+	ck_assert_int_eq(listener_open_config(&running, conf, &next, &cause),
+	    0);
+	listener_commit(&running, &next);
+
+	n = 0;
+	TAILQ_FOREACH(l, &running, entry) {
+		ck_assert(l->stored);
+		ck_assert(!l->inherited);
+		n++;
+	}
+	ck_assert_int_eq(n, 2);
+	l = TAILQ_FIRST(&running);
+	ck_assert_int_eq(l->fd, a);
+	snprintf(want, sizeof(want), "127.0.0.1:%d", pa);
+	ck_assert_str_eq(l->name, want);
+	l = TAILQ_NEXT(l, entry);
+	snprintf(want, sizeof(want), "127.0.0.2:%d", pa);
+	ck_assert_str_eq(l->name, want);
+
+	/* B out of the store first, then the new socket in, with its fd. */
+	ck_assert_int_gt(check_notify_recv(rx, buf, sizeof(buf), &passed), 0);
+	snprintf(want, sizeof(want), "FDSTOREREMOVE=1\nFDNAME=hellod-"
+	    "127.0.0.1_%d\n", pb);
+	ck_assert_str_eq(buf, want);
+	ck_assert_int_eq(passed, -1);
+	ck_assert_int_gt(check_notify_recv(rx, buf, sizeof(buf), &passed), 0);
+	snprintf(want, sizeof(want), "FDSTORE=1\nFDNAME=hellod-"
+	    "127.0.0.2_%d\n", pa);
+	ck_assert_str_eq(buf, want);
+	ck_assert_int_ne(held = passed, -1);
+	ck_assert_int_eq(check_notify_recv(rx, buf, sizeof(buf), &passed), -1);
+
+	ck_assert_int_eq(connect_port("127.0.0.1", pb), ECONNREFUSED);
+	ck_assert_int_eq(connect_port("127.0.0.1", pa), 0);
+
+	/* Stop: nothing sent, and the stored socket (held here, as the
+	 * store would) still completes handshakes: no filter on it. */
+	listener_stop_all(&running);
+	ck_assert_int_eq(check_notify_recv(rx, buf, sizeof(buf), &passed), -1);
+	ck_assert_int_eq(connect_port("127.0.0.2", pa), 0);
+	ck_assert_int_eq(connect_port("127.0.0.1", pa), ECONNREFUSED);
+
+	close(held);
+	check_notify_close(rx);
+	config_unref(conf);
+}
+END_TEST
+
+/* Outside systemd nothing is stored, and a stop retires as before. */
+START_TEST(test_not_stored_outside_systemd)
+{
+	struct listener_list	 set = TAILQ_HEAD_INITIALIZER(set);
+	struct listener_list	 empty = TAILQ_HEAD_INITIALIZER(empty);
+	struct config		*conf = loopback_conf();
+	char			*cause;
+
+	unsetenv("NOTIFY_SOCKET");
+	ck_assert_int_eq(listener_open_config(&empty, conf, &set, &cause), 0);
+	listener_commit(&empty, &set);
+	ck_assert(!TAILQ_FIRST(&empty)->stored);
+	listener_stop_all(&empty);
+	config_unref(conf);
+}
+END_TEST
+
 Suite *
 listener_suite(void)
 {
@@ -157,6 +305,10 @@ listener_suite(void)
 
 	tcase_add_test(tc, test_retired_socket_refuses_new_handshakes);
 	tcase_add_test(tc, test_port_in_use_cause);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("store");
+	tcase_add_test(tc, test_stored_kept_or_dropped);
+	tcase_add_test(tc, test_not_stored_outside_systemd);
 	suite_add_tcase(s, tc);
 	return s;
 }

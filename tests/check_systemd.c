@@ -28,11 +28,10 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "check_hellod.h"
 #include "hellod.h"
 
 #define PID	4242	/* "this process" for the pure parsers */
-
-Suite	*systemd_suite(void);
 
 /* Format, and check the exact bytes that would be sent. */
 static void
@@ -471,9 +470,10 @@ END_TEST
  * get fd 3's flags as the call left them.
  */
 static int
-listen_fds_at_3(int fd, int nfds, char **cause, int *fdflags, int *flflags)
+listen_fds_at_3(int fd, int nfds, char **cause, int *fdflags, int *flflags,
+    char ***namesp)
 {
-	char	pid[32], count[32];
+	char	pid[32], count[32], **names;
 	int	saved, n;
 
 	snprintf(pid, sizeof(pid), "%ld", (long)getpid());
@@ -485,7 +485,11 @@ listen_fds_at_3(int fd, int nfds, char **cause, int *fdflags, int *flflags)
 		close(3);
 	else if (dup2(fd, 3) == -1)
 		abort();
-	n = systemd_listen_fds(cause);
+	n = systemd_listen_fds(&names, cause);
+	if (namesp != NULL)
+		*namesp = names;
+	else
+		systemd_listen_free(names, n);
 	*fdflags = fcntl(3, F_GETFD);
 	*flflags = fcntl(3, F_GETFL);
 	if (saved != -1) {
@@ -519,7 +523,8 @@ START_TEST(test_listen_fds_ok)
 	int	 fd, n, fdflags, flflags;
 
 	fd = tcp_socket(SOCK_STREAM, 1);
-	n = listen_fds_at_3(fd, 1, &cause, &fdflags, &flflags);
+	n = listen_fds_at_3(fd, 1, &cause, &fdflags, &flflags,
+	    NULL);
 	ck_assert_msg(n == 1, "%s", cause ? cause : "no cause");
 	ck_assert_int_ne(fdflags & FD_CLOEXEC, 0);
 	ck_assert_int_ne(flflags & O_NONBLOCK, 0);
@@ -539,28 +544,32 @@ START_TEST(test_listen_fds_bad)
 	int			 fd, p[2], fdflags, flflags, saved4;
 
 	fd = tcp_socket(SOCK_STREAM, 0);
-	ck_assert_int_eq(listen_fds_at_3(fd, 1, &cause, &fdflags, &flflags),
+	ck_assert_int_eq(listen_fds_at_3(fd, 1, &cause, &fdflags, &flflags,
+	    NULL),
 	    -1);
 	ck_assert_ptr_nonnull(strstr(cause, "not listening"));
 	free(cause);
 	close(fd);
 
 	fd = tcp_socket(SOCK_DGRAM, 0);
-	ck_assert_int_eq(listen_fds_at_3(fd, 1, &cause, &fdflags, &flflags),
+	ck_assert_int_eq(listen_fds_at_3(fd, 1, &cause, &fdflags, &flflags,
+	    NULL),
 	    -1);
 	ck_assert_ptr_nonnull(strstr(cause, "not a stream socket"));
 	free(cause);
 	close(fd);
 
 	ck_assert_int_eq(pipe(p), 0);
-	ck_assert_int_eq(listen_fds_at_3(p[0], 1, &cause, &fdflags, &flflags),
+	ck_assert_int_eq(listen_fds_at_3(p[0], 1, &cause, &fdflags, &flflags,
+	    NULL),
 	    -1);
 	ck_assert_ptr_nonnull(strstr(cause, "fd 3"));
 	free(cause);
 	close(p[0]);
 	close(p[1]);
 
-	ck_assert_int_eq(listen_fds_at_3(-1, 1, &cause, &fdflags, &flflags),
+	ck_assert_int_eq(listen_fds_at_3(-1, 1, &cause, &fdflags, &flflags,
+	    NULL),
 	    -1);
 	ck_assert_ptr_nonnull(strstr(cause, "fd 3"));
 	free(cause);
@@ -572,7 +581,8 @@ START_TEST(test_listen_fds_bad)
 	memcpy(sun.sun_path, path, strlen(path) + 1);
 	ck_assert_int_eq(bind(fd, (struct sockaddr *)&sun, sizeof(sun)), 0);
 	ck_assert_int_eq(listen(fd, 1), 0);
-	ck_assert_int_eq(listen_fds_at_3(fd, 1, &cause, &fdflags, &flflags),
+	ck_assert_int_eq(listen_fds_at_3(fd, 1, &cause, &fdflags, &flflags,
+	    NULL),
 	    -1);
 	ck_assert_ptr_nonnull(strstr(cause, "IPv4 or IPv6"));
 	free(cause);
@@ -587,7 +597,8 @@ START_TEST(test_listen_fds_bad)
 	close(saved4);
 	saved4 = fcntl(4, F_DUPFD_CLOEXEC, 64);
 	close(4);
-	ck_assert_int_eq(listen_fds_at_3(fd, 2, &cause, &fdflags, &flflags),
+	ck_assert_int_eq(listen_fds_at_3(fd, 2, &cause, &fdflags, &flflags,
+	    NULL),
 	    -1);
 	ck_assert_ptr_nonnull(strstr(cause, "passed fd 4: "));
 	free(cause);
@@ -595,6 +606,196 @@ START_TEST(test_listen_fds_bad)
 		dup2(saved4, 4);
 		close(saved4);
 	}
+	close(fd);
+}
+END_TEST
+
+/* FDNAME= as systemd's fdname_is_valid() takes it, and hellod's names. */
+START_TEST(test_fdname)
+{
+	char	 buf[SYSTEMD_FDNAME_MAX + 1], what[SYSTEMD_FDNAME_MAX + 2];
+	size_t	 plen = strlen(SYSTEMD_FDNAME_PREFIX);
+
+	ck_assert(systemd_fdname_valid("hellod.socket"));
+	ck_assert(systemd_fdname_valid("hellod-127.0.0.1_5000"));
+	ck_assert(systemd_fdname_valid("a b"));
+	ck_assert(!systemd_fdname_valid(""));
+	ck_assert(!systemd_fdname_valid("127.0.0.1:5000"));	/* separator */
+	ck_assert(!systemd_fdname_valid("a\nREADY=1"));
+	ck_assert(!systemd_fdname_valid("tab\there"));
+	ck_assert(!systemd_fdname_valid("del\x7f"));
+	ck_assert(!systemd_fdname_valid("caf\xc3\xa9"));
+	memset(what, 'x', SYSTEMD_FDNAME_MAX);
+	what[SYSTEMD_FDNAME_MAX] = '\0';
+	ck_assert(systemd_fdname_valid(what));
+	what[SYSTEMD_FDNAME_MAX] = 'x';
+	what[SYSTEMD_FDNAME_MAX + 1] = '\0';
+	ck_assert(!systemd_fdname_valid(what));
+
+	ck_assert_int_eq(systemd_fdname(buf, sizeof(buf), "127.0.0.1:5000"), 0);
+	ck_assert_str_eq(buf, "hellod-127.0.0.1_5000");
+	ck_assert(systemd_fdname_valid(buf));
+	ck_assert_int_eq(systemd_fdname(buf, sizeof(buf), "[::1]:5000"), 0);
+	ck_assert_str_eq(buf, "hellod-[__1]_5000");
+	ck_assert_int_eq(systemd_fdname(buf, sizeof(buf), "0.0.0.0:1"), 0);
+	ck_assert_str_eq(buf, "hellod-0.0.0.0_1");
+	ck_assert_int_eq(systemd_fdname(buf, sizeof(buf), ""), -1);
+	ck_assert_int_eq(systemd_fdname(buf, 10, "127.0.0.1:5000"), -1);
+	/* The longest that fits FDNAME=, and one more. */
+	memset(what, 'y', SYSTEMD_FDNAME_MAX - plen);
+	what[SYSTEMD_FDNAME_MAX - plen] = '\0';
+	ck_assert_int_eq(systemd_fdname(buf, sizeof(buf), what), 0);
+	ck_assert_uint_eq(strlen(buf), SYSTEMD_FDNAME_MAX);
+	ck_assert(systemd_fdname_valid(buf));
+	strcat(what, "y");
+	ck_assert_int_eq(systemd_fdname(buf, sizeof(buf), what), -1);
+
+	/* Whose: the prefix tells hellod's own from a socket unit's. */
+	ck_assert(systemd_fdname_stored("hellod-127.0.0.1_5000"));
+	ck_assert(systemd_fdname_stored("hellod-[__]_5000"));
+	ck_assert(!systemd_fdname_stored("hellod.socket"));
+	ck_assert(!systemd_fdname_stored("unknown"));
+	ck_assert(!systemd_fdname_stored("stored"));
+	ck_assert(!systemd_fdname_stored("my-hellod-5000"));
+	ck_assert(!systemd_fdname_stored(""));
+	ck_assert(!systemd_fdname_stored(NULL));
+}
+END_TEST
+
+static void
+check_fdstore_format(int remove, const char *name, const char *want)
+{
+	char	 buf[SYSTEMD_FDNAME_MAX + 32];
+	int	 n;
+
+	n = systemd_fdstore_format(buf, sizeof(buf), remove, name);
+	ck_assert_int_eq(n, want == NULL ? -1 : (int)strlen(want));
+	if (want != NULL)
+		ck_assert_str_eq(buf, want);
+}
+
+START_TEST(test_fdstore_format)
+{
+	char	 buf[32], name[SYSTEMD_FDNAME_MAX + 1];
+
+	check_fdstore_format(0, "hellod-127.0.0.1_5000",
+	    "FDSTORE=1\nFDNAME=hellod-127.0.0.1_5000\n");
+	check_fdstore_format(1, "hellod-127.0.0.1_5000",
+	    "FDSTOREREMOVE=1\nFDNAME=hellod-127.0.0.1_5000\n");
+	/* A name systemd would ignore (storing the socket as "stored") or
+	 * one that would smuggle in another assignment. */
+	check_fdstore_format(0, "", NULL);
+	check_fdstore_format(0, "127.0.0.1:5000", NULL);
+	check_fdstore_format(1, "x\nFDSTORE=1", NULL);
+	memset(name, 'z', SYSTEMD_FDNAME_MAX);
+	name[SYSTEMD_FDNAME_MAX] = '\0';
+	ck_assert_int_eq(systemd_fdstore_format(buf, sizeof(buf), 0, name),
+	    -1);
+}
+END_TEST
+
+/* $LISTEN_FDNAMES into names, and which of them are the store's. */
+START_TEST(test_listen_names_split)
+{
+	char	**v;
+	int	  i, stored;
+
+	ck_assert_ptr_null(systemd_listen_names("a", 0));
+	v = systemd_listen_names(NULL, 2);
+	ck_assert_ptr_nonnull(v);
+	ck_assert_str_eq(v[0], "unknown");
+	ck_assert_str_eq(v[1], "unknown");
+	ck_assert(!systemd_fdname_stored(v[0]));
+	systemd_listen_free(v, 2);
+
+	v = systemd_listen_names("hellod.socket:hellod-127.0.0.1_5000:"
+	    ":hellod-[__1]_5000:web", 5);
+	ck_assert_ptr_nonnull(v);
+	ck_assert_str_eq(v[0], "hellod.socket");
+	ck_assert_str_eq(v[1], "hellod-127.0.0.1_5000");
+	ck_assert_str_eq(v[2], "");
+	ck_assert_str_eq(v[3], "hellod-[__1]_5000");
+	ck_assert_str_eq(v[4], "web");
+	for (i = stored = 0; i < 5; i++)
+		stored += systemd_fdname_stored(v[i]);
+	ck_assert_int_eq(stored, 2);
+	systemd_listen_free(v, 5);
+	systemd_listen_free(NULL, 0);
+}
+END_TEST
+
+/* The same open socket: one file under two descriptors. */
+static int
+same_socket(int a, int b)
+{
+	struct stat	sa, sb;
+
+	ck_assert_int_eq(fstat(a, &sa), 0);
+	ck_assert_int_eq(fstat(b, &sb), 0);
+	return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+}
+
+/* FDSTORE=1 goes with the socket attached; FDSTOREREMOVE=1 without. */
+START_TEST(test_fdstore_send)
+{
+	char	 buf[SYSTEMD_MSG_MAX];
+	int	 rx, fd, passed;
+
+	fd = tcp_socket(SOCK_STREAM, 1);
+	unsetenv("NOTIFY_SOCKET");
+	ck_assert_int_eq(systemd_fdstore(fd, "hellod-127.0.0.1_1"), 0);
+	ck_assert_int_eq(systemd_fdstore_remove("hellod-127.0.0.1_1"), 0);
+
+	rx = check_notify_open();
+	ck_assert_int_eq(systemd_fdstore(fd, "hellod-127.0.0.1_1"), 1);
+	ck_assert_int_gt(check_notify_recv(rx, buf, sizeof(buf), &passed), 0);
+	ck_assert_str_eq(buf, "FDSTORE=1\nFDNAME=hellod-127.0.0.1_1\n");
+	ck_assert_int_ne(passed, -1);
+	ck_assert_int_ne(passed, fd);
+	ck_assert(same_socket(passed, fd));
+	close(passed);
+
+	ck_assert_int_eq(systemd_fdstore_remove("hellod-127.0.0.1_1"), 1);
+	ck_assert_int_gt(check_notify_recv(rx, buf, sizeof(buf), &passed), 0);
+	ck_assert_str_eq(buf, "FDSTOREREMOVE=1\nFDNAME=hellod-127.0.0.1_1\n");
+	ck_assert_int_eq(passed, -1);
+
+	/* A name FDNAME= refuses is never sent. */
+	ck_assert_int_eq(systemd_fdstore(fd, "127.0.0.1:1"), -1);
+	ck_assert_int_eq(check_notify_recv(rx, buf, sizeof(buf), &passed), -1);
+	check_notify_close(rx);
+	close(fd);
+}
+END_TEST
+
+/*
+ * A store descriptor that is no listening socket any more is dropped from
+ * the store, not fatal; a socket unit's stays fatal (test_listen_fds_bad).
+ */
+START_TEST(test_listen_fds_stored_bad)
+{
+	char	 buf[SYSTEMD_MSG_MAX], *cause = NULL, **names = NULL;
+	int	 rx, fd, n, fdflags, flflags, passed;
+
+	rx = check_notify_open();
+	fd = tcp_socket(SOCK_STREAM, 0);
+	setenv("LISTEN_FDNAMES", "hellod-127.0.0.1_1", 1);
+	n = listen_fds_at_3(fd, 1, &cause, &fdflags, &flflags, &names);
+	ck_assert_msg(n == 1, "%s", cause ? cause : "no cause");
+	ck_assert_ptr_nonnull(names);
+	ck_assert_ptr_null(names[0]);
+	systemd_listen_free(names, n);
+	ck_assert_int_gt(check_notify_recv(rx, buf, sizeof(buf), &passed), 0);
+	ck_assert_str_eq(buf, "FDSTOREREMOVE=1\nFDNAME=hellod-127.0.0.1_1\n");
+
+	/* Named by a socket unit, the same is fatal. */
+	setenv("LISTEN_FDNAMES", "hellod.socket", 1);
+	ck_assert_int_eq(listen_fds_at_3(fd, 1, &cause, &fdflags, &flflags,
+	    &names), -1);
+	ck_assert_ptr_null(names);
+	ck_assert_ptr_nonnull(strstr(cause, "not listening"));
+	free(cause);
+	check_notify_close(rx);
 	close(fd);
 }
 END_TEST
@@ -636,6 +837,9 @@ systemd_suite(void)
 	tcase_add_test(tc, test_status);
 	tcase_add_test(tc, test_notify_send);
 	tcase_add_test(tc, test_notify_send_abstract);
+	tcase_add_test(tc, test_fdname);
+	tcase_add_test(tc, test_fdstore_format);
+	tcase_add_test(tc, test_fdstore_send);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("listen");
@@ -647,6 +851,8 @@ systemd_suite(void)
 	tcase_add_test(tc, test_listen_names);
 	tcase_add_test(tc, test_listen_fds_ok);
 	tcase_add_test(tc, test_listen_fds_bad);
+	tcase_add_test(tc, test_listen_fds_stored_bad);
+	tcase_add_test(tc, test_listen_names_split);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("watchdog");

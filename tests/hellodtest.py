@@ -87,10 +87,11 @@ class Daemon:
     """A hellod process with a config file of its own in a temp dir.
 
     ready: wait until it listens on 127.0.0.1 and has started (self.port).
-    tty: its stderr is a terminal (a pty of the test's) instead of a pipe."""
+    tty: its stderr is a terminal (a pty of the test's) instead of a pipe.
+    pass_fds: descriptors it inherits (for a wrapper to pass on)."""
 
     def __init__(self, conf="", args=(), base="port = 0\nbind = 127.0.0.1\n",
-                 ready=True, nofile=None, env=None, tty=False):
+                 ready=True, nofile=None, env=None, tty=False, pass_fds=()):
         self.dir = tempfile.mkdtemp(prefix="hellod-test-")
         self.conf = os.path.join(self.dir, "hellod.conf")
         try:
@@ -116,7 +117,7 @@ class Daemon:
             self.proc = subprocess.Popen(
                 WRAPPER + [HELLOD, "-c", self.conf] + list(args),
                 stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                stderr=stderr, preexec_fn=limits,
+                stderr=stderr, preexec_fn=limits, pass_fds=pass_fds,
                 env=env if env is not None else os.environ)
         except BaseException:
             if master is not None:
@@ -399,10 +400,11 @@ class Held:
 class Notify:
     """A datagram socket standing in for systemd's notify socket.
 
-    Every message is kept with the time it arrived.  on_ready, when given,
-    runs in the receiving thread the moment READY=1 arrives, before anything
-    else can happen, so it sees the daemon exactly as systemd would.
-    wait() returns (index, message)."""
+    Every message is kept with the time it arrived, and the descriptors
+    that came with it (FDSTORE=1) by its index: fds(index), closed with
+    the Notify.  on_ready, when given, runs in the receiving thread the
+    moment READY=1 arrives, before anything else can happen, so it sees the
+    daemon exactly as systemd would.  wait() returns (index, message)."""
 
     def __init__(self, abstract=False, on_ready=None):
         self.dir = tempfile.mkdtemp(prefix="hellod-notify-")
@@ -422,6 +424,7 @@ class Notify:
         self.on_ready = on_ready
         self.ready_result = None
         self.msgs = []
+        self.passed = {}
         self.cond = threading.Condition()
         self.closing = False
         self.thread = threading.Thread(target=self._read, daemon=True)
@@ -431,7 +434,7 @@ class Notify:
         self.sock.settimeout(0.2)
         while not self.closing:
             try:
-                data = self.sock.recv(65536)
+                data, fds, _, _ = socket.recv_fds(self.sock, 65536, 16)
             except socket.timeout:
                 continue
             except OSError:
@@ -445,6 +448,8 @@ class Notify:
                 except Exception as e:     # reported by the test
                     self.ready_result = e
             with self.cond:
+                if fds:
+                    self.passed[len(self.msgs)] = fds
                 self.msgs.append((time.monotonic(), data.decode(), fields))
                 self.cond.notify_all()
 
@@ -477,10 +482,18 @@ class Notify:
         with self.cond:
             return [m for m in self.msgs[start:] if key in m[2]]
 
+    def fds(self, index):
+        """The descriptors that came with message index (SCM_RIGHTS)."""
+        with self.cond:
+            return list(self.passed.get(index, []))
+
     def close(self):
         self.closing = True
         self.thread.join(TIMEOUT)
         self.sock.close()
+        for fds in self.passed.values():
+            for fd in fds:
+                os.close(fd)
         shutil.rmtree(self.dir, ignore_errors=True)
 
     def __enter__(self):

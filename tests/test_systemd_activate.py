@@ -3,7 +3,10 @@
 """Socket activation: under systemd-socket-activate hellod serves on the
 passed sockets only (port/bind unused, also after a reload); malformed
 LISTEN_* variables and wrong passed descriptors stop it with exit 1 and a
-clear message.  Skips (77) when systemd-socket-activate is missing."""
+clear message.  The fd store: hellod hands its sockets to a (fake) notify
+socket with FDSTORE=1, and takes them back from LISTEN_FDS/LISTEN_FDNAMES
+as a restart under systemd passes them.  The tests that need
+systemd-socket-activate skip (77) when it is missing."""
 
 import os
 import shutil
@@ -12,8 +15,8 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import hellodtest
-from hellodtest import (Daemon, Skip, Wrapped, ask, check, clean_env,
-                        free_port, main)
+from hellodtest import (Daemon, Notify, Skip, Wrapped, ask, check,
+                        clean_env, free_port, main)
 
 ACTIVATE = shutil.which("systemd-socket-activate")
 
@@ -147,6 +150,139 @@ def test_passed_listening_socket_without_the_tool():
         with socket.create_connection(("127.0.0.1", port), 5) as s:
             ask(s)
         check(d.stop() == 0)
+
+
+def store_name(port):
+    return "hellod-127.0.0.1_%d" % port
+
+
+def pass_stored(fds, names):
+    """A prefix that puts fds at 3, 4, ... and execs hellod with
+    LISTEN_PID, LISTEN_FDS and LISTEN_FDNAMES naming them, as systemd
+    passes its fd store to the next start of a service."""
+    code = ["import fcntl, os, sys",
+            "fds = [int(x) for x in sys.argv[1].split(',')]",
+            # clear of 3.. first, so no dup2 overwrites one still to move
+            "tmp = [fcntl.fcntl(f, fcntl.F_DUPFD_CLOEXEC, 100) for f in fds]",
+            "for i, f in enumerate(tmp):",
+            "    os.dup2(f, 3 + i)",
+            "    os.close(f)",
+            "os.environ['LISTEN_PID'] = str(os.getpid())",
+            "os.environ['LISTEN_FDS'] = str(len(fds))",
+            "os.environ['LISTEN_FDNAMES'] = sys.argv[2]",
+            "os.execvp(sys.argv[3], sys.argv[3:])"]
+    return [sys.executable, "-c", "\n".join(code),
+            ",".join(str(f) for f in fds), ":".join(names)]
+
+
+def stored_socket(n, i, port):
+    """The socket that came with message i: a listening TCP socket of
+    127.0.0.1:port."""
+    fds = n.fds(i)
+    check(len(fds) == 1, "FDSTORE=1 came with %d descriptors" % len(fds))
+    s = socket.socket(fileno=os.dup(fds[0]))
+    try:
+        check(s.type == socket.SOCK_STREAM and s.getsockopt(
+            socket.SOL_SOCKET, socket.SO_ACCEPTCONN) == 1,
+            "the stored descriptor is not a listening stream socket")
+        check(s.getsockname() == ("127.0.0.1", port),
+              "stored socket of %r, want port %d" % (s.getsockname(), port))
+    finally:
+        s.close()
+    return fds[0]
+
+
+def listener(port):
+    s = socket.socket()
+    s.bind(("127.0.0.1", port))
+    s.listen(16)
+    return s
+
+
+def test_fdstore_stores_and_takes_back():
+    """Stored on start and on a reload to another port (the old one
+    removed); a stop leaves the stored socket listening, its queue for the
+    next hellod; that one keeps the socket its config wants, with the
+    client queued on it, and removes a stored one it does not want."""
+    p1, p2, p3 = free_port(), free_port(), free_port()
+    env = None
+    with Notify() as n:
+        env = n.env()
+        with Daemon(base="port = %d\nbind = 127.0.0.1\n" % p1,
+                    env=env) as d:
+            i, (_, raw, fields) = n.wait("FDSTORE")
+            check(raw == "FDSTORE=1\nFDNAME=%s\n" % store_name(p1),
+                  "FDSTORE message %r" % raw)
+            stored_socket(n, i, p1)
+            # A reload to another port: the new socket in, the old out.
+            m = n.mark()
+            check(d.reload("port = %d\nbind = 127.0.0.1\n" % p2))
+            i, (_, raw, _) = n.wait("FDSTOREREMOVE", start=m)
+            check(raw == "FDSTOREREMOVE=1\nFDNAME=%s\n" % store_name(p1),
+                  "FDSTOREREMOVE message %r" % raw)
+            i, (_, raw, fields) = n.wait("FDSTORE", start=m)
+            check(fields["FDNAME"] == store_name(p2))
+            kept = stored_socket(n, i, p2)
+            check(d.stop() == 0)
+        # Between two hellods: the store (here) holds the socket, and the
+        # kernel completes a client's handshake and queues it.
+        early = socket.create_connection(("127.0.0.1", p2), 5)
+        early.sendall(b"hello\n")
+        # A stored socket of an older config (made here), and the kept one.
+        with listener(p3) as stale:
+            m = n.mark()
+            with Wrapped(pass_stored([kept, stale.fileno()],
+                                     [store_name(p2), store_name(p3)])), \
+                    Daemon(base="port = %d\nbind = 127.0.0.1\n" % p2,
+                           env=env, pass_fds=(kept, stale.fileno())) as d:
+                d.wait_log(r"listening on 127\.0\.0\.1:%d \(kept in "
+                           r"systemd's fd store\)" % p2)
+                d.wait_log(r"127\.0\.0\.1:%d: not in the configuration "
+                           r"any more; closed and dropped" % p3)
+                _, (_, raw, _) = n.wait("FDSTOREREMOVE", start=m)
+                check(raw == "FDSTOREREMOVE=1\nFDNAME=%s\n" %
+                      store_name(p3), "FDSTOREREMOVE message %r" % raw)
+                check(not n.all("FDSTORE", start=m),
+                      "the kept socket was stored again")
+                # The client queued between the two is answered.
+                early.settimeout(hellodtest.TIMEOUT)
+                check(hellodtest.recv_exact(early, len(hellodtest.REPLY))
+                      == hellodtest.REPLY,
+                      "the queued client got no reply")
+                early.close()
+                with socket.create_connection(("127.0.0.1", p2), 5) as s:
+                    ask(s)
+                check(d.stop() == 0)
+        check(refused(p3), "the dropped socket still listens")
+
+
+def test_fdstore_under_socket_activation():
+    """A socket unit's descriptor wins: the store's is closed and removed,
+    and nothing is stored."""
+    p1, p2 = free_port(), free_port()
+    with Notify() as n, listener(p1) as unit, listener(p2) as stored:
+        with Wrapped(pass_stored([unit.fileno(), stored.fileno()],
+                                 ["hellod.socket", store_name(p2)])), \
+                Daemon(base="port = %d\nbind = 127.0.0.1\n" % p2,
+                       env=n.env(), pass_fds=(unit.fileno(),
+                                              stored.fileno())) as d:
+            check(d.port == p1, "serving on %s, want %d" % (d.port, p1))
+            d.wait_log(r"1 socket of the fd store not used; dropped")
+            _, (_, raw, _) = n.wait("FDSTOREREMOVE")
+            check(raw == "FDSTOREREMOVE=1\nFDNAME=%s\n" % store_name(p2))
+            n.wait("READY")
+            check(not n.all("FDSTORE"), "a socket-activated hellod stored")
+            check(d.stop() == 0)
+
+
+def test_fdstore_outside_systemd():
+    """Without NOTIFY_SOCKET nothing is stored, and a stop refuses new
+    handshakes as before (checked by test_core_drain.py)."""
+    with Daemon(env=clean_env(), args=("-v", "-v")) as d:
+        d.wait_log(r"started")
+        check(d.stop() == 0)
+        check(not any("FDSTORE" in line for line in d.lines),
+              "hellod tried the fd store outside systemd")
 
 
 if __name__ == "__main__":

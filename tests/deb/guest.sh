@@ -172,8 +172,28 @@ sed -i 's/^#message = .*/message = "Hello Upgrade"/' /etc/hellod.conf
 check "the edit is in /etc/hellod.conf" \
     grep -qx 'message = "Hello Upgrade"' /etc/hellod.conf
 pid=$(prop hellod.service MainPID)
+# Clients all through the upgrade: the old hellod's socket waits in
+# systemd's fd store while postinst restarts the service, and the new one
+# takes it back; none may be refused or reset.  The message changes
+# midway (the edit above is read by the new hellod).
+stream_start 5000 50 3000 "Hello *"
+wait_for 20 stream_served 20
 require "apt-get install ./$(basename "$DEB_V2") (upgrade to $V2)" \
     logged 300 apt-get install -y "$DEB_V2"
+stream_more 20
+stream_stop
+# shellcheck disable=SC2154 # the figures stream_stop sets
+note "upgrade under clients: $stream_total connections in" \
+    "${stream_secs}s: $stream_ok answered, $stream_refused refused," \
+    "$stream_reset reset, $stream_other other"
+check "no client refused during the upgrade" [ "$stream_refused" = 0 ]
+check "no client reset during the upgrade" [ "$stream_reset" = 0 ]
+check "every client answered during the upgrade" \
+    [ "$stream_ok" = "$stream_total" ]
+check "the new hellod took its sockets from the fd store" eval \
+    'journalctl -u hellod -o cat --no-pager |
+    grep -q "listening on .*:5000 (kept in systemd.s fd store)"'
+
 check "hellod $V2 is installed" version "$V2"
 check "the edit of /etc/hellod.conf survived" \
     grep -qx 'message = "Hello Upgrade"' /etc/hellod.conf
