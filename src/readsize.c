@@ -23,12 +23,12 @@
  *
  * READSIZE_ANSWER is EVBUFFER_MAX_READ: the read libevent makes anyway
  * whenever 4096 bytes or more wait, and the most it ever makes.  With
- * fewer waiting, readv() returns what there is (a short read, as a
- * blocking-free socket always may); with more, what is left is read after
- * the next epoll_wait(), as now.  The one cost: the chain libevent
- * allocates for the read is sized for 4096 bytes (8 KiB with its header,
- * against 1 KiB for a line of a few bytes), freed again when the read
- * callback drains the lines; see docs/PERFORMANCE.md.
+ * fewer waiting, readv() returns what there is (a short read, which a
+ * read of a non-blocking socket may always be); with more, what is left
+ * is read after the next epoll_wait(), as before.  The one cost: the
+ * chain libevent allocates for the read is sized for 4096 bytes (8 KiB
+ * with its header, against 1 KiB for a line of a few bytes), freed again
+ * when the read callback drains the lines; see docs/PERFORMANCE.md.
  *
  * What this relies on:
  *  - the executable is linked dynamically and libevent is a shared
@@ -46,10 +46,12 @@
  * it at accept and clears it before close(), both in its own thread; any
  * thread loads it, with no lock.  A descriptor number closed by one
  * worker and reused by another thread's accept() has been cleared first:
- * the close() and the accept() order the two through the kernel's file
- * table.  The answers are counted in the worker's struct stats through
- * the entry (STATS_ADD: one writer, since only the owning worker reads
- * the socket).
+ * the entry is cleared before close(), and the kernel hands the number
+ * out again only after that close() (its file table is locked).  Even a
+ * stale entry would cost no data: one read sized wrongly, counted
+ * against the old worker.  The answers are counted in the worker's
+ * struct stats through the entry (STATS_ADD: one writer, since only the
+ * owning worker reads the socket).
  *
  * Everything else goes to libc's ioctl(), found once with
  * dlsym(RTLD_NEXT), rather than to a raw syscall(SYS_ioctl): glibc
