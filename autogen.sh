@@ -12,13 +12,14 @@ set -e
 BUILD_DEPS="build-essential autoconf automake pkg-config libevent-dev"
 
 # Tests: Check (unit suites); python3 (integration tests); telnet,
-# iproute2 and util-linux (namespaces, setpriv); valgrind; clang with its
+# iproute2 and util-linux (namespaces, setpriv); strace (the system calls
+# of a connection, test_core_readsize.py); valgrind; clang with its
 # fuzzer runtime; cppcheck, clang-tidy, mandoc and man-db (make lint);
 # systemd's socket activator, debootstrap and systemd-container (make
 # check-e2e); haproxy (make check-lb); prometheus (promtool, and a server
 # that scrapes); debhelper, dpkg-dev, lintian and devscripts for dch (make
 # check-deb: no fakeroot, it builds with Rules-Requires-Root: no).
-TEST_DEPS="check python3 telnet iproute2 util-linux valgrind clang \
+TEST_DEPS="check python3 telnet iproute2 util-linux strace valgrind clang \
 libclang-rt-14-dev cppcheck clang-tidy mandoc man-db systemd \
 systemd-container debootstrap debhelper dpkg-dev lintian devscripts haproxy \
 prometheus"

@@ -114,6 +114,8 @@ conn_accept(const struct conn_ctx *ctx, int fd, const struct sockaddr *sa,
 		free(c);
 		return -1;
 	}
+	/* libevent's FIONREAD before each read: answered by readsize.c. */
+	readsize_mark(fd, &ctx->mine->fionread_answered);
 	worker_conn_opened(ctx->w, c);
 	bufferevent_setcb(c->bev, conn_read_cb, conn_write_cb, conn_event_cb,
 	    c);
@@ -601,6 +603,7 @@ conn_close(struct conn *c, enum stats_close why, const char *reason)
 	    evbuffer_get_length(bufferevent_get_input(c->bev)));
 	bufferevent_free(c->bev);
 	c->bev = NULL;
+	readsize_unmark(c->fd);
 	close(c->fd);
 	c->reason = reason;
 	conn_free(c);

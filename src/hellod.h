@@ -33,6 +33,12 @@
  *		the other log settings are set before any thread starts.
  *		systemd.c: the dropped-notification count, written by the
  *		main thread alone (STATS_ADD), read with STATS_GET.
+ *		readsize.c: the map of connections' descriptors, each entry
+ *		written (atomic stores) by the worker that owns that
+ *		connection and loaded atomically by whichever thread calls
+ *		ioctl(); the map itself is built before any thread starts.
+ *		Its answers are counted in the owning worker's stats,
+ *		through the entry: only that worker reads the socket.
  */
 #ifndef HELLOD_H
 #define HELLOD_H
@@ -403,7 +409,10 @@ uint64_t clock_ms(void);
 	    "Configuration reloads refused; the running one was kept.")	\
 	ONE(proxy_local, "hellod_proxy_local_total", counter,		\
 	    "PROXY headers with no client address (v2 LOCAL, v1 UNKNOWN), " \
-	    "as a load balancer's health checks send.")
+	    "as a load balancer's health checks send.")		\
+	ONE(fionread_answered, "hellod_fionread_answered_total", counter, \
+	    "Reads of a connection libevent sized with hellod's answer to " \
+	    "FIONREAD instead of the kernel's (readsize.c).")
 
 #define STATS_NONE(...)
 #define STATS_CLOSE_PREFIX	"closed_"	/* a close reason's SIGUSR1 name */
@@ -464,6 +473,21 @@ struct stats_format_len {
 void		 stats_add(struct stats *, const struct stats *);
 void		 stats_format(const struct stats *, char *, size_t);
 const char	*stats_close_name(enum stats_close);
+
+/*
+ * readsize.c: hellod's own ioctl(), found before libc's by the dynamic
+ * linker, which answers libevent's FIONREAD on a connection's socket
+ * without a system call, and hands every other ioctl to libc.  conn.c
+ * marks a socket at accept, with the counter of its worker to count the
+ * answers in, and unmarks it before it closes it.  Without
+ * HELLOD_READSIZE (configure --disable-readsize) these do nothing.
+ */
+void	 readsize_init(void);
+void	 readsize_mark(int, uint64_t *);
+void	 readsize_unmark(int);
+#define READSIZE_ANSWER	4096	/* libevent 2.1's EVBUFFER_MAX_READ */
+#define READSIZE_FD_MAX	(1 << 20) /* descriptors in the map at most: the
+				   kernel's default fs.nr_open */
 
 /* source.c: connections open per source, for max_connections_per_source */
 struct source_table;

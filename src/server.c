@@ -577,6 +577,7 @@ server_prepare(struct server *srv)
 	n = server_nworkers(srv->conf);
 	daemon_fd_limit(daemon_fd_need(srv->conf->max_connections, n,
 	    server_nlisteners(srv, srv->conf)), srv->conf->max_connections);
+	readsize_init();	/* before the first connection and thread */
 	/* An array of pointers. NOLINTNEXTLINE(bugprone-sizeof-expression) */
 	if ((srv->workers = calloc(n, sizeof(*srv->workers))) == NULL) {
 		log_warn("calloc");

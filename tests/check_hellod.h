@@ -22,6 +22,7 @@ Suite	*frame_suite(void);
 Suite	*listener_suite(void);
 Suite	*log_suite(void);
 Suite	*proxy_suite(void);
+Suite	*readsize_suite(void);
 Suite	*source_suite(void);
 Suite	*metrics_suite(void);
 Suite	*systemd_suite(void);

@@ -20,6 +20,7 @@ main(void)
 	srunner_add_suite(sr, listener_suite());
 	srunner_add_suite(sr, log_suite());
 	srunner_add_suite(sr, proxy_suite());
+	srunner_add_suite(sr, readsize_suite());
 	srunner_add_suite(sr, source_suite());
 	srunner_add_suite(sr, systemd_suite());
 	srunner_add_suite(sr, daemon_suite());
