@@ -777,6 +777,7 @@ typedef void	(*worker_done_cb)(void *);
 struct worker	*worker_new(unsigned, struct event_base *, struct config *,
 		     struct worker_shared *, uint64_t, worker_done_cb, void *);
 int		 worker_listen(struct worker *, int *, size_t);
+int		 worker_deal(struct worker *, struct worker **, unsigned);
 int		 worker_start(struct worker *);
 void		 worker_post(struct worker *, enum worker_cmd, struct config *,
 		     uint64_t);

@@ -549,8 +549,8 @@ server_prepare(struct server *srv)
 		log_warnx("cannot accept on the listening sockets");
 		return -1;
 	}
-	srv->shared.workers = srv->workers;
-	srv->shared.nworkers = srv->nworkers;
+	if (worker_deal(srv->workers[0], srv->workers, srv->nworkers) == -1)
+		return -1;
 	return 0;
 
 fail:

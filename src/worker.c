@@ -70,7 +70,7 @@ struct worker {
 	struct evconnlistener	**levs;		/* worker 0's alone */
 	size_t			 nlevs;
 	unsigned		 next_peer;	/* worker 0: round robin */
-	int			 accept_paused;
+	int			 accept_paused;	/* atomic: others read it */
 	int			 stopping;
 	struct event		*ev_idle;
 	struct event		*ev_accept_retry;
@@ -372,7 +372,7 @@ worker_pause(struct worker *w)
 {
 	size_t	 i;
 
-	w->accept_paused = 1;
+	__atomic_store_n(&w->accept_paused, 1, __ATOMIC_RELAXED);
 	for (i = 0; i < w->nlevs; i++)
 		evconnlistener_disable(w->levs[i]);
 }
@@ -384,7 +384,7 @@ worker_resume(struct worker *w)
 
 	if (!w->accept_paused || w->stopping)
 		return;
-	w->accept_paused = 0;
+	__atomic_store_n(&w->accept_paused, 0, __ATOMIC_RELAXED);
 	evtimer_del(w->ev_accept_retry);
 	for (i = 0; i < w->nlevs; i++)
 		evconnlistener_enable(w->levs[i]);
@@ -420,6 +420,34 @@ worker_accept_error_cb(struct evconnlistener *lev, void *arg)
 		    "accept: %s", strerror(error));
 		break;
 	}
+}
+
+/*
+ * Worker 0, before any loop runs: deal what it accepts to these n
+ * workers (itself the first).  With more than one it gets an eventfd too,
+ * through which a worker whose connection closes wakes it while it has
+ * paused accepting (EMFILE), as its own connections' closes do.  -1, the
+ * reason logged, when the eventfd cannot be made.
+ */
+int
+worker_deal(struct worker *w, struct worker **all, unsigned n)
+{
+	if (n > 1 && !w->threaded && w->cmd_fd == -1) {
+		if ((w->cmd_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) ==
+		    -1) {
+			log_warn("worker %u: eventfd", w->id);
+			return -1;
+		}
+		w->ev_cmd = event_new(w->base, w->cmd_fd, EV_READ | EV_PERSIST,
+		    worker_cmd_cb, w);
+		if (w->ev_cmd == NULL || event_add(w->ev_cmd, NULL) == -1) {
+			log_warnx("worker %u: cannot create events", w->id);
+			return -1;
+		}
+	}
+	w->shared->workers = all;
+	w->shared->nworkers = n;
+	return 0;
 }
 
 /*
@@ -654,6 +682,8 @@ worker_cmd_cb(evutil_socket_t fd, short what, void *arg)
 		worker_accept(w, h->fd, (struct sockaddr *)&h->ss, h->salen);
 		free(h);
 	}
+	if (w->accept_paused)
+		worker_resume(w);	/* worker 0: another's connection closed */
 	if (cmd == WORKER_CMD_NONE)
 		return;
 	worker_apply(w, cmd, conf);
@@ -767,9 +797,18 @@ worker_conn_opened(struct worker *w, struct conn *c)
 void
 worker_conn_closed(struct worker *w, struct conn *c)
 {
+	struct worker	*acc;
+	uint64_t	 one = 1;
+
 	TAILQ_REMOVE(&w->conns, c, entry);
 	STATS_ADD(w->stats.conns_current, -1);
 	admit_leave(&w->admit);
+	/* A descriptor is free: worker 0 may accept again. */
+	acc = w->shared->nworkers > 1 ? w->shared->workers[0] : NULL;
+	if (acc != NULL && acc != w &&
+	    __atomic_load_n(&acc->accept_paused, __ATOMIC_RELAXED) &&
+	    write(acc->cmd_fd, &one, sizeof(one)) != sizeof(one))
+		log_warn("worker %u: eventfd", acc->id);
 	worker_check_done(w);
 }
 
