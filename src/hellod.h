@@ -635,7 +635,7 @@ uint64_t systemd_notify_dropped(void);
 
 /*
  * listener.c: the set of listening sockets, one per address, opened from
- * the config or inherited; each worker accepts from dups of them.
+ * the config or inherited; worker 0 accepts from dups of them.
  */
 struct listener {
 	TAILQ_ENTRY(listener)	 entry;
@@ -788,32 +788,38 @@ uint64_t	conn_last_request(const struct conn *);
 #define CONN_QUIET_MS		500	/* stopping: client quiet this long */
 
 /*
- * worker.c: one event loop with its evconnlisteners and connections.
- * Worker 0 runs in the main thread on the server's base; the others in
- * threads of their own, told what to do through a mailbox and an eventfd.
- * A socket it accepts goes through admission (admit.c) before it becomes
- * a connection (worker_accept()); see conn.c above for the seam.
+ * worker.c: one event loop with its connections.  Worker 0 runs in the
+ * main thread on the server's base and alone has evconnlisteners: it
+ * deals each socket it accepts to the workers in turn.  The others run in
+ * threads of their own, told what to do, and handed their sockets, through
+ * a mailbox and an eventfd.  A socket a worker takes goes through
+ * admission (admit.c) before it becomes a connection (worker_accept());
+ * see conn.c above for the seam.
  */
 enum worker_cmd {
 	WORKER_CMD_NONE,
-	WORKER_CMD_RECONF,	/* new config, maybe new listeners */
+	WORKER_CMD_RECONF,	/* new config */
 	WORKER_CMD_STOP,	/* graceful: finish every connection */
 	WORKER_CMD_HALT,	/* now */
 };
 /* Shared by every worker, owned by the server: the only counters with
- * many writers, each changed atomically. */
+ * many writers, each changed atomically; and every worker, for worker 0
+ * to deal sockets to (set before any loop runs, read by worker 0). */
 struct worker_shared {
 	uint64_t		 conns_open;	/* against max_connections */
 	uint64_t		 next_conn_id;
 	struct source_table	*sources;	/* locked inside */
+	struct worker		**workers;	/* NULL: each keeps its own */
+	unsigned		 nworkers;
 };
 typedef void	(*worker_done_cb)(void *);
 struct worker	*worker_new(unsigned, struct event_base *, struct config *,
 		     struct worker_shared *, uint64_t, worker_done_cb, void *);
 int		 worker_listen(struct worker *, int *, size_t);
+int		 worker_deal(struct worker *, struct worker **, unsigned);
 int		 worker_start(struct worker *);
 void		 worker_post(struct worker *, enum worker_cmd, struct config *,
-		     int *, size_t, uint64_t);
+		     uint64_t);
 uint64_t	 worker_acked(struct worker *);
 int		 worker_threaded(const struct worker *);
 int		 worker_alive(struct worker *);

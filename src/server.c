@@ -558,7 +558,7 @@ server_watchdog_cb(evutil_socket_t fd, short what, void *arg)
 }
 
 /*
- * Create the workers, each with its dups of the listeners, but no thread
+ * Create the workers, worker 0 with its dups of the listeners, but no thread
  * yet: every descriptor the daemon needs to serve is open once this
  * returns 0, and main() writes the pidfile only after it (libevent exits
  * the process when it cannot create a base's internal pipe).  -1 with the
@@ -592,10 +592,18 @@ server_prepare(struct server *srv)
 			goto fail;
 		/* From here server_free() frees it. */
 		srv->workers[srv->nworkers++] = w;
-		if ((fds = listener_dup(&srv->listeners, &nfds)) == NULL ||
-		    worker_listen(w, fds, nfds) == -1)
-			goto fail;
 	}
+	/*
+	 * Worker 0 alone accepts, and deals the sockets out to them all: an
+	 * even spread, where loops that each listened were woken unevenly.
+	 */
+	if ((fds = listener_dup(&srv->listeners, &nfds)) == NULL ||
+	    worker_listen(srv->workers[0], fds, nfds) == -1) {
+		log_warnx("cannot accept on the listening sockets");
+		return -1;
+	}
+	if (worker_deal(srv->workers[0], srv->workers, srv->nworkers) == -1)
+		return -1;
 	return 0;
 
 fail:
@@ -713,7 +721,7 @@ server_free(struct server *srv)
 	agent_free(srv->agent);
 	/* Any worker still running is told to stop now, then joined. */
 	for (i = 0; i < srv->nworkers; i++)
-		worker_post(srv->workers[i], WORKER_CMD_HALT, NULL, NULL, 0,
+		worker_post(srv->workers[i], WORKER_CMD_HALT, NULL,
 		    ++srv->gen);
 	for (i = 0; i < srv->nworkers; i++)
 		worker_free(srv->workers[i]);
@@ -779,8 +787,9 @@ server_reload_late_cb(evutil_socket_t fd, short what, void *arg)
 }
 
 /*
- * Hand every worker the new config (and the new sockets, when they
- * changed).  The reload is logged once all have taken it, from
+ * Hand worker 0, the one that accepts, the new sockets when they changed
+ * (it takes what is queued on the old ones first), then every worker the
+ * new config.  The reload is logged once all have taken it, from
  * server_done_cb(), or when SERVER_ACK_TIMEOUT says some are late.
  */
 static void
@@ -791,15 +800,16 @@ server_post_reconf(struct server *srv, struct config *conf, int listeners)
 	size_t		 nfds = 0;
 	int		*fds;
 
-	srv->reload_gen = ++srv->gen;
-	for (i = 0; i < srv->nworkers; i++) {
-		fds = NULL;
-		if (listeners && (fds = listener_dup(&srv->listeners, &nfds)) ==
-		    NULL)
-			log_warnx("worker %u keeps its old listeners", i);
-		worker_post(srv->workers[i], WORKER_CMD_RECONF,
-		    config_ref(conf), fds, nfds, srv->reload_gen);
+	if (listeners) {
+		if ((fds = listener_dup(&srv->listeners, &nfds)) == NULL ||
+		    worker_listen(srv->workers[0], fds, nfds) == -1)
+			log_warnx("reload: cannot accept on the new listening "
+			    "sockets");
 	}
+	srv->reload_gen = ++srv->gen;
+	for (i = 0; i < srv->nworkers; i++)
+		worker_post(srv->workers[i], WORKER_CMD_RECONF,
+		    config_ref(conf), srv->reload_gen);
 	evtimer_add(srv->ev_reload, &tv);
 }
 
@@ -851,8 +861,8 @@ server_reload(struct server *srv)
 	}
 	/*
 	 * The limit as at start, raised before the new sockets are opened:
-	 * until every worker has taken its dups of those, the old ones are
-	 * held too.
+	 * until worker 0 has taken its dups of those, the old ones are held
+	 * too.
 	 */
 	relisten = srv->listen_fds == 0 && !config_same_listen(srv->conf, conf);
 	daemon_fd_limit(daemon_fd_need(conf->max_connections, srv->nworkers,
@@ -947,16 +957,17 @@ server_stop_now(struct server *srv)
 	log_notice("stopping: %llu connection(s) to finish",
 	    (unsigned long long)server_conns(srv));
 	/*
-	 * New handshakes are refused before any worker stops accepting (worker
-	 * 0 stops within worker_post()): the workers' dups keep each socket
-	 * open until they have taken what is queued on it.  A socket in
-	 * systemd's fd store keeps taking them, for the next hellod.
+	 * New handshakes are refused before worker 0, the one that accepts,
+	 * stops (within worker_post(), as it is the main thread's loop): its
+	 * dups keep each socket open until it has taken what is queued on it
+	 * and dealt it out.  The other workers are told to stop after that,
+	 * so their share reaches them first.  A socket in systemd's fd store
+	 * keeps taking handshakes, for the next hellod.
 	 */
 	listener_stop_all(&srv->listeners);
 	srv->gen++;
 	for (i = 0; i < srv->nworkers; i++)
-		worker_post(srv->workers[i], WORKER_CMD_STOP, NULL, NULL, 0,
-		    srv->gen);
+		worker_post(srv->workers[i], WORKER_CMD_STOP, NULL, srv->gen);
 	if (server_all_done(srv))
 		event_base_loopexit(srv->base, NULL);
 	else

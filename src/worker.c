@@ -1,12 +1,18 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * Workers: one event loop each, with its own evconnlisteners on dups of
- * the listening sockets, its own connections and its own counters.  Worker
- * 0 runs on the server's base in the main thread, so "workers = 1" is a
- * single loop with no threads at all.  The main thread talks to the others
- * through a mailbox and an eventfd; a worker tells it that a command was
- * carried out, or that its loop is done, through the callback it was given
- * at worker_new().  A worker knows nothing of the server.
+ * Workers: one event loop each, with its own connections and its own
+ * counters.  Worker 0 runs on the server's base in the main thread, so
+ * "workers = 1" is a single loop with no threads at all.  Worker 0 alone
+ * accepts, through evconnlisteners on dups of the listening sockets, and
+ * deals the sockets out round robin: its own share it serves at once, the
+ * others' it queues on their handoff lists and wakes them through their
+ * eventfd (memcached's dispatch).  Every loop listening on the sockets
+ * instead left the spread to whichever loop the kernel woke first: a busy
+ * loop kept winning, one worker took most of a burst.  The main thread
+ * talks to the others through a mailbox and the same eventfd; a worker
+ * tells it that a command was carried out, or that its loop is done,
+ * through the callback it was given at worker_new().  A worker knows
+ * nothing of the server.
  *
  * A socket accepted is admitted first (admit.c: the limits, their
  * counters and warnings), then becomes a connection with the worker's
@@ -16,6 +22,7 @@
 #include "config.h"
 
 #include <sys/eventfd.h>
+#include <sys/queue.h>
 #include <sys/socket.h>
 
 #include <errno.h>
@@ -30,6 +37,15 @@
 #include <event2/listener.h>
 
 #include "hellod.h"
+
+/* A socket accepted by worker 0 for another worker, with its peer. */
+struct worker_handoff {
+	STAILQ_ENTRY(worker_handoff) entry;
+	int			 fd;
+	socklen_t		 salen;
+	struct sockaddr_storage	 ss;
+};
+STAILQ_HEAD(worker_handoffs, worker_handoff);
 
 /*
  * Who touches what (the table at the head of hellod.h): the worker's own
@@ -51,9 +67,10 @@ struct worker {
 	struct stats		 stats;		/* written by this thread */
 	struct admit		 admit;		/* this thread's */
 	struct conn_ctx		 ctx;		/* what its connections see */
-	struct evconnlistener	**levs;
+	struct evconnlistener	**levs;		/* worker 0's alone */
 	size_t			 nlevs;
-	int			 accept_paused;
+	unsigned		 next_peer;	/* worker 0: round robin */
+	int			 accept_paused;	/* atomic: others read it */
 	int			 stopping;
 	struct event		*ev_idle;
 	struct event		*ev_accept_retry;
@@ -64,13 +81,12 @@ struct worker {
 	uint64_t		 beats_seen;	/* main thread's last look */
 	int			 finished;	/* loop done (atomic) */
 	uint64_t		 acked;		/* last command done (atomic) */
-	/* The mailbox: these five under lock, from either thread. */
+	/* The mailbox: these four under lock, from either thread. */
 	pthread_mutex_t		 lock;
 	enum worker_cmd		 cmd;
 	struct config		*cmd_conf;
-	int			*cmd_fds;	/* NULL: keep the listeners */
-	size_t			 cmd_nfds;
 	uint64_t		 cmd_gen;
+	struct worker_handoffs	 handed;	/* sockets from worker 0 */
 	/* The worker's thread alone again, from here on.  Rate-limited
 	 * warnings, one limiter for each kind (the refusals' are admit's). */
 	struct log_limit	 lim_accept_pause;
@@ -151,6 +167,7 @@ worker_new(unsigned id, struct event_base *base, struct config *conf,
 	w->done = done;
 	w->done_arg = arg;
 	TAILQ_INIT(&w->conns);
+	STAILQ_INIT(&w->handed);
 	pthread_mutex_init(&w->lock, NULL);
 	w->conf = config_ref(conf);
 	if ((w->wbuf = malloc(WORKER_WBUF)) == NULL) {
@@ -248,6 +265,20 @@ worker_close_fds(int *fds, size_t n)
 		close(fds[--n]);
 }
 
+/* Sockets handed over but never taken: closed, and nothing else (the
+ * worker that would have admitted them counted nothing yet). */
+static void
+worker_close_handed(struct worker_handoffs *list)
+{
+	struct worker_handoff	*h;
+
+	while ((h = STAILQ_FIRST(list)) != NULL) {
+		STAILQ_REMOVE_HEAD(list, entry);
+		close(h->fd);
+		free(h);
+	}
+}
+
 /* The worker's loop is over: close what is left, free it all. */
 void
 worker_free(struct worker *w)
@@ -272,10 +303,7 @@ worker_free(struct worker *w)
 		close(w->cmd_fd);
 	if (w->threaded && w->base != NULL)
 		event_base_free(w->base);
-	if (w->cmd_fds != NULL) {
-		worker_close_fds(w->cmd_fds, w->cmd_nfds);
-		free(w->cmd_fds);
-	}
+	worker_close_handed(&w->handed);
 	config_unref(w->cmd_conf);
 	config_unref(w->conf);
 	pthread_mutex_destroy(&w->lock);
@@ -285,12 +313,58 @@ worker_free(struct worker *w)
 
 /* Accepting */
 
+/*
+ * Worker 0: queue a socket for worker to, and wake it.  -1 when there is
+ * no memory for the entry: the caller serves the socket itself.
+ */
+static int
+worker_hand(struct worker *to, int fd, const struct sockaddr *sa,
+    socklen_t salen)
+{
+	struct worker_handoff	*h;
+	uint64_t		 one = 1;
+
+	if ((h = malloc(sizeof(*h))) == NULL)
+		return -1;
+	h->fd = fd;
+	h->salen = salen < sizeof(h->ss) ? salen : sizeof(h->ss);
+	memcpy(&h->ss, sa, h->salen);
+	pthread_mutex_lock(&to->lock);
+	STAILQ_INSERT_TAIL(&to->handed, h, entry);
+	pthread_mutex_unlock(&to->lock);
+	if (write(to->cmd_fd, &one, sizeof(one)) != sizeof(one))
+		log_warn("worker %u: eventfd", to->id);
+	return 0;
+}
+
+/*
+ * Worker 0: a socket accepted goes to the next worker in turn; round
+ * robin, not the fewest open, since every connection costs about the same
+ * and a count read from another thread is stale by the time the socket
+ * arrives.  Admission is the taker's (its counters; the limits are shared
+ * and atomic), and so is the count of what it accepted.
+ */
+static void
+worker_dispatch(struct worker *w, int fd, const struct sockaddr *sa,
+    socklen_t salen)
+{
+	struct worker_shared	*sh = w->shared;
+	struct worker		*to = w;
+
+	if (sh->nworkers > 1) {
+		to = sh->workers[w->next_peer];
+		w->next_peer = (w->next_peer + 1) % sh->nworkers;
+	}
+	if (to == w || !to->threaded || worker_hand(to, fd, sa, salen) == -1)
+		worker_accept(w, fd, sa, salen);
+}
+
 static void
 worker_accept_cb(struct evconnlistener *lev, evutil_socket_t fd,
     struct sockaddr *sa, int salen, void *arg)
 {
 	(void)lev;
-	worker_accept(arg, fd, sa, salen);
+	worker_dispatch(arg, fd, sa, salen);
 }
 
 static void
@@ -298,7 +372,7 @@ worker_pause(struct worker *w)
 {
 	size_t	 i;
 
-	w->accept_paused = 1;
+	__atomic_store_n(&w->accept_paused, 1, __ATOMIC_RELAXED);
 	for (i = 0; i < w->nlevs; i++)
 		evconnlistener_disable(w->levs[i]);
 }
@@ -310,7 +384,7 @@ worker_resume(struct worker *w)
 
 	if (!w->accept_paused || w->stopping)
 		return;
-	w->accept_paused = 0;
+	__atomic_store_n(&w->accept_paused, 0, __ATOMIC_RELAXED);
 	evtimer_del(w->ev_accept_retry);
 	for (i = 0; i < w->nlevs; i++)
 		evconnlistener_enable(w->levs[i]);
@@ -349,8 +423,37 @@ worker_accept_error_cb(struct evconnlistener *lev, void *arg)
 }
 
 /*
- * Accept from these sockets (the worker's own dups, which it now owns and
- * the array too) instead of the ones it had.
+ * Worker 0, before any loop runs: deal what it accepts to these n
+ * workers (itself the first).  With more than one it gets an eventfd too,
+ * through which a worker whose connection closes wakes it while it has
+ * paused accepting (EMFILE), as its own connections' closes do.  -1, the
+ * reason logged, when the eventfd cannot be made.
+ */
+int
+worker_deal(struct worker *w, struct worker **all, unsigned n)
+{
+	if (n > 1 && !w->threaded && w->cmd_fd == -1) {
+		if ((w->cmd_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) ==
+		    -1) {
+			log_warn("worker %u: eventfd", w->id);
+			return -1;
+		}
+		w->ev_cmd = event_new(w->base, w->cmd_fd, EV_READ | EV_PERSIST,
+		    worker_cmd_cb, w);
+		if (w->ev_cmd == NULL || event_add(w->ev_cmd, NULL) == -1) {
+			log_warnx("worker %u: cannot create events", w->id);
+			return -1;
+		}
+	}
+	w->shared->workers = all;
+	w->shared->nworkers = n;
+	return 0;
+}
+
+/*
+ * Worker 0: accept from these sockets (its own dups, which it now owns and
+ * the array too) instead of the ones it had, taking first what is queued
+ * on those.
  */
 int
 worker_listen(struct worker *w, int *fds, size_t n)
@@ -395,13 +498,15 @@ done:
 
 /*
  * Before a listening socket closes, take the connections the kernel has
- * queued on it already: closing would reset them, and their clients saw
- * the connection succeed.  This worker's dup may be the socket's last
- * descriptor (the server closes its own at once, other workers theirs when
- * they get to it); nothing new arrives meanwhile, since the server has
- * made the socket drop new SYNs first (listener_retire_all()).  A socket
- * in systemd's fd store does not at a stop (listener_stop_all()): what
- * arrives after this is the next hellod's, and nobody's to reset.
+ * queued on it already and deal them out as ever: closing would reset
+ * them, and their clients saw the connection succeed.  Worker 0's dup is
+ * the socket's last descriptor (the server closes its own at once);
+ * nothing new arrives meanwhile, since the server has made the socket drop
+ * new SYNs first (listener_retire_all()).  At a stop the other workers get
+ * their share before their stop command, which they read after it.  A
+ * socket in systemd's fd store does not drop SYNs at a stop
+ * (listener_stop_all()): what arrives after this is the next hellod's,
+ * and nobody's to reset.
  */
 static void
 worker_accept_queued(struct worker *w, evutil_socket_t lfd)
@@ -421,7 +526,7 @@ worker_accept_queued(struct worker *w, evutil_socket_t lfd)
 				log_warn("accept before closing a listener");
 			return;
 		}
-		worker_accept(w, fd, (struct sockaddr *)&ss, len);
+		worker_dispatch(w, fd, (struct sockaddr *)&ss, len);
 	}
 }
 
@@ -480,17 +585,12 @@ worker_reconfigure_all(struct worker *w)
 
 /* Carry out a command, in the worker's own thread. */
 static void
-worker_apply(struct worker *w, enum worker_cmd cmd, struct config *conf,
-    int *fds, size_t nfds)
+worker_apply(struct worker *w, enum worker_cmd cmd, struct config *conf)
 {
 	switch (cmd) {
 	case WORKER_CMD_NONE:
 		break;
 	case WORKER_CMD_RECONF:
-		if (fds != NULL) {
-			worker_listen(w, fds, nfds);
-			fds = NULL;
-		}
 		if (conf != NULL) {
 			config_unref(w->conf);
 			w->conf = conf;
@@ -518,63 +618,55 @@ worker_apply(struct worker *w, enum worker_cmd cmd, struct config *conf,
 		break;
 	}
 	config_unref(conf);
-	if (fds != NULL) {
-		worker_close_fds(fds, nfds);
-		free(fds);
-	}
 }
 
 /*
- * Hand a worker a command, numbered gen for worker_acked().  The worker
- * takes over conf (a reference) and fds (its own dups, in a malloc'ed
- * array).  Worker 0 carries it out at once; the others when their loop
- * reads the eventfd, and then call the done callback.
+ * Hand a worker a command, numbered gen for worker_acked(); the worker
+ * takes over conf (a reference).  Worker 0 carries it out at once; the
+ * others when their loop reads the eventfd, and then call the done
+ * callback.
  */
 void
 worker_post(struct worker *w, enum worker_cmd cmd, struct config *conf,
-    int *fds, size_t nfds, uint64_t gen)
+    uint64_t gen)
 {
 	uint64_t	 one = 1;
 
 	if (!w->threaded) {
-		worker_apply(w, cmd, conf, fds, nfds);
+		worker_apply(w, cmd, conf);
 		__atomic_store_n(&w->acked, gen, __ATOMIC_RELEASE);
 		return;
 	}
 	pthread_mutex_lock(&w->lock);
 	/* A stop or a halt outranks a reconfiguration still waiting. */
 	if (w->cmd == WORKER_CMD_NONE || cmd >= w->cmd) {
-		if (w->cmd_fds != NULL) {
-			worker_close_fds(w->cmd_fds, w->cmd_nfds);
-			free(w->cmd_fds);
-		}
 		config_unref(w->cmd_conf);
 		w->cmd = cmd;
 		w->cmd_conf = conf;
-		w->cmd_fds = fds;
-		w->cmd_nfds = nfds;
-	} else {
+	} else
 		config_unref(conf);
-		if (fds != NULL) {
-			worker_close_fds(fds, nfds);
-			free(fds);
-		}
-	}
 	w->cmd_gen = gen;
 	pthread_mutex_unlock(&w->lock);
 	if (write(w->cmd_fd, &one, sizeof(one)) != sizeof(one))
 		log_warn("worker %u: eventfd", w->id);
 }
 
+/*
+ * The eventfd: sockets handed over, a command, or both.  The sockets come
+ * first: at a stop, worker 0 hands out what was queued on the listening
+ * sockets before it posts the stop, and the stop drains them with the
+ * rest.  A wake-up for sockets alone is no command: no ack, and the main
+ * thread is not woken for it.
+ */
 static void
 worker_cmd_cb(evutil_socket_t fd, short what, void *arg)
 {
-	struct worker	*w = arg;
-	enum worker_cmd	 cmd;
-	struct config	*conf;
-	int		*fds;
-	size_t		 nfds;
-	uint64_t	 n, gen;
+	struct worker		*w = arg;
+	struct worker_handoffs	 handed = STAILQ_HEAD_INITIALIZER(handed);
+	struct worker_handoff	*h;
+	enum worker_cmd		 cmd;
+	struct config		*conf;
+	uint64_t		 n, gen;
 
 	(void)what;
 	if (read(fd, &n, sizeof(n)) == -1 && errno != EAGAIN)
@@ -582,16 +674,22 @@ worker_cmd_cb(evutil_socket_t fd, short what, void *arg)
 	pthread_mutex_lock(&w->lock);
 	cmd = w->cmd;
 	conf = w->cmd_conf;
-	fds = w->cmd_fds;
-	nfds = w->cmd_nfds;
 	gen = w->cmd_gen;
 	w->cmd = WORKER_CMD_NONE;
 	w->cmd_conf = NULL;
-	w->cmd_fds = NULL;
-	w->cmd_nfds = 0;
+	STAILQ_CONCAT(&handed, &w->handed);
 	pthread_mutex_unlock(&w->lock);
 
-	worker_apply(w, cmd, conf, fds, nfds);
+	while ((h = STAILQ_FIRST(&handed)) != NULL) {
+		STAILQ_REMOVE_HEAD(&handed, entry);
+		worker_accept(w, h->fd, (struct sockaddr *)&h->ss, h->salen);
+		free(h);
+	}
+	if (w->accept_paused)
+		worker_resume(w);	/* worker 0: another's connection closed */
+	if (cmd == WORKER_CMD_NONE)
+		return;
+	worker_apply(w, cmd, conf);
 	__atomic_store_n(&w->acked, gen, __ATOMIC_RELEASE);
 	w->done(w->done_arg);
 }
@@ -660,8 +758,9 @@ worker_conns(struct worker *w)
 /* Admission, and the seam with conn.c */
 
 /*
- * A socket accepted from one of this worker's listeners (or handed in by
- * a test): admitted, then a connection, or refused and closed.
+ * A socket this worker takes (accepted by worker 0 and dealt to it, or
+ * handed in by a test): admitted, then a connection, or refused and
+ * closed.
  */
 void
 worker_accept(struct worker *w, int fd, const struct sockaddr *sa,
@@ -701,9 +800,18 @@ worker_conn_opened(struct worker *w, struct conn *c)
 void
 worker_conn_closed(struct worker *w, struct conn *c)
 {
+	struct worker	*acc;
+	uint64_t	 one = 1;
+
 	TAILQ_REMOVE(&w->conns, c, entry);
 	STATS_ADD(w->stats.conns_current, -1);
 	admit_leave(&w->admit);
+	/* A descriptor is free: worker 0 may accept again. */
+	acc = w->shared->nworkers > 1 ? w->shared->workers[0] : NULL;
+	if (acc != NULL && acc != w &&
+	    __atomic_load_n(&acc->accept_paused, __ATOMIC_RELAXED) &&
+	    write(acc->cmd_fd, &one, sizeof(one)) != sizeof(one))
+		log_warn("worker %u: eventfd", acc->id);
 	worker_check_done(w);
 }
 

@@ -69,6 +69,35 @@ def test_term_answers_lines_already_sent_two_workers():
     pipelined_then_term(2)
 
 
+def test_queued_at_the_stop_are_dealt_out_and_served():
+    """Handshakes the kernel completed while the daemon could not run sit
+    in the listening socket's queue when TERM comes: worker 0 takes them
+    all before it closes it and deals them out, each worker gets its share
+    before its own stop, and every one is answered, then closed (no reset,
+    none lost between the threads)."""
+    with Daemon("workers = 4\nshutdown_timeout = 60\n") as d:
+        with d.connect() as s:
+            ask(s)
+        socks = []
+        d.kill(signal.SIGSTOP)
+        try:
+            for _ in range(24):
+                s = d.connect()
+                s.sendall(b"hello\n")
+                socks.append(s)
+            d.kill(signal.SIGTERM)
+        finally:
+            d.kill(signal.SIGCONT)
+        try:
+            for s in socks:
+                check(recv_all(s) == REPLY)
+        finally:
+            for s in socks:
+                s.close()
+        rc = d.stop(sig=0)
+        check(rc == 0, "exit status %s" % rc)
+
+
 def test_idle_clients_do_not_hold_up_the_stop():
     """Clients that say nothing end after the quiet moment, long before
     shutdown_timeout."""
