@@ -24,6 +24,8 @@
 #   SCRAPE_MS=0       > 0: while hellod is measured, scrape its metrics
 #                     endpoint (metrics_listen) every SCRAPE_MS ms, from
 #                     CLIENT_CPU, as a Prometheus would (keep-alive)
+#   HELLOD_MESSAGE    hellod's message, e.g. a template ("Hello %a:%p");
+#                     its replies are checked up to its first "%"
 
 set -u
 here=$(cd "$(dirname "$0")" && pwd)

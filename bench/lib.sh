@@ -202,8 +202,13 @@ server_available() {
 # shellcheck disable=SC2034 # bench_args is read by the sourcing script
 server_args() {
 	case $1 in
-	ref|bev|hellod)
+	ref|bev)
 		bench_args=() ;;
+	hellod)
+		# A template's replies differ by connection: its fixed start.
+		bench_args=()
+		[[ -z ${HELLOD_MESSAGE:-} ]] ||
+			bench_args=(-R "${HELLOD_MESSAGE%%\%*}") ;;
 	redis)
 		bench_args=(-q PING -r +PONG -C) ;;
 	memcached)
@@ -222,6 +227,10 @@ hellod_config() {
 		echo "max_connections = $((IDLE_CONNS + 1000))"
 		echo "idle_timeout = 0"
 		echo "log_level = notice"
+		# HELLOD_MESSAGE: another message, a template perhaps.
+		if [[ -n ${HELLOD_MESSAGE:-} ]]; then
+			echo "message = \"$HELLOD_MESSAGE\""
+		fi
 		# compare.sh's SCRAPE_MS: an endpoint for its scraper.
 		if ((${SCRAPE_MS:-0} > 0)); then
 			echo "metrics_listen = 127.0.0.1:0"
