@@ -676,6 +676,29 @@ def agent_says(port, host="127.0.0.1"):
         return recv_all(s, limit=4096)
 
 
+def dump_defaults():
+    """What "hellod -T" prints for an empty config file: the defaults."""
+    with tempfile.NamedTemporaryFile(prefix="hellod-test-",
+                                     suffix=".conf") as empty:
+        return subprocess.run(WRAPPER + [HELLOD, "-T", "-c", empty.name],
+                              capture_output=True,
+                              timeout=TIMEOUT).stdout.decode()
+
+
+def check_off_by_default(word, key):
+    """A feature that is off unless its key is set: a daemon on the
+    defaults logs nothing about it, and -T shows the key unset."""
+    with Daemon() as d:
+        with d.connect() as s:
+            ask(s)
+        d.stats()       # the log is past the start-up lines
+        check(not any(word in l for l in d.lines), d.lines)
+        check(d.stop() == 0)
+    out = dump_defaults()
+    check(re.search(r"^#%s =$" % key, out, re.M), out)
+    return out
+
+
 def free_port():
     """A port nothing listens on right now (for tests that need a fixed one)."""
     with socket.socket() as s:

@@ -17,6 +17,7 @@ import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from hellodtest import (HELLOD, TIMEOUT, WRAPPER, Daemon, agent_port,
+                        check_off_by_default,
                         Skip, agent_says, ask, check, free_port,
                         ipv6_loopback, main, recv_all)
 
@@ -78,18 +79,7 @@ def test_ipv6_loopback():
 
 
 def test_off_by_default():
-    with Daemon() as d:
-        with d.connect() as s:
-            ask(s)
-        d.stats()       # the log is past the start-up lines
-        check(not any("agent" in l for l in d.lines), d.lines)
-        check(d.stop() == 0)
-    with tempfile.NamedTemporaryFile(prefix="hellod-test-",
-                                     suffix=".conf") as empty:
-        out = subprocess.run(WRAPPER + [HELLOD, "-T", "-c", empty.name],
-                             capture_output=True,
-                             timeout=TIMEOUT).stdout.decode()
-    check(re.search(r"^#agent_listen =$", out, re.M), out)
+    out = check_off_by_default("agent", "agent_listen")
     check(re.search(r"^stop_grace = 0$", out, re.M), out)
 
 

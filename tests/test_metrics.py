@@ -18,7 +18,8 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from hellodtest import (HELLOD, REPLY, TIMEOUT, WRAPPER, Daemon, Skip, ask,
-                        check, free_port, ipv6_loopback, main, recv_exact)
+                        check, check_off_by_default, free_port, ipv6_loopback,
+                        main, recv_exact)
 from metricstest import (CONTENT_TYPE, MetricsDaemon, family_names,
                          header_value, man_metrics, man_usr1, metrics_port,
                          parse, request)
@@ -261,18 +262,7 @@ def test_ipv6_loopback():
 
 
 def test_off_by_default():
-    with Daemon() as d:
-        with d.connect() as s:
-            ask(s)
-        d.stats()       # the log is past the start-up lines
-        check(not any("metrics" in l for l in d.lines), d.lines)
-        check(d.stop() == 0)
-    with tempfile.NamedTemporaryFile(prefix="hellod-test-",
-                                     suffix=".conf") as empty:
-        out = subprocess.run(WRAPPER + [HELLOD, "-T", "-c", empty.name],
-                             capture_output=True,
-                             timeout=TIMEOUT).stdout.decode()
-    check(re.search(r"^#metrics_listen =$", out, re.M), out)
+    check_off_by_default("metrics", "metrics_listen")
 
 
 def test_config_errors():
