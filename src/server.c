@@ -723,8 +723,10 @@ server_free(struct server *srv)
 	for (i = 0; i < srv->nworkers; i++)
 		worker_post(srv->workers[i], WORKER_CMD_HALT, NULL,
 		    ++srv->gen);
-	for (i = 0; i < srv->nworkers; i++)
-		worker_free(srv->workers[i]);
+	/* Worker 0, which accepts for all, last: the others' connections,
+	 * closing as they go, may wake it to accept again. */
+	for (i = srv->nworkers; i > 0; i--)
+		worker_free(srv->workers[i - 1]);
 	free(srv->workers);
 	listener_close_all(&srv->listeners);
 	event_free(srv->ev_sigterm);
