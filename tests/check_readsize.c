@@ -17,6 +17,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -75,6 +76,7 @@ END_TEST
 /* A pipe's FIONREAD is the kernel's, as is a bad pointer's EFAULT. */
 START_TEST(test_readsize_fionread_others)
 {
+	const char	*pre;
 	uint64_t	 answered = 0;
 	int		 p[2], n = -1;
 
@@ -85,13 +87,18 @@ START_TEST(test_readsize_fionread_others)
 	readsize_mark(p[1], &answered);	/* a neighbour, marked */
 	ck_assert_int_eq(fionread(p[0]), 3);
 	readsize_unmark(p[1]);
-	/* NULL: not answered here, the kernel says EFAULT. */
-	readsize_mark(p[0], &answered);
-	errno = 0;
-	ck_assert_int_eq(ioctl(p[0], FIONREAD, NULL), -1);
-	ck_assert_int_eq(errno, EFAULT);
-	readsize_unmark(p[0]);
-	ck_assert_uint_eq(answered, 0);
+	/* NULL: not answered here, the kernel says EFAULT.  Under valgrind
+	 * (its preload in LD_PRELOAD), which reports that very call as an
+	 * error of the program's, the case is left out. */
+	pre = getenv("LD_PRELOAD");
+	if (pre == NULL || strstr(pre, "vgpreload") == NULL) {
+		readsize_mark(p[0], &answered);
+		errno = 0;
+		ck_assert_int_eq(ioctl(p[0], FIONREAD, NULL), -1);
+		ck_assert_int_eq(errno, EFAULT);
+		readsize_unmark(p[0]);
+		ck_assert_uint_eq(answered, 0);
+	}
 	/* A closed descriptor: EBADF. */
 	close(p[0]);
 	close(p[1]);
