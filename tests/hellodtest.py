@@ -699,6 +699,20 @@ def check_off_by_default(word, key):
     return out
 
 
+def check_busy_port_fails(key, what):
+    """key = ADDRESS:PORT on a port another socket holds: the start fails
+    as one on a busy client port does, the cause said with what's prefix."""
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen(1)
+        busy = taken.getsockname()[1]
+        with Daemon("%s = 127.0.0.1:%d\n" % (key, busy), ready=False) as d:
+            d.wait_log(r"%s: cannot listen on 127\.0\.0\.1:%d: port %d "
+                       r"is in use" % (what, busy, busy))
+            d.wait_log(r"cannot listen, exiting")
+            check(d.proc.wait(TIMEOUT) == 1)
+
+
 def free_port():
     """A port nothing listens on right now (for tests that need a fixed one)."""
     with socket.socket() as s:

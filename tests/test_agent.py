@@ -17,7 +17,7 @@ import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from hellodtest import (HELLOD, TIMEOUT, WRAPPER, Daemon, agent_port,
-                        check_off_by_default,
+                        check_busy_port_fails, check_off_by_default,
                         Skip, agent_says, ask, check, free_port,
                         ipv6_loopback, main, recv_all)
 
@@ -111,16 +111,7 @@ def test_config_errors():
 
 
 def test_busy_port_at_start_fails_like_port():
-    with socket.socket() as taken:
-        taken.bind(("127.0.0.1", 0))
-        taken.listen(1)
-        busy = taken.getsockname()[1]
-        with Daemon("agent_listen = 127.0.0.1:%d\n" % busy,
-                    ready=False) as d:
-            d.wait_log(r"agent: cannot listen on 127\.0\.0\.1:%d: port %d "
-                       r"is in use" % (busy, busy))
-            d.wait_log(r"cannot listen, exiting")
-            check(d.proc.wait(TIMEOUT) == 1)
+    check_busy_port_fails("agent_listen", "agent")
 
 
 def test_reload_is_transactional():

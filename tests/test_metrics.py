@@ -18,8 +18,8 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from hellodtest import (HELLOD, REPLY, TIMEOUT, WRAPPER, Daemon, Skip, ask,
-                        check, check_off_by_default, free_port, ipv6_loopback,
-                        main, recv_exact)
+                        check, check_busy_port_fails, check_off_by_default,
+                        free_port, ipv6_loopback, main, recv_exact)
 from metricstest import (CONTENT_TYPE, MetricsDaemon, family_names,
                          header_value, man_metrics, man_usr1, metrics_port,
                          parse, request)
@@ -289,16 +289,7 @@ def test_config_errors():
 
 
 def test_busy_port_at_start_fails_like_port():
-    with socket.socket() as taken:
-        taken.bind(("127.0.0.1", 0))
-        taken.listen(1)
-        busy = taken.getsockname()[1]
-        with Daemon("metrics_listen = 127.0.0.1:%d\n" % busy,
-                    ready=False) as d:
-            d.wait_log(r"metrics: cannot listen on 127\.0\.0\.1:%d: port %d "
-                       r"is in use" % (busy, busy))
-            d.wait_log(r"cannot listen, exiting")
-            check(d.proc.wait(TIMEOUT) == 1)
+    check_busy_port_fails("metrics_listen", "metrics")
 
 
 def refused(port):
