@@ -7,6 +7,9 @@
 # memcached -t 1 ("version"), all on loopback, server pinned to one CPU and
 # hello-bench to another. Prints the median of several runs per scenario
 # and each server's ratio to the reference, then the ratios run by run.
+# Besides the rates: the server's CPU time per request at depth 1 and 16,
+# and every server's latency at one fixed rate (FIXED_SHARE of the slowest
+# server's depth-1 rate in the same run).
 # Starts every server itself and stops each by PID on exit.
 #
 # Knobs (environment):
@@ -26,6 +29,8 @@
 #                     CLIENT_CPU, as a Prometheus would (keep-alive)
 #   HELLOD_MESSAGE    hellod's message, e.g. a template ("Hello %a:%p");
 #                     its replies are checked up to its first "%"
+#   FIXED_SHARE=0.8   the paced scenario's rate, as a share of the slowest
+#                     server's depth-1 rate in the same run
 
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
@@ -39,6 +44,7 @@ IDLE_HOLD=${IDLE_HOLD:-2}
 CONNRATE_CONC=${CONNRATE_CONC:-8}
 SERVERS=${SERVERS:-ref bev hellod redis memcached}
 SCRAPE_MS=${SCRAPE_MS:-0}
+FIXED_SHARE=${FIXED_SHARE:-0.8}
 
 check_int RUNS "$RUNS" 1 99
 check_number DURATION "$DURATION"
@@ -46,6 +52,9 @@ check_number WARMUP "$WARMUP"
 check_number IDLE_HOLD "$IDLE_HOLD"
 check_int CONNRATE_CONC "$CONNRATE_CONC" 1 10000
 check_int SCRAPE_MS "$SCRAPE_MS" 0 60000
+check_number FIXED_SHARE "$FIXED_SHARE"
+awk -v f="$FIXED_SHARE" 'BEGIN { exit !(f <= 1) }' ||
+	die "FIXED_SHARE=$FIXED_SHARE: a share of capacity is at most 1"
 awk -v d="$DURATION" -v w="$WARMUP" -v h="$IDLE_HOLD" \
     'BEGIN { exit !(d <= 600 && w <= 600 && h <= 600) }' ||
 	die "DURATION, WARMUP and IDLE_HOLD are capped at 600 s"
@@ -53,19 +62,23 @@ awk -v d="$DURATION" -v w="$WARMUP" -v h="$IDLE_HOLD" \
 lib_init
 
 # Scenario, hello-bench arguments, metric names taken from its RESULT line.
-scenarios=(idle pp1 pp16 connrate)
+# "fixed" is paced (-a): it needs this run's pp1 rates, so it comes after.
+scenarios=(idle pp1 pp16 fixed connrate)
 declare -A scen_args=(
 	[pp1]="pingpong -c 50 -d 1 -t $DURATION -w $WARMUP"
 	[pp16]="pingpong -c 50 -d 16 -t $DURATION -w $WARMUP"
+	[fixed]="pingpong -c 50 -d 1 -t $DURATION -w $WARMUP"
 	[connrate]="connrate -c $CONNRATE_CONC -t $DURATION -w $WARMUP"
 	[idle]="idle -c $IDLE_CONNS -H $IDLE_HOLD"
 )
 declare -A scen_metrics=(
-	[pp1]="rps p99_us"
-	[pp16]="rps p99_us"
+	[pp1]="rps p99_us srv_ns_per_req"
+	[pp16]="rps p99_us srv_ns_per_req"
+	[fixed]="rps p50_us p99_us"
 	[connrate]="cps"
 	[idle]="rss_per_conn"
 )
+fixed_rate=0
 
 servers=()
 for s in $SERVERS; do
@@ -85,7 +98,9 @@ run_bench() {
 	local -a args
 	read -r -a args <<<"${scen_args[$scen]}"
 	server_args "$server"
-	[[ $scen == idle ]] && args+=(-p "$pid")
+	# The server's PID: its RSS (idle) or its CPU time (ping-pong).
+	[[ $scen == idle || $scen == pp* ]] && args+=(-p "$pid")
+	[[ $scen == fixed ]] && args+=(-a "$fixed_rate")
 	timeout -k 5 "$run_limit" taskset -c "$CLIENT_CPU" "$BENCH" \
 	    "${args[@]}" "${bench_args[@]}" -P "$port" >"$out" 2>&1
 	rc=$?
@@ -111,8 +126,7 @@ run_bench() {
 SCRAPER_PID=
 start_scraper() {
 	local port
-	port=$(sed -n 's|.*metrics: serving http://127\.0\.0\.1:\([0-9]*\)/metrics.*|\1|p' \
-	    "$tmp/hellod.log" | head -n 1)
+	port=$(metrics_port "$tmp/hellod.log")
 	if [[ -z $port ]]; then
 		note "hellod serves no metrics: not scraping"
 		return 1
@@ -166,6 +180,22 @@ median() {
 		}'
 }
 
+# The paced rate of this run: FIXED_SHARE of the slowest depth-1 rate
+# just measured, so that every server gets the same load and none is
+# saturated by it; 0 if no server has one.
+set_fixed_rate() {
+	local s v min=
+	for s in "${servers[@]}"; do
+		v=$(tail -n 1 "$tmp/results/$s.pp1.rps" 2>/dev/null)
+		[[ -n $v && $v != fail ]] || continue
+		if [[ -z $min ]] || ((v < min)); then
+			min=$v
+		fi
+	done
+	fixed_rate=$(awk -v m="${min:-0}" -v f="$FIXED_SHARE" \
+	    'BEGIN { printf "%d", m * f }')
+}
+
 echo "hello-bench comparison: ${servers[*]}"
 echo "  $RUNS runs; ping-pong/connrate ${DURATION}s after ${WARMUP}s" \
     "warm-up; idle $IDLE_CONNS conns held ${IDLE_HOLD}s"
@@ -197,8 +227,13 @@ for ((run = 1; run <= RUNS; run++)); do
 		order+=("${servers[(i + run - 1) % ${#servers[@]}]}")
 	done
 	for scen in "${scenarios[@]}"; do
+		if [[ $scen == fixed ]]; then
+			set_fixed_rate
+			echo "  fixed rate: $fixed_rate req/s"
+		fi
 		for s in "${order[@]}"; do
-			if [[ -z ${pids[$s]} ]]; then
+			if [[ -z ${pids[$s]} || ($scen == fixed &&
+			    $fixed_rate == 0) ]]; then
 				for m in ${scen_metrics[$scen]}; do
 					echo fail >>"$tmp/results/$s.$scen.$m"
 				done
@@ -224,15 +259,23 @@ elapsed=$((SECONDS - t0))
 rows=(
 	"pp1 rps|ping-pong c50 d1   req/s"
 	"pp1 p99_us|ping-pong c50 d1   p99 us"
+	"pp1 srv_ns_per_req|ping-pong d1 CPU ns/req"
 	"pp16 rps|ping-pong c50 d16  req/s"
 	"pp16 p99_us|ping-pong c50 d16  p99 us"
+	"pp16 srv_ns_per_req|ping-pong d16 CPU ns/req"
+	"fixed p50_us|paced d1 p50 us"
+	"fixed p99_us|paced d1 p99 us"
+	"fixed rps|paced d1 req/s achieved"
 	"connrate cps|connrate c$CONNRATE_CONC        conn/s"
 	"idle rss_per_conn|idle $IDLE_CONNS RSS/conn B"
 )
 echo
 echo "Median of $RUNS runs; (x) = ratio to ref (rates: higher is better;"
-echo "p99 and RSS: lower is better). ${elapsed}s in all; CPU time stolen by"
-echo "the host meanwhile: $(awk -v s="$steal" -v t="$(getconf CLK_TCK)" \
+echo "latency and RSS: lower is better), but for CPU ns/req (x) = ref's"
+echo "cost / this server's (higher is better: 1.00 costs what ref does)."
+echo "Paced: every server at one rate, $FIXED_SHARE of the slowest d1 rate"
+echo "of the run. ${elapsed}s in all; CPU time stolen by the host"
+echo "meanwhile: $(awk -v s="$steal" -v t="$(getconf CLK_TCK)" \
     'BEGIN { printf "%.1f", s / t }')s (noisy if it is not near 0)."
 printf '%-30s' ""
 for s in "${servers[@]}"; do
@@ -253,6 +296,9 @@ for row in "${rows[@]}"; do
 		elif [[ $refv == fail ]] ||
 		    ! awk -v r="$refv" 'BEGIN { exit !(r > 0) }'; then
 			cell=$v
+		elif [[ $m == srv_ns_per_req ]]; then
+			cell=$(awk -v v="$v" -v r="$refv" \
+			    'BEGIN { printf "%s (%.2f)", v, (v > 0 ? r / v : 0) }')
 		else
 			cell=$(awk -v v="$v" -v r="$refv" \
 			    'BEGIN { printf "%s (%.2f)", v, v / r }')
@@ -267,16 +313,20 @@ done
 # a shared VM can swing a server's rate by half from one run to the next.
 # The median of the pairs is the steadier figure; bev-ref is the floor of
 # hellod's shape, so hellod/bev is what hellod adds to it.
+# paired A B SCEN METRIC: A's figure over B's, run by run; for a cost
+# (srv_ns_per_req) B's over A's, so that above 1 is A doing better.
 paired() {
-	local a=$1 b=$2 scen=$3 ratios
-	[[ -f $tmp/results/$a.$scen.rps && -f $tmp/results/$b.$scen.rps ]] ||
+	local a=$1 b=$2 scen=$3 m=$4 ratios inv=0
+	[[ -f $tmp/results/$a.$scen.$m && -f $tmp/results/$b.$scen.$m ]] ||
 		return 0
-	ratios=$(paste "$tmp/results/$a.$scen.rps" \
-	    "$tmp/results/$b.$scen.rps" | awk '
-		$1 != "fail" && $2 != "fail" && $2 > 0 { print $1 / $2 }')
+	[[ $m == srv_ns_per_req ]] && inv=1
+	ratios=$(paste "$tmp/results/$a.$scen.$m" \
+	    "$tmp/results/$b.$scen.$m" | awk -v inv="$inv" '
+		$1 != "fail" && $2 != "fail" && $1 > 0 && $2 > 0 {
+			print inv ? $2 / $1 : $1 / $2 }')
 	[[ -n $ratios ]] || return 0
 	# shellcheck disable=SC2086 # one ratio a word
-	printf '  %-9s %-14s median %.2f  runs%s\n' "$scen" "$a/$b" \
+	printf '  %-9s %-16s median %.2f  runs%s\n' "$scen" "$a/$b" \
 	    "$(median <(echo "$ratios"))" "$(printf ' %.2f' $ratios)"
 }
 # Each server against the reference; hellod against the shape's floor.
@@ -290,7 +340,16 @@ echo "req/s ratios run by run, and their median:"
 for scen in pp1 pp16; do
 	for p in "${pairs[@]}"; do
 		# shellcheck disable=SC2086 # two words: the pair
-		paired $p "$scen"
+		paired $p "$scen" rps
+	done
+done
+echo
+echo "CPU time per request, the other's over this one's (above 1: cheaper),"
+echo "run by run, and their median:"
+for scen in pp1 pp16; do
+	for p in "${pairs[@]}"; do
+		# shellcheck disable=SC2086 # two words: the pair
+		paired $p "$scen" srv_ns_per_req
 	done
 done
 

@@ -10,6 +10,9 @@
  * Modes:
  *   pingpong  N connections each keep D requests in flight for T seconds
  *             after a W-second warm-up: requests/s and latency percentiles.
+ *             With -a, paced: batches leave at a fixed total rate (the
+ *             latency at a given load rather than at saturation); with
+ *             -p, the server's CPU time per request as well.
  *   connrate  C concurrent slots each connect, send one line, read one
  *             reply and close, over and over: connections/s.
  *   idle      open N connections, check each answers, hold them, check
@@ -117,6 +120,7 @@ struct options {
 	int		 linger0;
 	int		 sources;
 	pid_t		 pid;
+	double		 rate;		/* pingpong: requests/s, 0 = unpaced */
 };
 
 static struct options	 opt;
@@ -149,7 +153,7 @@ usage(void)
 	    "usage: hello-bench pingpong|connrate|idle -P port [-h host]\n"
 	    "           [-c conns] [-d depth] [-t secs] [-w secs] [-H secs]\n"
 	    "           [-k window] [-q request] [-r reply | -R prefix]\n"
-	    "           [-p pid] [-s n] [-T secs] [-CNl]\n"
+	    "           [-p pid] [-s n] [-a rate] [-T secs] [-CNl]\n"
 	    "  -h host    loopback address to load (default 127.0.0.1)\n"
 	    "  -P port    port to load\n"
 	    "  -c conns   connections (pingpong 50, idle 1000) or\n"
@@ -168,7 +172,10 @@ usage(void)
 	    "  -l         connrate: close with RST (SO_LINGER 0)\n"
 	    "  -s n       connrate: spread over n source addresses\n"
 	    "             127.0.0.1.. (IPv4 only, 64; 1: the kernel's)\n"
-	    "  -p pid     idle: server pid whose VmRSS is read\n"
+	    "  -p pid     server pid: idle reads its VmRSS growth, pingpong\n"
+	    "             its CPU time per request\n"
+	    "  -a rate    pingpong: send at most rate requests/s in all\n"
+	    "             (paced batches; the achieved rate is reported)\n"
 	    "  -T secs    hard timeout for the whole run\n");
 	exit(2);
 }
@@ -748,6 +755,51 @@ conns_free(struct conn *conns, int n)
 	free(conns);
 }
 
+/*
+ * CPU time (user + system) of every thread of pid so far, in ns, or 0 if
+ * it cannot be read.  /proc/PID/stat counts in clock ticks (10 ms at 100
+ * Hz): over a run of seconds at full load that is well under 1%.
+ */
+static uint64_t
+read_cpu_ns(pid_t pid)
+{
+	char			 path[64], buf[1024], *p;
+	FILE			*f;
+	unsigned long long	 utime, stime;
+	long			 hz;
+	size_t			 n;
+
+	snprintf(path, sizeof path, "/proc/%ld/stat", (long)pid);
+	if ((f = fopen(path, "r")) == NULL)
+		return 0;
+	n = fread(buf, 1, sizeof buf - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	/* The command name may hold spaces and parentheses: skip past it. */
+	if ((p = strrchr(buf, ')')) == NULL)
+		return 0;
+	/* Fields 3 (state) to 13, then utime and stime. */
+	if (sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u "
+	    "%llu %llu", &utime, &stime) != 2)
+		return 0;
+	if ((hz = sysconf(_SC_CLK_TCK)) <= 0)
+		return 0;
+	return (utime + stime) * (NSEC_PER_SEC / (uint64_t)hz);
+}
+
+/* Sleep in epoll_wait until the deadline, to the microsecond. */
+static int
+wait_until(struct epoll_event *evs, int max, uint64_t now, uint64_t when)
+{
+	struct timespec	ts;
+	uint64_t	d;
+
+	d = when > now ? when - now : 0;
+	ts.tv_sec = (time_t)(d / NSEC_PER_SEC);
+	ts.tv_nsec = (long)(d % NSEC_PER_SEC);
+	return epoll_pwait2(ep, evs, max, &ts, NULL);
+}
+
 enum phase {
 	PHASE_WARMUP,
 	PHASE_MEASURE,
@@ -758,14 +810,29 @@ static int
 run_pingpong(void)
 {
 	struct epoll_event	 evs[MAX_EVENTS];
-	struct conn		*conns, *c;
+	struct conn		*conns, *c, **ready = NULL;
 	enum phase		 phase = PHASE_WARMUP;
 	uint64_t		 now, t_measure, t_end, t_drain = 0, t_last;
 	uint64_t		 requests = 0, elapsed = 0, owed;
-	int			 i, n, good, live;
+	uint64_t		 cpu0 = 0, cpu1 = 0, next_due = 0, gap = 0;
+	int			 i, n, good, live, rhead = 0, rcount = 0;
 	double			 secs;
+	char			 cpu[96] = "";
 
 	conns = conns_new(opt.conns);
+	/*
+	 * Paced: a connection whose batch is back waits in a ring for its
+	 * turn; a batch of depth lines leaves every gap ns.  When no
+	 * connection is free the schedule waits too (the server is behind):
+	 * the achieved rate then falls short of -a and says so.
+	 */
+	if (opt.rate > 0.0) {
+		if ((ready = calloc((size_t)opt.conns, sizeof *ready)) == NULL)
+			fatalx("out of memory");
+		gap = (uint64_t)((double)NSEC_PER_SEC * opt.depth / opt.rate);
+		if (gap == 0)
+			gap = 1;
+	}
 	for (i = 0; i < opt.conns; i++)
 		(void)conn_connect(&conns[i], 1,
 		    (unsigned int)opt.depth);
@@ -781,8 +848,12 @@ run_pingpong(void)
 			requests = 0;
 			t_measure = now;
 			phase = PHASE_MEASURE;
+			if (opt.pid > 0)
+				cpu0 = read_cpu_ns(opt.pid);
 		}
 		if (phase == PHASE_MEASURE && now >= t_end) {
+			if (opt.pid > 0)
+				cpu1 = read_cpu_ns(opt.pid);
 			elapsed = now - t_measure;
 			t_drain = now + DRAIN_TIMEOUT;
 			phase = PHASE_DRAIN;
@@ -820,9 +891,25 @@ run_pingpong(void)
 			break;
 		}
 
-		n = epoll_wait(ep, evs, MAX_EVENTS, epoll_timeout_ms(now,
-		    phase == PHASE_WARMUP ? t_measure :
-		    phase == PHASE_MEASURE ? t_end : t_drain));
+		/* Paced: send what is due, then sleep until the next is. */
+		if (rcount > 0 && phase == PHASE_DRAIN)
+			rcount = 0;
+		while (rcount > 0 && next_due <= now) {
+			c = ready[rhead];
+			rhead = (rhead + 1) % opt.conns;
+			rcount--;
+			if (c->state == CONN_OPEN &&
+			    conn_send(c, (unsigned int)opt.depth) == -1)
+				conn_close(c, CONN_DEAD);
+			next_due += gap;
+		}
+		if (rcount > 0)
+			n = wait_until(evs, MAX_EVENTS, now, next_due);
+		else
+			n = epoll_wait(ep, evs, MAX_EVENTS,
+			    epoll_timeout_ms(now, phase == PHASE_WARMUP ?
+			    t_measure : phase == PHASE_MEASURE ? t_end :
+			    t_drain));
 		if (n == -1) {
 			if (errno == EINTR)
 				continue;
@@ -862,9 +949,16 @@ run_pingpong(void)
 			if (phase == PHASE_MEASURE)
 				requests += (uint64_t)good;
 			/* The whole batch is back: send the next one. */
-			if (c->owed == 0 && c->outoff == c->outlen &&
-			    phase != PHASE_DRAIN &&
-			    conn_send(c, (unsigned int)opt.depth) == -1)
+			if (c->owed != 0 || c->outoff != c->outlen ||
+			    phase == PHASE_DRAIN)
+				continue;
+			if (ready != NULL) {
+				/* Behind schedule with none waiting: no burst
+				 * to catch up, the schedule restarts now. */
+				if (rcount == 0 && next_due < now)
+					next_due = now;
+				ready[(rhead + rcount++) % opt.conns] = c;
+			} else if (conn_send(c, (unsigned int)opt.depth) == -1)
 				conn_close(c, CONN_DEAD);
 		}
 	}
@@ -876,10 +970,21 @@ run_pingpong(void)
 		if (conns[i].state == CONN_DEAD && errors == 0)
 			errors++;
 	conns_free(conns, opt.conns);
+	free(ready);
 
 	secs = (double)elapsed / NSEC_PER_SEC;
+	if (opt.pid > 0 && cpu0 > 0 && cpu1 >= cpu0 && requests > 0)
+		snprintf(cpu, sizeof cpu, " srv_cpu_s=%.2f srv_ns_per_req=%.0f",
+		    (double)(cpu1 - cpu0) / NSEC_PER_SEC,
+		    (double)(cpu1 - cpu0) / (double)requests);
+	else if (opt.pid > 0)
+		bench_error("cannot read the CPU time of pid %ld",
+		    (long)opt.pid);
 	printf("pingpong: %d connections, depth %d, %.2f s measured after "
-	    "%.2f s warm-up\n", opt.conns, opt.depth, secs, opt.warmup);
+	    "%.2f s warm-up%s\n", opt.conns, opt.depth, secs, opt.warmup,
+	    opt.rate > 0.0 ? ", paced" : "");
+	if (opt.rate > 0.0)
+		printf("  paced at %.0f requests/s\n", opt.rate);
 	printf("  requests %llu, %.0f requests/s\n",
 	    (unsigned long long)requests, secs > 0 ? requests / secs : 0.0);
 	printf("  latency us: p50 %.1f  p99 %.1f  p99.9 %.1f  max %.1f\n",
@@ -890,11 +995,11 @@ run_pingpong(void)
 		bench_error("no request completed");
 	printf("RESULT mode=pingpong conns=%d depth=%d secs=%.2f requests=%llu "
 	    "rps=%.0f p50_us=%.1f p99_us=%.1f p999_us=%.1f max_us=%.1f "
-	    "errors=%llu\n", opt.conns, opt.depth, secs,
+	    "target_rps=%.0f%s errors=%llu\n", opt.conns, opt.depth, secs,
 	    (unsigned long long)requests, secs > 0 ? requests / secs : 0.0,
 	    hist_quantile_us(&hist, 0.50), hist_quantile_us(&hist, 0.99),
 	    hist_quantile_us(&hist, 0.999), (double)hist.max / 1000.0,
-	    (unsigned long long)errors);
+	    opt.rate, cpu, (unsigned long long)errors);
 	return errors == 0 ? 0 : 1;
 }
 
@@ -1244,9 +1349,13 @@ main(int argc, char **argv)
 	opt.reply = "Hello World";
 
 	opt.sources = 64;
-	while ((ch = getopt(argc, argv, "c:Cd:h:H:k:lNp:P:q:r:R:s:t:T:w:")) !=
-	    -1) {
+	while ((ch = getopt(argc, argv, "a:c:Cd:h:H:k:lNp:P:q:r:R:s:t:T:w:"))
+	    != -1) {
 		switch (ch) {
+		case 'a':
+			opt.rate = (double)parse_long(optarg, 1, 100000000,
+			    "-a");
+			break;
 		case 'c':
 			opt.conns = (int)parse_long(optarg, 1, MAX_CONNS,
 			    "-c");

@@ -10,6 +10,10 @@ SERVER_CPU=${SERVER_CPU:-0}
 CLIENT_CPU=${CLIENT_CPU:-1}
 HELLOD=${HELLOD:-$here/../src/hellod}
 HELLOD_WORKERS=${HELLOD_WORKERS:-1}
+MEMCACHED_THREADS=${MEMCACHED_THREADS:-1}
+# Two servers of one kind side by side (workers.sh) need a log and a
+# config each: start_server names them after SRV_TAG when it is set.
+SRV_TAG=${SRV_TAG:-}
 # Idle connections: sizes the servers' connection limits as well.
 IDLE_CONNS=${IDLE_CONNS:-10000}
 START_TIMEOUT=50	# tenths of a second to wait for a server to listen
@@ -66,6 +70,7 @@ lib_init() {
 	check_int CLIENT_CPU "$CLIENT_CPU" 0 4095
 	check_int IDLE_CONNS "$IDLE_CONNS" 1 1000000
 	check_int HELLOD_WORKERS "$HELLOD_WORKERS" 1 1024
+	check_int MEMCACHED_THREADS "$MEMCACHED_THREADS" 1 1024
 	if (($(nproc) < 2)); then
 		note "fewer than 2 CPUs: server and load share CPU 0"
 		SERVER_CPU=0
@@ -198,6 +203,12 @@ server_available() {
 	return 0
 }
 
+# The port of hellod's metrics endpoint, from its log; empty if none.
+metrics_port() {
+	sed -n 's|.*metrics: serving http://127\.0\.0\.1:\([0-9]*\)/metrics.*|\1|p' \
+	    "$1" | head -n 1
+}
+
 # The request and expected reply hello-bench uses for each server.
 # shellcheck disable=SC2034 # bench_args is read by the sourcing script
 server_args() {
@@ -219,7 +230,7 @@ server_args() {
 
 # A config file for hellod; "workers" only if this hellod knows it.
 hellod_config() {
-	local conf=$tmp/hellod.conf
+	local conf=$tmp/${SRV_TAG:-hellod}.conf
 	{
 		echo "# written by ${0##*/}"
 		echo "port = 0"
@@ -231,8 +242,9 @@ hellod_config() {
 		if [[ -n ${HELLOD_MESSAGE:-} ]]; then
 			echo "message = \"$HELLOD_MESSAGE\""
 		fi
-		# compare.sh's SCRAPE_MS: an endpoint for its scraper.
-		if ((${SCRAPE_MS:-0} > 0)); then
+		# compare.sh's SCRAPE_MS: an endpoint for its scraper;
+		# workers.sh's HELLOD_METRICS: the spread over workers.
+		if ((${SCRAPE_MS:-0} > 0 || ${HELLOD_METRICS:-0} > 0)); then
 			echo "metrics_listen = 127.0.0.1:0"
 		fi
 	} >"$conf"
@@ -253,7 +265,7 @@ hellod_config() {
 # start_server NAME: start it pinned to $SERVER_CPU on a free loopback
 # port; sets SRV_PID and SRV_PORT. Returns 1 (with the log) on failure.
 start_server() {
-	local name=$1 log=$tmp/$1.log conf try bin user=()
+	local name=$1 log=$tmp/${SRV_TAG:-$1}.log conf try bin user=()
 	SRV_PID=
 	SRV_PORT=
 	for ((try = 0; try < 3; try++)); do
@@ -287,7 +299,8 @@ start_server() {
 			SRV_PORT=$(free_port) || return 1
 			# memcached refuses to run as root without a user.
 			((EUID == 0)) && user=(-u nobody)
-			taskset -c "$SERVER_CPU" memcached -t 1 -l 127.0.0.1 \
+			taskset -c "$SERVER_CPU" memcached \
+			    -t "$MEMCACHED_THREADS" -l 127.0.0.1 \
 			    -p "$SRV_PORT" -U 0 -c $((IDLE_CONNS + 1000)) \
 			    "${user[@]}" 2>"$log" &
 			SRV_PID=$!
