@@ -4,8 +4,9 @@
 #   --deps       install what building and running hellod needs;
 #   --test-deps  install that, and what the whole test suite needs.
 # Packages are installed without their recommendations, and with sudo when
-# not root.  A daemon that a test package brings (haproxy, prometheus) is
-# neither started nor enabled when this script is what installs it.
+# not root.  A daemon that a test package brings (haproxy, prometheus,
+# memcached) is neither started nor enabled when this script is what
+# installs it.
 set -e
 
 # Build: a C toolchain, autotools and pkg-config, libevent.
@@ -18,14 +19,15 @@ BUILD_DEPS="build-essential autoconf automake pkg-config libevent-dev"
 # systemd's socket activator, debootstrap and systemd-container (make
 # check-e2e); haproxy (make check-lb); prometheus (promtool, and a server
 # that scrapes); debhelper, dpkg-dev, lintian and devscripts for dch (make
-# check-deb: no fakeroot, it builds with Rules-Requires-Root: no).
+# check-deb: no fakeroot, it builds with Rules-Requires-Root: no);
+# memcached, the peer of the benchmarks (make -C bench smoke).
 TEST_DEPS="check python3 telnet iproute2 util-linux strace valgrind clang \
 libclang-rt-14-dev cppcheck clang-tidy mandoc man-db systemd \
 systemd-container debootstrap debhelper dpkg-dev lintian devscripts haproxy \
-prometheus"
+prometheus memcached"
 
 # The services of TEST_DEPS: installed to be run by the tests, by hand.
-TEST_SERVICES="haproxy prometheus"
+TEST_SERVICES="haproxy prometheus memcached"
 
 SUDO=
 install_deps() {
