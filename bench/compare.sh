@@ -31,6 +31,9 @@
 #                     its replies are checked up to its first "%"
 #   FIXED_SHARE=0.8   the paced scenario's rate, as a share of the slowest
 #                     server's depth-1 rate in the same run
+#   SCENARIOS="idle pp1 pp16 fixed connrate"  which to run ("fixed" needs
+#                     pp1); "pp1 pp16" with many short runs gives the
+#                     steadiest ratios of rate and cost
 
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
@@ -63,7 +66,19 @@ lib_init
 
 # Scenario, hello-bench arguments, metric names taken from its RESULT line.
 # "fixed" is paced (-a): it needs this run's pp1 rates, so it comes after.
-scenarios=(idle pp1 pp16 fixed connrate)
+all_scenarios="idle pp1 pp16 fixed connrate"
+scenarios=()
+for scen in $all_scenarios; do
+	[[ " ${SCENARIOS:-$all_scenarios} " == *" $scen "* ]] &&
+		scenarios+=("$scen")
+done
+for scen in ${SCENARIOS:-}; do
+	[[ " $all_scenarios " == *" $scen "* ]] ||
+		die "SCENARIOS: no scenario \"$scen\" ($all_scenarios)"
+done
+((${#scenarios[@]} > 0)) || die "SCENARIOS: none to run"
+[[ " ${scenarios[*]} " != *" fixed "* || " ${scenarios[*]} " == *" pp1 "* ]] ||
+	die "SCENARIOS: fixed needs pp1 (its rate is a share of pp1's)"
 declare -A scen_args=(
 	[pp1]="pingpong -c 50 -d 1 -t $DURATION -w $WARMUP"
 	[pp16]="pingpong -c 50 -d 16 -t $DURATION -w $WARMUP"
@@ -282,6 +297,13 @@ for s in "${servers[@]}"; do
 	printf ' %18s' "$s"
 done
 echo
+# Only the rows of the scenarios that ran.
+ran=()
+for row in "${rows[@]}"; do
+	key=${row%%|*}
+	[[ " ${scenarios[*]} " == *" ${key% *} "* ]] && ran+=("$row")
+done
+rows=("${ran[@]}")
 for row in "${rows[@]}"; do
 	key=${row%%|*}
 	label=${row#*|}

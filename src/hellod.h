@@ -485,7 +485,7 @@ const char	*stats_close_name(enum stats_close);
 void	 readsize_init(void);
 void	 readsize_mark(int, uint64_t *);
 void	 readsize_unmark(int);
-#define READSIZE_ANSWER	4096	/* libevent 2.1's EVBUFFER_MAX_READ */
+#define READSIZE_ANSWER	960	/* fits libevent's 1 KiB chain: see readsize.c */
 #define READSIZE_FD_MAX	(1 << 20) /* descriptors in the map at most: the
 				   kernel's default fs.nr_open */
 

@@ -21,14 +21,19 @@
  * goes on to the next ioctl() in the search order: libc's, or a
  * sanitizer's interceptor in front of it.
  *
- * READSIZE_ANSWER is EVBUFFER_MAX_READ: the read libevent makes anyway
- * whenever 4096 bytes or more wait, and the most it ever makes.  With
- * fewer waiting, readv() returns what there is (a short read, which a
- * read of a non-blocking socket may always be); with more, what is left
- * is read after the next epoll_wait(), as before.  The one cost: the
- * chain libevent allocates for the read is sized for 4096 bytes (8 KiB
- * with its header, against 1 KiB for a line of a few bytes), freed again
- * when the read callback drains the lines; see docs/PERFORMANCE.md.
+ * READSIZE_ANSWER sizes the chain libevent allocates for the read: the
+ * answer plus the chain's header (48 bytes on LP64), rounded up to a
+ * power of two from 1 KiB.  960 keeps it at 1 KiB, as when the kernel
+ * answers a few bytes for a short line: a malloc() that glibc's
+ * per-thread cache serves (an answer of 4096, EVBUFFER_MAX_READ, made it
+ * 8 KiB, past that cache, and measurably dearer at depth 16), and what a
+ * partial line waiting for its end holds, 1 KiB and not 8, also for a
+ * client that never ends its line.  With fewer bytes waiting, readv()
+ * returns what there is (a short read, which a read of a non-blocking
+ * socket may always be); with more, what is left is read after the next
+ * epoll_wait(): a client that pipelines more than 960 bytes at once
+ * costs a read per 960 bytes instead of per 4096.  See
+ * docs/PERFORMANCE.md.
  *
  * What this relies on:
  *  - the executable is linked dynamically and libevent is a shared
