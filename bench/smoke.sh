@@ -7,8 +7,9 @@
 #
 #   - hello-bench's pacing (-a) holds a rate far below what the reference
 #     serves unpaced, and -p reads the server's CPU time;
-#   - compare.sh and workers.sh run end to end, briefly, and every server
-#     they find answers every request (a missing peer is skipped there).
+#   - compare.sh, cost.sh and workers.sh run end to end, briefly, and
+#     every server they find answers every request (a missing peer is
+#     skipped there).
 
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
@@ -50,6 +51,12 @@ IDLE_CONNS=200 IDLE_HOLD=0.2 SERVERS="ref bev hellod memcached" \
 grep '^MEDIAN ' "$tmp/compare.out"
 grep -q '^MEDIAN server=hellod .*pp1_srv_ns_per_req=[0-9].*fixed_p99_us=[0-9]' \
     "$tmp/compare.out" || fail "compare.sh: no cost or paced figure for hellod"
+
+ROUNDS=1 SERVERS="ref hellod" bash "$here/cost.sh" >"$tmp/cost.out" 2>&1 ||
+	{ cat "$tmp/cost.out"; fail "cost.sh"; }
+grep '^COST ' "$tmp/cost.out"
+grep -q '^COST server=hellod d1_cost=[0-9.]* d1_rps=[0-9.]* d16_cost=[0-9.]*' \
+    "$tmp/cost.out" || fail "cost.sh: no ratio for hellod"
 
 CONNS=10 bash "$here/workers.sh" >"$tmp/workers.out" 2>&1 ||
 	{ cat "$tmp/workers.out"; fail "workers.sh"; }
