@@ -121,7 +121,7 @@ run_bench() {
 	rc=$?
 	line=$(grep '^RESULT ' "$out" | tail -n 1)
 	for m in ${scen_metrics[$scen]}; do
-		v=$(sed -n "s/.* $m=\([^ ]*\).*/\1/p" <<<"$line")
+		v=$(field "$m" "$line")
 		if ((rc != 0)) || [[ -z $v ]]; then
 			v=fail
 		fi
@@ -183,16 +183,6 @@ EOF
 stop_scraper() {
 	[[ -n $SCRAPER_PID ]] && stop_server "$SCRAPER_PID"
 	SCRAPER_PID=
-}
-
-median() {
-	grep -v '^fail$' "$1" 2>/dev/null | sort -g | awk '
-		{ v[NR] = $1 }
-		END {
-			if (NR == 0) { print "fail"; exit }
-			if (NR % 2) print v[(NR + 1) / 2]
-			else print (v[NR / 2] + v[NR / 2 + 1]) / 2
-		}'
 }
 
 # The paced rate of this run: FIXED_SHARE of the slowest depth-1 rate

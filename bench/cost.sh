@@ -55,17 +55,6 @@ load() {
 	grep '^RESULT ' "$out" | tail -n 1
 }
 
-field() {
-	sed -n "s/.* $1=\([^ ]*\).*/\1/p" <<<"$2"
-}
-
-median() {
-	sort -g | awk '{ v[NR] = $1 } END {
-		if (NR == 0) { print "fail"; exit }
-		if (NR % 2) print v[(NR + 1) / 2]
-		else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
-}
-
 mkdir -p "$tmp/results"
 echo "cost per request against epoll-ref, side by side: ${servers[*]}"
 echo "  $ROUNDS rounds of ${DURATION}s after ${WARMUP}s; both servers on CPU" \
@@ -137,12 +126,12 @@ for s in "${servers[@]}"; do
 	for d in $DEPTHS; do
 		f=$tmp/results/$s.d$d.cost
 		if [[ -s $f ]]; then
-			m=$(median <"$f")
+			m=$(median "$f")
 			cell=$(sort -g "$f" | awk -v m="$m" 'NR == 1 { lo = $1 }
 			    { hi = $1 } END { printf "%.3f (%.2f-%.2f)", m, lo, hi }')
 			line="$line d${d}_cost=$(printf '%.3f' "$m")"
 			line="$line d${d}_rps=$(printf '%.3f' "$(median \
-			    <"$tmp/results/$s.d$d.rps")")"
+			    "$tmp/results/$s.d$d.rps")")"
 		else
 			cell=fail
 			line="$line d${d}_cost=fail"

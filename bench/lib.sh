@@ -203,6 +203,23 @@ server_available() {
 	return 0
 }
 
+# median [FILE]: the median of the numbers in FILE (or on standard input),
+# one a line, "fail" lines left out; "fail" if none is left.
+median() {
+	grep -v '^fail$' "${1:-/dev/stdin}" 2>/dev/null | sort -g | awk '
+		{ v[NR] = $1 }
+		END {
+			if (NR == 0) { print "fail"; exit }
+			if (NR % 2) print v[(NR + 1) / 2]
+			else print (v[NR / 2] + v[NR / 2 + 1]) / 2
+		}'
+}
+
+# field NAME LINE: the value of NAME=VALUE in a hello-bench RESULT line.
+field() {
+	sed -n "s/.* $1=\([^ ]*\).*/\1/p" <<<"$2"
+}
+
 # The port of hellod's metrics endpoint, from its log; empty if none.
 metrics_port() {
 	sed -n 's|.*metrics: serving http://127\.0\.0\.1:\([0-9]*\)/metrics.*|\1|p' \

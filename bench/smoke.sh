@@ -22,10 +22,6 @@ fail() {
 	exit 1
 }
 
-field() {
-	sed -n "s/.* $1=\([^ ]*\).*/\1/p" <<<"$2"
-}
-
 start_server ref || fail "epoll-ref did not start"
 rate=2000
 out=$(timeout 60 "$BENCH" pingpong -P "$SRV_PORT" -c 10 -t 1 -w 0.2 \

@@ -140,16 +140,6 @@ record() {
 	echo "$2" >>"$tmp/results/$1"
 }
 
-median() {
-	grep -v '^fail$' "$1" 2>/dev/null | sort -g | awk '
-		{ v[NR] = $1 }
-		END {
-			if (NR == 0) { print "fail"; exit }
-			if (NR % 2) print v[(NR + 1) / 2]
-			else print (v[NR / 2] + v[NR / 2 + 1]) / 2
-		}'
-}
-
 mkdir -p "$tmp/results"
 echo "workers: ${configs[*]}; $CONNS connections from 2 load processes;"
 echo "  $(nproc) CPUs shared by servers and load, $(uname -sr);"
