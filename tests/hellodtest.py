@@ -282,6 +282,32 @@ class Daemon:
                 pass
         return names
 
+    def thread_states(self):
+        """For a daemon that does not stop: each thread's name, state,
+        wait channel and pending and blocked signals, from /proc."""
+        out = []
+        base = "/proc/%d/task" % self.proc.pid
+        try:
+            tids = sorted(os.listdir(base), key=int)
+        except OSError as e:
+            return "  (cannot read %s: %s)" % (base, e)
+        for tid in tids:
+            fields = {}
+            try:
+                with open(os.path.join(base, tid, "status")) as f:
+                    for line in f:
+                        k, _, v = line.partition(":")
+                        fields[k] = v.strip()
+                with open(os.path.join(base, tid, "wchan")) as f:
+                    wchan = f.read().strip()
+            except OSError:
+                continue                # it ended meanwhile
+            out.append("  %s %s %s wchan=%s SigPnd=%s ShdPnd=%s SigBlk=%s"
+                       % (tid, fields.get("Name"), fields.get("State"),
+                          wchan, fields.get("SigPnd"),
+                          fields.get("ShdPnd"), fields.get("SigBlk")))
+        return "\n".join(out)
+
     def worker_threads(self):
         """The names of its worker threads (worker 0 is the main thread)."""
         return sorted(n for n in self.threads() if n.startswith("hellod/w"))
@@ -293,10 +319,12 @@ class Daemon:
         try:
             rc = self.proc.wait(timeout or TIMEOUT)
         except subprocess.TimeoutExpired:
+            state = self.thread_states()
             self.proc.kill()
             self.proc.wait()
             raise AssertionError("hellod did not exit after signal %d;"
-                                 " log:\n%s" % (sig, self.log_text()))
+                                 " log:\n%s\nthreads:\n%s" %
+                                 (sig, self.log_text(), state))
         self.reader.join(TIMEOUT)
         self.check_sanitizer()
         return rc
