@@ -756,12 +756,13 @@ conns_free(struct conn *conns, int n)
 }
 
 /*
- * CPU time (user + system) of every thread of pid so far, in ns, or 0 if
- * it cannot be read.  /proc/PID/stat counts in clock ticks (10 ms at 100
- * Hz): over a run of seconds at full load that is well under 1%.
+ * CPU time (user + system) of every thread of pid so far, in ns, into
+ * *ns; -1 if it cannot be read.  /proc/PID/stat counts in clock ticks (10
+ * ms at 100 Hz): over a run of seconds at full load that is well under
+ * 1%, and a server that has barely run yet reads 0.
  */
-static uint64_t
-read_cpu_ns(pid_t pid)
+static int
+read_cpu_ns(pid_t pid, uint64_t *ns)
 {
 	char			 path[64], buf[1024], *p;
 	FILE			*f;
@@ -771,20 +772,21 @@ read_cpu_ns(pid_t pid)
 
 	snprintf(path, sizeof path, "/proc/%ld/stat", (long)pid);
 	if ((f = fopen(path, "r")) == NULL)
-		return 0;
+		return -1;
 	n = fread(buf, 1, sizeof buf - 1, f);
 	fclose(f);
 	buf[n] = '\0';
 	/* The command name may hold spaces and parentheses: skip past it. */
 	if ((p = strrchr(buf, ')')) == NULL)
-		return 0;
+		return -1;
 	/* Fields 3 (state) to 13, then utime and stime. */
 	if (sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u "
 	    "%llu %llu", &utime, &stime) != 2)
-		return 0;
+		return -1;
 	if ((hz = sysconf(_SC_CLK_TCK)) <= 0)
-		return 0;
-	return (utime + stime) * (NSEC_PER_SEC / (uint64_t)hz);
+		return -1;
+	*ns = (utime + stime) * (NSEC_PER_SEC / (uint64_t)hz);
+	return 0;
 }
 
 /* Sleep in epoll_wait until the deadline, to the microsecond. */
@@ -816,6 +818,7 @@ run_pingpong(void)
 	uint64_t		 requests = 0, elapsed = 0, owed;
 	uint64_t		 cpu0 = 0, cpu1 = 0, next_due = 0, gap = 0;
 	int			 i, n, good, live, rhead = 0, rcount = 0;
+	int			 cpu_reads = 0, cpu_failed = 0;
 	double			 secs;
 	char			 cpu[96] = "";
 
@@ -848,12 +851,16 @@ run_pingpong(void)
 			requests = 0;
 			t_measure = now;
 			phase = PHASE_MEASURE;
-			if (opt.pid > 0)
-				cpu0 = read_cpu_ns(opt.pid);
+			if (opt.pid > 0 && read_cpu_ns(opt.pid, &cpu0) == 0)
+				cpu_reads++;
+			else if (opt.pid > 0)
+				cpu_failed = 1;
 		}
 		if (phase == PHASE_MEASURE && now >= t_end) {
-			if (opt.pid > 0)
-				cpu1 = read_cpu_ns(opt.pid);
+			if (opt.pid > 0 && read_cpu_ns(opt.pid, &cpu1) == 0)
+				cpu_reads++;
+			else if (opt.pid > 0)
+				cpu_failed = 1;
 			elapsed = now - t_measure;
 			t_drain = now + DRAIN_TIMEOUT;
 			phase = PHASE_DRAIN;
@@ -973,13 +980,14 @@ run_pingpong(void)
 	free(ready);
 
 	secs = (double)elapsed / NSEC_PER_SEC;
-	if (opt.pid > 0 && cpu0 > 0 && cpu1 >= cpu0 && requests > 0)
+	/* Read at the start and at the end of the measured seconds. */
+	if (cpu_failed)
+		bench_error("cannot read the CPU time of pid %ld",
+		    (long)opt.pid);
+	else if (cpu_reads == 2 && cpu1 >= cpu0 && requests > 0)
 		snprintf(cpu, sizeof cpu, " srv_cpu_s=%.2f srv_ns_per_req=%.0f",
 		    (double)(cpu1 - cpu0) / NSEC_PER_SEC,
 		    (double)(cpu1 - cpu0) / (double)requests);
-	else if (opt.pid > 0)
-		bench_error("cannot read the CPU time of pid %ld",
-		    (long)opt.pid);
 	printf("pingpong: %d connections, depth %d, %.2f s measured after "
 	    "%.2f s warm-up%s\n", opt.conns, opt.depth, secs, opt.warmup,
 	    opt.rate > 0.0 ? ", paced" : "");

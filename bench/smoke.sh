@@ -37,7 +37,8 @@ awk -v r="$paced" -v t="$rate" 'BEGIN { exit !(r >= 0.75 * t && r <= 1.25 * t) }
 	fail "paced at $rate req/s, achieved $paced"
 awk -v r="$(field rps "$free")" -v t="$rate" 'BEGIN { exit !(r > 1.5 * t) }' ||
 	fail "unpaced no faster than paced: pacing not shown"
-awk -v c="$(field srv_ns_per_req "$out")" 'BEGIN { exit !(c > 0) }' ||
+# Counted in clock ticks: a server this lightly loaded may read 0.
+[[ $(field srv_ns_per_req "$out") =~ ^[0-9]+$ ]] ||
 	fail "no server CPU time per request (-p)"
 
 export RUNS=1 DURATION=0.5 WARMUP=0.2
