@@ -60,19 +60,11 @@ rig_done(void *arg)
 static void
 rig_open(struct rig *r, const char *text)
 {
-	FILE	*fp;
-	char	*errors = NULL;
-
 	memset(r, 0, sizeof(*r));
 	r->listen_fd = -1;
 	/* The refusals the tests provoke are counted; their lines are noise. */
 	log_setlevel(LOG_ERR);
-	fp = fmemopen((void *)text, strlen(text), "r");
-	ck_assert_ptr_nonnull(fp);
-	r->conf = config_parse(fp, "test.conf", &errors);
-	fclose(fp);
-	ck_assert_msg(r->conf != NULL, "config: %s", errors);
-	free(errors);
+	r->conf = check_conf(text);
 	r->base = event_base_new();
 	ck_assert_ptr_nonnull(r->base);
 	r->shared.sources = source_table_new();

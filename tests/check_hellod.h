@@ -8,7 +8,10 @@
 
 struct listen_addr;
 
+struct config;
+
 /* check_util.c: helpers the suites share */
+struct config	*check_conf(const char *);
 const char	*check_host(const struct listen_addr *, char *, size_t);
 int		 check_notify_open(void);
 void		 check_notify_close(int);

@@ -26,16 +26,7 @@
 static struct config *
 loopback_conf(void)
 {
-	static char	 text[] = "port = 0\nbind = 127.0.0.1\n";
-	struct config	*conf;
-	FILE		*fp;
-	char		*errors = NULL;
-
-	ck_assert_ptr_nonnull(fp = fmemopen(text, strlen(text), "r"));
-	conf = config_parse(fp, "listener.conf", &errors);
-	fclose(fp);
-	ck_assert_msg(conf != NULL, "config: %s", errors);
-	return conf;
+	return check_conf("port = 0\nbind = 127.0.0.1\n");
 }
 
 /* A non-blocking connect to the listener's address. */
@@ -175,16 +166,9 @@ static struct config *
 port_conf(int port, const char *bind)
 {
 	char		 text[128];
-	struct config	*conf;
-	FILE		*fp;
-	char		*errors = NULL;
 
 	snprintf(text, sizeof(text), "port = %d\nbind = %s\n", port, bind);
-	ck_assert_ptr_nonnull(fp = fmemopen(text, strlen(text), "r"));
-	conf = config_parse(fp, "listener.conf", &errors);
-	fclose(fp);
-	ck_assert_msg(conf != NULL, "config: %s", errors);
-	return conf;
+	return check_conf(text);
 }
 
 /* A blocking connect to 127.x.y.z:port: 0, or the errno it failed with. */

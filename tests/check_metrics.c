@@ -500,15 +500,9 @@ START_TEST(test_config_limits)
 	};
 	struct config_limit	 got[CONFIG_LIMITS_MAX];
 	struct config		*conf;
-	char			*errors = NULL;
-	FILE			*fp;
 	size_t			 n, i;
 
-	fp = fmemopen((void *)text, sizeof(text) - 1, "r");
-	ck_assert_ptr_nonnull(fp);
-	conf = config_parse(fp, NAME, &errors);
-	fclose(fp);
-	ck_assert_msg(conf != NULL, "%s", errors);
+	conf = check_conf(text);
 	n = config_limits(conf, got, CONFIG_LIMITS_MAX);
 	ck_assert_uint_eq(n, sizeof(want) / sizeof(want[0]));
 	for (i = 0; i < n; i++) {

@@ -17,6 +17,26 @@
 
 static int	check_notify_seq;	/* a fresh name for each socket */
 
+/*
+ * A config file, given as text, that must parse: the test fails with the
+ * parser's messages otherwise.  Named "test.conf" in them.
+ */
+struct config *
+check_conf(const char *text)
+{
+	struct config	*conf;
+	FILE		*fp;
+	char		*errors = NULL;
+
+	fp = fmemopen((void *)text, strlen(text), "r");
+	ck_assert_ptr_nonnull(fp);
+	conf = config_parse(fp, "test.conf", &errors);
+	fclose(fp);
+	ck_assert_msg(conf != NULL, "config: %s", errors);
+	free(errors);
+	return conf;
+}
+
 /* A listening address as text, without its port, for comparisons. */
 const char *
 check_host(const struct listen_addr *la, char *buf, size_t len)
