@@ -741,6 +741,15 @@ def check_busy_port_fails(key, what):
             check(d.proc.wait(TIMEOUT) == 1)
 
 
+def refused(port):
+    """Whether a connect to 127.0.0.1:port is refused: nothing listens."""
+    try:
+        socket.create_connection(("127.0.0.1", port), TIMEOUT).close()
+    except ConnectionRefusedError:
+        return True
+    return False
+
+
 def free_port():
     """A port nothing listens on right now (for tests that need a fixed one)."""
     with socket.socket() as s:

@@ -19,18 +19,10 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from hellodtest import (HELLOD, TIMEOUT, WRAPPER, Daemon, agent_port,
                         check_busy_port_fails, check_off_by_default,
                         Skip, agent_says, ask, check, free_port,
-                        ipv6_loopback, main, recv_all)
+                        ipv6_loopback, main, recv_all, refused)
 
 UP = b"up ready\n"
 AGENT = "agent_listen = 127.0.0.1:0\n"
-
-
-def refused(port):
-    try:
-        socket.create_connection(("127.0.0.1", port), TIMEOUT).close()
-        return False
-    except ConnectionRefusedError:
-        return True
 
 
 def test_one_line_then_the_close():

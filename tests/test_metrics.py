@@ -19,7 +19,8 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from hellodtest import (HELLOD, REPLY, TIMEOUT, WRAPPER, Daemon, Skip, ask,
                         check, check_busy_port_fails, check_off_by_default,
-                        free_port, ipv6_loopback, main, recv_exact)
+                        free_port, ipv6_loopback, main, recv_exact,
+                        refused)
 from metricstest import (CONTENT_TYPE, MetricsDaemon, family_names,
                          header_value, man_metrics, man_usr1, metrics_port,
                          parse, request)
@@ -290,14 +291,6 @@ def test_config_errors():
 
 def test_busy_port_at_start_fails_like_port():
     check_busy_port_fails("metrics_listen", "metrics")
-
-
-def refused(port):
-    try:
-        socket.create_connection(("127.0.0.1", port), TIMEOUT).close()
-        return False
-    except ConnectionRefusedError:
-        return True
 
 
 def test_reload_is_transactional():

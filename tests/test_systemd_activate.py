@@ -16,7 +16,7 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import hellodtest
 from hellodtest import (Daemon, Notify, Skip, Wrapped, ask, check,
-                        clean_env, free_port, main)
+                        clean_env, free_port, main, refused)
 
 ACTIVATE = shutil.which("systemd-socket-activate")
 
@@ -30,14 +30,6 @@ def activate(*ports, names=None):
     if names:
         cmd += ["--fdname=" + ":".join(names)]
     return Wrapped(cmd)
-
-
-def refused(port):
-    try:
-        socket.create_connection(("127.0.0.1", port), 5).close()
-    except ConnectionRefusedError:
-        return True
-    return False
 
 
 def start_activated(d, port):
