@@ -52,6 +52,25 @@ restart_hellod() {
 	systemctl reset-failed hellod
 	timeout 60 systemctl restart hellod
 }
+# restarts_under_stream PORT WHAT: three restarts while a stream of
+# clients (50 a second, at most 3000) connects to PORT, each restart once
+# 20 more have been answered; notes the stream's figures (stream_stop's
+# variables, for the caller's checks) and checks the restarts succeeded.
+restarts_under_stream() {
+	local i ok=1
+	stream_start "$1" 50 3000
+	wait_for 20 stream_served 20
+	for i in 1 2 3; do
+		restart_hellod || ok=0
+		wait_for 20 stream_served $((20 + 20 * i)) || ok=0
+	done
+	stream_stop
+	# shellcheck disable=SC2154 # the figures stream_stop sets
+	note "$2, 3 restarts: $stream_total connections in" \
+	    "${stream_secs}s: $stream_ok answered, $stream_refused refused," \
+	    "$stream_reset reset, $stream_other other"
+	check "3 restarts under a stream of clients succeed" [ "$ok" = 1 ]
+}
 
 note "hellod installed at $HELLOD_BIN, configuration $HELLOD_CONF"
 # As "make install" would have put it; /lib and friends are symlinks here.
@@ -133,19 +152,7 @@ check "hellod put its sockets into the fd store" \
 stored=$(nstore)
 note "sockets in the fd store: $stored"
 pid=$(prop hellod MainPID)
-stream_start 6000 50 3000
-wait_for 20 stream_served 20
-restarts_ok=1
-for i in 1 2 3; do
-	restart_hellod || restarts_ok=0
-	wait_for 20 stream_served $((20 + 20 * i)) || restarts_ok=0
-done
-stream_stop
-# shellcheck disable=SC2154 # the figures stream_stop sets
-note "fd store, 3 restarts: $stream_total connections in ${stream_secs}s:" \
-    "$stream_ok answered, $stream_refused refused, $stream_reset reset," \
-    "$stream_other other"
-check "3 restarts under a stream of clients succeed" [ "$restarts_ok" = 1 ]
+restarts_under_stream 6000 "fd store"
 check "a new process serves after the restarts" restarted_since "$pid"
 check "no client refused across the restarts" [ "$stream_refused" = 0 ]
 check "no client reset across the restarts" [ "$stream_reset" = 0 ]
@@ -192,19 +199,7 @@ check "port 6000 from hellod.conf is not used" refused 6000
 
 # Restarts under a stream of clients: the socket stays open in systemd, so
 # no connection may be refused (clients wait in its backlog).
-stream_start 5000 50 3000
-wait_for 20 stream_served 20
-restarts_ok=1
-for i in 1 2 3; do
-	restart_hellod || restarts_ok=0
-	wait_for 20 stream_served $((20 + 20 * i)) || restarts_ok=0
-done
-stream_stop
-# shellcheck disable=SC2154 # the figures stream_stop sets
-note "hellod.socket, 3 restarts: $stream_total connections in" \
-    "${stream_secs}s: $stream_ok answered, $stream_refused refused," \
-    "$stream_reset reset, $stream_other other"
-check "3 restarts under a stream of clients succeed" [ "$restarts_ok" = 1 ]
+restarts_under_stream 5000 "hellod.socket"
 check "no client failed during the restarts" \
     [ "$stream_ok" = "$stream_total" ]
 check "nothing stored with hellod.socket" \
