@@ -114,10 +114,12 @@ def test_slowloris_closed_by_max_line_length():
         check(st["closed_line_too_long"] == LORIS and st["closed_idle"] == 0,
               st)
         # Closed after the byte past the bound, not before (one byte a
-        # round).  How many rounds later the close is seen depends on the
-        # machine's load (a round is 5 ms): a bound far from the limit
-        # (a missing check would let them trickle 600 s).
-        check(MAXLINE + 1 <= rounds <= MAXLINE + 1 + 16, "%d rounds" % rounds)
+        # round).  How many rounds later the last close is seen depends on
+        # the machine's load: a round is 5 ms plus 300 sends, and under
+        # ASan on a busy CI machine it was 18 rounds late.  So the upper
+        # bound only rules out a limit enforced a whole line too late (a
+        # missing one fails the counters above and the time limit).
+        check(MAXLINE + 1 <= rounds < 2 * (MAXLINE + 1), "%d rounds" % rounds)
         ask(normal)
     lat.sort()
     figure("slowloris_line_clients", LORIS, "clients")
